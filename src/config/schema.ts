@@ -1,0 +1,441 @@
+import type {
+  Config,
+  HealthConfig,
+  HealthKind,
+  RestartPolicy,
+  ServiceConfig,
+  TaskClassConfig,
+} from "./types.ts";
+
+/** The part of {@linkcode Config} a config file may set, as read from it. */
+export type FileSettings = Partial<Omit<Config, "home" | "configFile">>;
+
+/** A problem found while reading a parsed file, before it is located by line. */
+export interface SchemaProblem {
+  /** The key path. */
+  path: string[];
+  /** What is wrong. */
+  detail: string;
+}
+
+const TOP_LEVEL: Record<
+  string,
+  (
+    v: unknown,
+    p: string[],
+    out: FileSettings,
+    problems: SchemaProblem[],
+  ) => void
+> = {
+  workspace: (v, p, o, e) => str(v, p, e, (s) => (o.workspace = s)),
+  grpc_addr: (v, p, o, e) => addr(v, p, e, (s) => (o.grpcAddr = s)),
+  // Legacy key of the Go CLI: the address the orchestrator listens on and clients dial.
+  orchestrator_addr: (v, p, o, e) => addr(v, p, e, (s) => (o.grpcAddr = s)),
+  // Legacy key of the Rust environment manager: both services now share grpc_addr; accepted and ignored.
+  env_manager_addr: (v, p, _o, e) => addr(v, p, e, () => {}),
+  http_addr: (v, p, o, e) => addr(v, p, e, (s) => (o.httpAddr = s)),
+  docker_host: (v, p, o, e) => str(v, p, e, (s) => (o.dockerHost = s)),
+  gpu: (v, p, o, e) => bool(v, p, e, (b) => (o.gpu = b)),
+  max_concurrent: (v, p, o, e) =>
+    int(v, p, e, 1, 64, (n) => (o.maxConcurrent = n)),
+  health_timeout_seconds: (v, p, o, e) =>
+    int(v, p, e, 1, 3600, (n) => (o.healthTimeoutSeconds = n)),
+  runner_url: (v, p, o, e) => str(v, p, e, (s) => (o.runnerUrl = s)),
+  log_level: (v, p, o, e) =>
+    oneOf(v, p, e, LOG_LEVELS, (s) => (o.logLevel = s)),
+  project: (v, p, o, e) =>
+    str(v, p, e, (s) => (o.project = s), /^[a-z0-9][a-z0-9_.-]{0,62}$/),
+  services: (v, p, o, e) =>
+    table(v, p, e, (t) => (o.services = readServices(t, p, e))),
+  ports: (v, p, o, e) => table(v, p, e, (t) => (o.ports = readPorts(t, p, e))),
+  tasks: (v, p, o, e) =>
+    table(v, p, e, (t) => (o.tasks = { classes: readTasks(t, p, e) })),
+};
+
+/** Log levels accepted in `log_level` and `RUST_LOG`. */
+export const LOG_LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
+
+/** Reads a parsed TOML document into settings, collecting every problem. */
+export function readSettings(
+  doc: Record<string, unknown>,
+): { settings: FileSettings; problems: SchemaProblem[] } {
+  const settings: FileSettings = {};
+  const problems: SchemaProblem[] = [];
+  for (const [key, value] of Object.entries(doc)) {
+    const read = TOP_LEVEL[key];
+    if (!read) {
+      problems.push({
+        path: [key],
+        detail: `unknown key; known keys: ${Object.keys(TOP_LEVEL).join(", ")}`,
+      });
+      continue;
+    }
+    read(value, [key], settings, problems);
+  }
+  return { settings, problems };
+}
+
+/** Checks an address `HOST:PORT` (an empty host means 127.0.0.1) and returns it normalised. */
+export function parseAddr(value: string): string | undefined {
+  const m = value.trim().match(
+    /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/,
+  );
+  if (!m || Number(m[2]) > 65535) return undefined;
+  // The old Go servers read ":50052" as every interface; we keep loopback unless a host is named (secure by default).
+  return `${m[1] === "" ? "127.0.0.1" : m[1]}:${m[2]}`;
+}
+
+function readServices(
+  t: Record<string, unknown>,
+  p: string[],
+  e: SchemaProblem[],
+): Record<string, ServiceConfig> {
+  const out: Record<string, ServiceConfig> = {};
+  for (const [name, value] of Object.entries(t)) {
+    const path = [...p, name];
+    if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(name)) {
+      e.push({
+        path,
+        detail: "a service name takes lowercase letters, digits, '-' and '_'",
+      });
+      continue;
+    }
+    if (typeof value === "boolean") out[name] = { enabled: value };
+    else {table(
+        value,
+        path,
+        e,
+        (s) => (out[name] = readService(s, path, e)),
+        "a boolean or a table",
+      );}
+  }
+  return out;
+}
+
+function readService(
+  t: Record<string, unknown>,
+  p: string[],
+  e: SchemaProblem[],
+): ServiceConfig {
+  const s: ServiceConfig = {};
+  for (const [key, v] of Object.entries(t)) {
+    const path = [...p, key];
+    switch (key) {
+      case "image":
+        str(v, path, e, (x) => (s.image = x));
+        break;
+      case "command":
+        strList(v, path, e, (x) => (s.command = x));
+        break;
+      case "env":
+        strMap(v, path, e, (x) => (s.env = x));
+        break;
+      case "ports":
+        strList(v, path, e, (x) => (s.ports = x), PORT_RE, 'like "19000:9000"');
+        break;
+      case "volumes":
+        strList(
+          v,
+          path,
+          e,
+          (x) => (s.volumes = x),
+          VOLUME_RE,
+          'like "name:/path" or "/host:/path:ro"',
+        );
+        break;
+      case "depends_on":
+        strList(v, path, e, (x) => (s.dependsOn = x));
+        break;
+      case "enabled":
+        bool(v, path, e, (x) => (s.enabled = x));
+        break;
+      case "required":
+        bool(v, path, e, (x) => (s.required = x));
+        break;
+      case "gpu":
+        bool(v, path, e, (x) => (s.gpu = x));
+        break;
+      case "restart":
+        oneOf(
+          v,
+          path,
+          e,
+          ["no", "on-failure", "always"],
+          (x) => (s.restart = x as RestartPolicy),
+        );
+        break;
+      case "health":
+        table(v, path, e, (h) => (s.health = readHealth(h, path, e)));
+        break;
+      default:
+        e.push({
+          path,
+          detail:
+            "unknown key; known keys: image, command, env, ports, volumes, depends_on, enabled, required, gpu, restart, health",
+        });
+    }
+  }
+  return s;
+}
+
+const PORT_RE =
+  /^((\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d{1,5}:)?\d{1,5}(\/(tcp|udp))?$/;
+const VOLUME_RE = /^[^:]+:\/[^:]*(:(ro|rw))?$/;
+
+function readHealth(
+  t: Record<string, unknown>,
+  p: string[],
+  e: SchemaProblem[],
+): HealthConfig {
+  const h: HealthConfig = {};
+  for (const [key, v] of Object.entries(t)) {
+    const path = [...p, key];
+    switch (key) {
+      case "kind":
+        oneOf(
+          v,
+          path,
+          e,
+          ["http", "tcp", "redis", "exec", "docker", "none"],
+          (x) => (h.kind = x as HealthKind),
+        );
+        break;
+      case "port":
+        int(v, path, e, 1, 65535, (x) => (h.port = x));
+        break;
+      case "path":
+        str(v, path, e, (x) => (h.path = x), /^\//);
+        break;
+      case "command":
+        strList(v, path, e, (x) => (h.command = x));
+        break;
+      case "timeout_seconds":
+        int(v, path, e, 1, 3600, (x) => (h.timeoutSeconds = x));
+        break;
+      default:
+        e.push({
+          path,
+          detail:
+            "unknown key; known keys: kind, port, path, command, timeout_seconds",
+        });
+    }
+  }
+  return h;
+}
+
+function readPorts(
+  t: Record<string, unknown>,
+  p: string[],
+  e: SchemaProblem[],
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, v] of Object.entries(t)) {
+    int(v, [...p, name], e, 1, 65535, (n) => (out[name] = n));
+  }
+  return out;
+}
+
+function readTasks(
+  t: Record<string, unknown>,
+  p: string[],
+  e: SchemaProblem[],
+): Record<string, TaskClassConfig> {
+  const out: Record<string, TaskClassConfig> = {};
+  for (const [key, v] of Object.entries(t)) {
+    if (key !== "classes") {
+      e.push({ path: [...p, key], detail: "unknown key; known keys: classes" });
+      continue;
+    }
+    table(v, [...p, key], e, (classes) => {
+      for (const [name, c] of Object.entries(classes)) {
+        const cp = [...p, key, name];
+        table(c, cp, e, (ct) => {
+          const cls: TaskClassConfig = {};
+          for (const [k, cv] of Object.entries(ct)) {
+            if (k === "concurrency") {
+              int(cv, [...cp, k], e, 1, 10_000, (n) => (cls.concurrency = n));
+            } else if (k === "timeout_seconds") {
+              int(
+                cv,
+                [...cp, k],
+                e,
+                1,
+                604_800,
+                (n) => (cls.timeoutSeconds = n),
+              );
+            } else {e.push({
+                path: [...cp, k],
+                detail: "unknown key; known keys: concurrency, timeout_seconds",
+              });}
+          }
+          out[name] = cls;
+        });
+      }
+    });
+  }
+  return out;
+}
+
+type Problems = SchemaProblem[];
+
+function str(
+  v: unknown,
+  p: string[],
+  e: Problems,
+  set: (s: string) => void,
+  re?: RegExp,
+): void {
+  if (typeof v !== "string") {
+    return void e.push({
+      path: p,
+      detail: `expected a string, got ${kind(v)}`,
+    });
+  }
+  if (re && !re.test(v)) {
+    return void e.push({ path: p, detail: `"${v}" is not a valid value` });
+  }
+  set(v);
+}
+
+function addr(
+  v: unknown,
+  p: string[],
+  e: Problems,
+  set: (s: string) => void,
+): void {
+  str(v, p, e, (s) => {
+    const a = parseAddr(s);
+    if (a) set(a);
+    else {e.push({
+        path: p,
+        detail: `"${s}" is not an address of the form HOST:PORT`,
+      });}
+  });
+}
+
+function bool(
+  v: unknown,
+  p: string[],
+  e: Problems,
+  set: (b: boolean) => void,
+): void {
+  if (typeof v !== "boolean") {
+    return void e.push({
+      path: p,
+      detail: `expected true or false, got ${kind(v)}`,
+    });
+  }
+  set(v);
+}
+
+function int(
+  v: unknown,
+  p: string[],
+  e: Problems,
+  min: number,
+  max: number,
+  set: (n: number) => void,
+): void {
+  const n = typeof v === "bigint" ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isInteger(n)) {
+    return void e.push({
+      path: p,
+      detail: `expected a whole number, got ${kind(v)}`,
+    });
+  }
+  if (n < min || n > max) {
+    return void e.push({
+      path: p,
+      detail: `${n} is out of range ${min}..${max}`,
+    });
+  }
+  set(n);
+}
+
+function oneOf<T extends string>(
+  v: unknown,
+  p: string[],
+  e: Problems,
+  allowed: readonly T[],
+  set: (s: T) => void,
+): void {
+  if (typeof v !== "string" || !allowed.includes(v as T)) {
+    return void e.push({
+      path: p,
+      detail: `expected one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`,
+    });
+  }
+  set(v as T);
+}
+
+function table(
+  v: unknown,
+  p: string[],
+  e: Problems,
+  use: (t: Record<string, unknown>) => void,
+  expected = "a table",
+): void {
+  if (
+    typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Date
+  ) {
+    return void e.push({
+      path: p,
+      detail: `expected ${expected}, got ${kind(v)}`,
+    });
+  }
+  use(v as Record<string, unknown>);
+}
+
+function strList(
+  v: unknown,
+  p: string[],
+  e: Problems,
+  set: (s: string[]) => void,
+  re?: RegExp,
+  hint?: string,
+): void {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+    return void e.push({
+      path: p,
+      detail: `expected a list of strings, got ${kind(v)}`,
+    });
+  }
+  const bad = re ? v.find((x) => !re.test(x)) : undefined;
+  if (bad !== undefined) {
+    return void e.push({
+      path: p,
+      detail: `"${bad}" is not valid${hint ? `; write it ${hint}` : ""}`,
+    });
+  }
+  set(v as string[]);
+}
+
+function strMap(
+  v: unknown,
+  p: string[],
+  e: Problems,
+  set: (m: Record<string, string>) => void,
+): void {
+  table(v, p, e, (t) => {
+    const out: Record<string, string> = {};
+    for (const [k, x] of Object.entries(t)) {
+      if (typeof x === "string") out[k] = x;
+      else if (typeof x === "number" || typeof x === "boolean") {
+        out[k] = String(x);
+      } else {e.push({
+          path: [...p, k],
+          detail: `expected a string, got ${kind(x)}`,
+        });}
+    }
+    set(out);
+  });
+}
+
+function kind(v: unknown): string {
+  if (Array.isArray(v)) return "a list";
+  if (v === null || v === undefined) return "nothing";
+  if (v instanceof Date) return "a date";
+  if (typeof v === "object") return "a table";
+  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}

@@ -1,0 +1,85 @@
+/** The effective configuration of dspy-agent, after defaults, file, environment and flags. */
+export interface Config {
+  /** The state folder: `DSPY_AGENT_HOME`, else `~/.dspy-agent`. */
+  home: string;
+  /** The config file read: `--config`, `DSPY_AGENT_CONFIG`, else `<home>/config.toml`. */
+  configFile: string;
+  /** The user's workspace folder (legacy key `workspace`). */
+  workspace: string;
+  /** Where the daemon serves gRPC (HTTP/2, plain text). @default {"127.0.0.1:50052"} */
+  grpcAddr: string;
+  /** Where the daemon serves HTTP/1.1 (Connect, /health, /metrics). @default {"127.0.0.1:9097"} */
+  httpAddr: string;
+  /** The Docker engine: `unix:///path` or `tcp://host:port`. @default {"unix:///var/run/docker.sock"} */
+  dockerHost: string;
+  /** Whether services and tasks that need a GPU are enabled. @default {false} */
+  gpu: boolean;
+  /** Docker engine operations at once while starting services. @default {5} */
+  maxConcurrent: number;
+  /** Seconds a service may take to become healthy. @default {60} */
+  healthTimeoutSeconds: number;
+  /** An external task runner (CONTRACT §4), if any. */
+  runnerUrl?: string;
+  /** Log level: error, warn, info, debug or trace. @default {"info"} */
+  logLevel: string;
+  /** The name that labels and prefixes every Docker resource. @default {"dspy-agent"} */
+  project: string;
+  /** Service overrides and definitions by name. */
+  services: Record<string, ServiceConfig>;
+  /** Legacy `[ports]`: service name to host port of its first published port. */
+  ports: Record<string, number>;
+  /** Task settings. */
+  tasks: TasksConfig;
+}
+
+/** The restart policy of a service. */
+export type RestartPolicy = "no" | "on-failure" | "always";
+
+/** How a service's health is probed. */
+export type HealthKind = "http" | "tcp" | "redis" | "exec" | "docker" | "none";
+
+/** One `[services.NAME]` table: every field overrides a built-in or defines a new service. */
+export interface ServiceConfig {
+  image?: string;
+  command?: string[];
+  env?: Record<string, string>;
+  /** `HOST:CONTAINER`, `ADDR:HOST:CONTAINER` or `CONTAINER`, optionally `/tcp` or `/udp`. */
+  ports?: string[];
+  /** `NAME:/path[:ro]` (a named volume) or `/abs/host/path:/path[:ro]`. */
+  volumes?: string[];
+  dependsOn?: string[];
+  enabled?: boolean;
+  required?: boolean;
+  restart?: RestartPolicy;
+  gpu?: boolean;
+  health?: HealthConfig;
+}
+
+/** A `[services.NAME.health]` table. */
+export interface HealthConfig {
+  kind?: HealthKind;
+  /** The container port probed (http, tcp, redis). */
+  port?: number;
+  /** The HTTP path probed. */
+  path?: string;
+  /** The command run in the container (exec). */
+  command?: string[];
+  timeoutSeconds?: number;
+}
+
+/** `[tasks]` settings. */
+export interface TasksConfig {
+  /** Per task class: `[tasks.classes.NAME]`. */
+  classes: Record<string, TaskClassConfig>;
+}
+
+/** One `[tasks.classes.NAME]` table. */
+export interface TaskClassConfig {
+  /** Tasks of the class running at once (the adaptive limit's ceiling). */
+  concurrency?: number;
+  /** Default time limit of one attempt. */
+  timeoutSeconds?: number;
+}
+
+/** Where a configuration value came from. */
+export type ConfigSource = "default" | "file" | "env" | "flag";
