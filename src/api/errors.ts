@@ -1,0 +1,67 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/**
+ * The gRPC code of each domain error, by the error's `name`. This is the one
+ * place where domain failures become wire errors (STYLE.md: errors are mapped
+ * once per edge). Anything not listed is INTERNAL and its text stays in logs.
+ */
+const CODES: Record<string, Code> = {
+  // config/
+  ConfigError: Code.InvalidArgument,
+  ConfigErrors: Code.InvalidArgument,
+  // orchestrator/
+  InvalidTaskError: Code.InvalidArgument,
+  TaskNotFoundError: Code.NotFound,
+  TaskValidationError: Code.InvalidArgument,
+  TaskConflictError: Code.AlreadyExists,
+  SlurmUnavailableError: Code.FailedPrecondition,
+  NoExecutorError: Code.FailedPrecondition,
+  SubscriberTooSlowError: Code.ResourceExhausted,
+  WorkflowNotFoundError: Code.NotFound,
+  WorkflowRunNotFoundError: Code.NotFound,
+  WorkflowSpecError: Code.InvalidArgument,
+  InvalidWorkflowSpecError: Code.InvalidArgument,
+  StoreClosedError: Code.Unavailable,
+  // env/
+  ServiceNotFoundError: Code.NotFound,
+  UnknownServiceError: Code.NotFound,
+  DependencyCycleError: Code.InvalidArgument,
+  RegistryError: Code.InvalidArgument,
+  InvalidExecutionSpecError: Code.InvalidArgument,
+  DockerUnavailableError: Code.Unavailable,
+  PortInUseError: Code.FailedPrecondition,
+  ImageNotFoundError: Code.FailedPrecondition,
+};
+
+/** Turns any thrown value into a ConnectError, keeping the original as `cause` for logs. */
+export function toConnectError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (err instanceof Error) {
+    const code = CODES[err.name];
+    if (code !== undefined) {
+      return new ConnectError(err.message, code, undefined, undefined, err);
+    }
+    return new ConnectError(
+      "internal error; see the daemon log",
+      Code.Internal,
+      undefined,
+      undefined,
+      err,
+    );
+  }
+  return new ConnectError(
+    "internal error; see the daemon log",
+    Code.Internal,
+    undefined,
+    undefined,
+    err,
+  );
+}
+
+/** Throws INVALID_ARGUMENT with a message when a condition does not hold. */
+export function requireArgument(
+  condition: unknown,
+  message: string,
+): asserts condition {
+  if (!condition) throw new ConnectError(message, Code.InvalidArgument);
+}

@@ -1,0 +1,118 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type ApiDeps, type HealthReporter, routes } from "../api/mod.ts";
+import type { Config } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { createRegistry } from "../metrics/mod.ts";
+import { COMMIT, VERSION } from "../version.ts";
+import { loadOrCreateToken } from "./auth.ts";
+import { startGrpcServer } from "./grpc_server.ts";
+import { startHttpServer } from "./http_server.ts";
+import type { ListeningServer } from "./listen.ts";
+
+/** A running daemon; disposing it shuts it down gracefully. */
+export interface Daemon extends AsyncDisposable {
+  /** The bound gRPC address. */
+  readonly grpcAddress: string;
+  /** The bound HTTP address. */
+  readonly httpAddress: string;
+  /** The daemon's readiness. */
+  readonly health: HealthReporter;
+}
+
+/** Options of {@linkcode startDaemon}. */
+export interface StartDaemonOptions {
+  logger: Logger;
+  /** How long open requests and streams get to finish at shutdown. @default {5000} */
+  graceMs?: number;
+}
+
+/**
+ * The composition root: builds every part of the daemon from the
+ * configuration — metrics registry, store, Docker client, domain services —
+ * and starts both servers. Nothing else in src/ creates these.
+ */
+export async function startDaemon(
+  config: Config,
+  options: StartDaemonOptions,
+): Promise<Daemon> {
+  const { logger } = options;
+  const graceMs = options.graceMs ?? 5000;
+  const startedAt = Date.now();
+  const shutdown = new AbortController();
+  const stack = new AsyncDisposableStack();
+  const components: Record<string, string> = {
+    grpc: "starting",
+    http: "starting",
+  };
+  let grpc: ListeningServer | undefined;
+  let http: ListeningServer | undefined;
+
+  const health: HealthReporter = {
+    components: () => ({ ...components }),
+    healthy: () => components.grpc === "ready" && components.http === "ready",
+    info: () => ({
+      version: VERSION,
+      commit: COMMIT,
+      pid: Deno.pid,
+      startedAt,
+      grpcAddress: grpc?.address ?? config.grpcAddr,
+      httpAddress: http?.address ?? config.httpAddr,
+      stateDir: config.home,
+    }),
+  };
+
+  try {
+    await Deno.mkdir(config.home, { recursive: true });
+    const registry = createRegistry({ version: VERSION, startedAt });
+    const token = await loadOrCreateToken(config.home);
+    const deps: ApiDeps = { health };
+    const serviceRoutes = routes(deps);
+
+    grpc = await startGrpcServer({
+      address: config.grpcAddr,
+      routes: serviceRoutes,
+      shutdownSignal: shutdown.signal,
+      token,
+      logger,
+    });
+    stack.defer(() => grpc!.close(graceMs));
+    components.grpc = "ready";
+    http = await startHttpServer({
+      address: config.httpAddr,
+      routes: serviceRoutes,
+      shutdownSignal: shutdown.signal,
+      token,
+      registry,
+      healthy: health.healthy,
+      logger,
+    });
+    stack.defer(() => http!.close(graceMs));
+    components.http = "ready";
+  } catch (err) {
+    shutdown.abort();
+    await stack.disposeAsync();
+    throw err;
+  }
+  logger.info("daemon ready", {
+    grpc: grpc.address,
+    http: http.address,
+    pid: Deno.pid,
+    version: VERSION,
+  });
+
+  return {
+    grpcAddress: grpc.address,
+    httpAddress: http.address,
+    health,
+    async [Symbol.asyncDispose]() {
+      logger.info("daemon stopping");
+      components.grpc = components.http = "stopping";
+      // Open streams end with UNAVAILABLE so clients know to reconnect.
+      shutdown.abort(
+        new ConnectError("the daemon is shutting down", Code.Unavailable),
+      );
+      await stack.disposeAsync();
+      logger.info("daemon stopped");
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import * as http2 from "node:http2";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { errorInterceptor } from "../api/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { authorized } from "./auth.ts";
+import { bind, type ListeningServer } from "./listen.ts";
+
+/** The largest request message accepted (issue #2: oversized input → RESOURCE_EXHAUSTED). */
+export const READ_MAX_BYTES = 4 * 1024 * 1024;
+
+/** Options of {@linkcode startGrpcServer}. */
+export interface GrpcServerOptions {
+  /** `HOST:PORT` to listen on. */
+  address: string;
+  /** Registers the services. */
+  routes: (router: ConnectRouter) => void;
+  /** Aborted when the daemon shuts down: every handler's signal aborts with it. */
+  shutdownSignal: AbortSignal;
+  /** The bearer token non-loopback clients must send. */
+  token: string;
+  logger: Logger;
+}
+
+/**
+ * Serves gRPC (and Connect, gRPC-Web) over plain-text HTTP/2, as existing
+ * Python clients dial it with an insecure channel (CONTRACT §2.1).
+ */
+export async function startGrpcServer(
+  options: GrpcServerOptions,
+): Promise<ListeningServer> {
+  const handler = connectNodeAdapter({
+    routes: options.routes,
+    readMaxBytes: READ_MAX_BYTES,
+    shutdownSignal: options.shutdownSignal,
+    interceptors: [errorInterceptor(options.logger)],
+  });
+  const server = http2.createServer((req, res) => {
+    if (
+      !authorized(
+        req.socket?.remoteAddress,
+        req.headers.authorization,
+        options.token,
+      )
+    ) {
+      // grpc status 16 = UNAUTHENTICATED, sent as a trailers-only response.
+      res.writeHead(200, {
+        "content-type": "application/grpc",
+        "grpc-status": "16",
+        "grpc-message": "a bearer token is required from non-loopback clients",
+      });
+      res.end();
+      return;
+    }
+    handler(req, res);
+  });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+  });
+  const address = await bind(server, "grpc", options.address);
+  return {
+    address,
+    async close(graceMs) {
+      const closed = new Promise<void>((resolve) =>
+        server.close(() => resolve())
+      );
+      for (const s of sessions) s.close();
+      const timer = setTimeout(() => {
+        for (const s of sessions) s.destroy();
+      }, graceMs);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}

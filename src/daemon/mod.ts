@@ -1,0 +1,10 @@
+/**
+ * The daemon: one process serving both APIs. `startDaemon` is the
+ * composition root; `runDaemon` is `dspy-agent serve`.
+ * @module
+ */
+export { type Daemon, startDaemon, type StartDaemonOptions } from "./daemon.ts";
+export { runDaemon, type RunDaemonOptions } from "./run.ts";
+export { AddressInUseError, DaemonAlreadyRunningError } from "./errors.ts";
+export { DAEMON_FILE, type DaemonFile, readDaemonFile } from "./lock.ts";
+export { TOKEN_FILE } from "./auth.ts";

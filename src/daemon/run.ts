@@ -1,0 +1,51 @@
+import type { Config } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { VERSION } from "../version.ts";
+import { startDaemon } from "./daemon.ts";
+import { acquireDaemonLock } from "./lock.ts";
+
+/** Options of {@linkcode runDaemon}. */
+export interface RunDaemonOptions {
+  logger: Logger;
+  /** Resolves when the daemon should stop. @default {SIGTERM or SIGINT} */
+  stopWhen?: Promise<unknown>;
+}
+
+/**
+ * Runs the daemon in the foreground (`dspy-agent serve`) until SIGTERM or
+ * SIGINT, then stops accepting, ends open streams and returns. Throws
+ * `DaemonAlreadyRunningError`, `AddressInUseError` or the error that stopped
+ * start-up; the CLI maps them to messages and exit codes.
+ */
+export async function runDaemon(
+  config: Config,
+  options: RunDaemonOptions,
+): Promise<void> {
+  await using lock = await acquireDaemonLock(config.home);
+  await using daemon = await startDaemon(config, { logger: options.logger });
+  await lock.publish({
+    pid: Deno.pid,
+    version: VERSION,
+    grpcAddr: daemon.grpcAddress,
+    httpAddr: daemon.httpAddress,
+    startedAt: Date.now(),
+  });
+  await (options.stopWhen ?? stopSignal());
+}
+
+function stopSignal(): Promise<string> {
+  // Windows only delivers SIGINT and SIGBREAK to a console program.
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGTERM", "SIGINT"];
+  return new Promise((resolve) => {
+    const handlers = signals.map((signal) => {
+      const handler = () => {
+        handlers.forEach(([s, h]) => Deno.removeSignalListener(s, h));
+        resolve(signal);
+      };
+      Deno.addSignalListener(signal, handler);
+      return [signal, handler] as const;
+    });
+  });
+}
