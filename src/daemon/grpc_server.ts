@@ -1,10 +1,10 @@
 import * as http2 from "node:http2";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { errorInterceptor } from "../api/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { authorized } from "./auth.ts";
 import { bind, type ListeningServer } from "./listen.ts";
+import { createNodeHandler } from "./node_adapter.ts";
 
 /** The largest request message accepted (issue #2: oversized input → RESOURCE_EXHAUSTED). */
 export const READ_MAX_BYTES = 4 * 1024 * 1024;
@@ -29,11 +29,12 @@ export interface GrpcServerOptions {
 export async function startGrpcServer(
   options: GrpcServerOptions,
 ): Promise<ListeningServer> {
-  const handler = connectNodeAdapter({
+  const handler = createNodeHandler({
     routes: options.routes,
     readMaxBytes: READ_MAX_BYTES,
     shutdownSignal: options.shutdownSignal,
     interceptors: [errorInterceptor(options.logger)],
+    logger: options.logger,
   });
   const server = http2.createServer((req, res) => {
     if (
@@ -43,16 +44,13 @@ export async function startGrpcServer(
         options.token,
       )
     ) {
-      // grpc status 16 = UNAUTHENTICATED, sent as a trailers-only response.
-      res.writeHead(200, {
-        "content-type": "application/grpc",
-        "grpc-status": "16",
-        "grpc-message": "a bearer token is required from non-loopback clients",
-      });
-      res.end();
-      return;
+      return trailersOnly(
+        res,
+        16,
+        "a bearer token is required from non-loopback clients",
+      ); // UNAUTHENTICATED
     }
-    handler(req, res);
+    if (!handler(req, res)) trailersOnly(res, 12, `unknown method ${req.url}`); // UNIMPLEMENTED
   });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (session) => {
@@ -74,4 +72,21 @@ export async function startGrpcServer(
       clearTimeout(timer);
     },
   };
+}
+
+/** Ends a call with only a status, in one HEADERS frame as gRPC requires. */
+function trailersOnly(
+  res: http2.Http2ServerResponse,
+  code: number,
+  message: string,
+): void {
+  res.stream.respond(
+    {
+      ":status": 200,
+      "content-type": "application/grpc",
+      "grpc-status": String(code),
+      "grpc-message": encodeURIComponent(message),
+    },
+    { endStream: true },
+  );
 }

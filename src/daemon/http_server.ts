@@ -1,12 +1,12 @@
 import * as http from "node:http";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Registry } from "prom-client";
 import { errorInterceptor } from "../api/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { authorized } from "./auth.ts";
 import { READ_MAX_BYTES } from "./grpc_server.ts";
 import { bind, type ListeningServer } from "./listen.ts";
+import { createNodeHandler } from "./node_adapter.ts";
 
 /** A plain-HTTP route outside Connect: returns undefined when it does not handle the request. */
 export type HttpRoute = (
@@ -37,11 +37,12 @@ export interface HttpServerOptions {
 export async function startHttpServer(
   options: HttpServerOptions,
 ): Promise<ListeningServer> {
-  const connect = connectNodeAdapter({
+  const connect = createNodeHandler({
     routes: options.routes,
     readMaxBytes: READ_MAX_BYTES,
     shutdownSignal: options.shutdownSignal,
     interceptors: [errorInterceptor(options.logger)],
+    logger: options.logger,
   });
   const server = http.createServer(async (req, res) => {
     try {
@@ -73,7 +74,9 @@ export async function startHttpServer(
           if (out) return send(res, out.status, out.body);
         }
       }
-      connect(req, res);
+      if (!connect(req, res)) {
+        send(res, 404, { error: `no route for ${req.method} ${path}` });
+      }
     } catch (err) {
       options.logger.error("HTTP request failed", { url: req.url, error: err });
       if (!res.headersSent) {

@@ -1,0 +1,98 @@
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+import {
+  type ConnectRouter,
+  createConnectRouter,
+  type Interceptor,
+} from "@connectrpc/connect";
+import type {
+  UniversalHandler,
+  UniversalServerResponse,
+} from "@connectrpc/connect/protocol";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
+import type { Logger } from "../log/mod.ts";
+
+type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+/** Options of {@linkcode createNodeHandler}. */
+export interface NodeHandlerOptions {
+  routes: (router: ConnectRouter) => void;
+  /** The largest request message accepted, in bytes. */
+  readMaxBytes: number;
+  /** Aborts every handler's signal when the daemon shuts down. */
+  shutdownSignal: AbortSignal;
+  interceptors: Interceptor[];
+  logger: Logger;
+}
+
+/**
+ * Connect's `connectNodeAdapter`, with one change: a request message that is
+ * not valid protobuf answers INVALID_ARGUMENT rather than Connect's INTERNAL,
+ * because the fault is the client's (issue #2, bad input). Returns undefined
+ * for paths that are not RPCs, so the caller can serve other routes.
+ */
+export function createNodeHandler(
+  options: NodeHandlerOptions,
+): (req: NodeRequest, res: NodeResponse) => boolean {
+  const router = createConnectRouter({
+    readMaxBytes: options.readMaxBytes,
+    shutdownSignal: options.shutdownSignal,
+    interceptors: options.interceptors,
+    acceptCompression: [compressionGzip, compressionBrotli],
+  });
+  options.routes(router);
+  const paths = new Map<string, UniversalHandler>();
+  for (const handler of router.handlers) {
+    paths.set(handler.requestPath, handler);
+  }
+  return (req, res) => {
+    const handler = paths.get((req.url ?? "").split("?", 2)[0]);
+    if (!handler) return false;
+    const uReq = universalRequestFromNodeRequest(
+      req,
+      res,
+      undefined,
+      undefined,
+    );
+    handler(uReq)
+      .then((uRes) =>
+        universalResponseToNodeResponse(clientFaultForParseErrors(uRes), res)
+      )
+      .catch((err) => {
+        if ((err as { code?: number })?.code !== 10) {
+          options.logger.debug("RPC response not written", {
+            method: handler.method.name,
+            error: err,
+          });
+        }
+      });
+    return true;
+  };
+}
+
+function clientFaultForParseErrors(
+  res: UniversalServerResponse,
+): UniversalServerResponse {
+  const body = res.body;
+  const trailer = res.trailer;
+  if (!trailer || !body || !(Symbol.asyncIterator in body)) return res;
+  return {
+    ...res,
+    body: (async function* () {
+      yield* body as AsyncIterable<Uint8Array>;
+      // gRPC: 13 = INTERNAL, 3 = INVALID_ARGUMENT.
+      if (
+        trailer.get("grpc-status") === "13" &&
+        trailer.get("grpc-message")?.startsWith("parse%20binary")
+      ) {
+        trailer.set("grpc-status", "3");
+      }
+    })(),
+  };
+}
