@@ -1,0 +1,42 @@
+"""The reference for bench/rpc: a minimal Python grpcio (asyncio) server doing the same work
+as the daemon for the measured RPCs -- Health with a component map, and StreamTaskResults that
+sends one stored result and then waits until the client cancels."""
+import asyncio
+import os
+import sys
+import time
+
+import grpc
+from orchestrator.v1 import orchestrator_pb2 as pb
+from orchestrator.v1 import orchestrator_pb2_grpc as pbg
+
+STARTED = time.time()
+
+
+class Reference(pbg.OrchestratorServiceServicer):
+    async def Health(self, request, context):
+        return pb.HealthResponse(
+            healthy=True,
+            version="reference",
+            services={"grpc": "ready", "http": "ready", "store": "ready", "docker": "ready"},
+            pid=os.getpid(),
+            uptime_seconds=time.time() - STARTED,
+        )
+
+    async def StreamTaskResults(self, request, context):
+        for task_id in request.task_ids:
+            yield pb.TaskResult(task_id=task_id, status="completed", result={"class": "cpu_short"}, completed_at=int(time.time()))
+        await asyncio.Event().wait()  # until cancelled, like a live stream
+
+
+async def main(port: int) -> None:
+    server = grpc.aio.server()
+    pbg.add_OrchestratorServiceServicer_to_server(Reference(), server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    print("ready", flush=True)
+    await server.wait_for_termination()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1])))
