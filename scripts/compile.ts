@@ -19,14 +19,8 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { formatHazard, scanModuleGraph } from "./compile_safety.ts";
 import { CompileError, compileTarget } from "./compile_target.ts";
-import { detectCommit, readVersion, type Stamp, writeStamp } from "./stamp.ts";
-import {
-  binaryName,
-  hostTarget,
-  isTarget,
-  type Target,
-  TARGETS,
-} from "./targets.ts";
+import { detectCommit, readVersion, type Stamp, StampError, writeStamp } from "./stamp.ts";
+import { binaryName, hostTarget, isTarget, type Target, TARGETS } from "./targets.ts";
 
 /** Options for {@linkcode compileAll}. */
 export interface CompileAllOptions {
@@ -99,9 +93,7 @@ export async function compileAll(
     commit: options.commit ?? await detectCommit(root, { signal }),
   };
   log(
-    `Compiling dspy-agent ${stamp.version} (${stamp.commit}) for ${
-      targets.join(", ")
-    }`,
+    `Compiling dspy-agent ${stamp.version} (${stamp.commit}) for ${targets.join(", ")}`,
   );
 
   const stampDir = await Deno.makeTempDir({ prefix: "dspy-agent-stamp-" });
@@ -155,10 +147,9 @@ export async function verifyBinary(
     !output.success || !printed.includes(stamp.version) ||
     !printed.includes(stamp.commit)
   ) {
-    const said =
-      (printed || new TextDecoder().decode(output.stderr)).trim().split(
-        "\n",
-      )[0];
+    const said = (printed || new TextDecoder().decode(output.stderr)).trim().split(
+      "\n",
+    )[0];
     throw new BuildError(
       `Cannot verify "${path}": \`dspy-agent version\` did not report ${stamp.version} (${stamp.commit}) ` +
         `but exited ${output.code} saying "${said}"; is DENORT_BIN a denort binary?`,
@@ -174,9 +165,7 @@ export function chooseTargets(
   for (const name of requested) {
     if (!isTarget(name)) {
       throw new BuildError(
-        `Cannot compile for "${name}": not a release target; use one of ${
-          TARGETS.join(", ")
-        }`,
+        `Cannot compile for "${name}": not a release target; use one of ${TARGETS.join(", ")}`,
       );
     }
   }
@@ -223,17 +212,29 @@ async function main(args: string[]): Promise<number> {
     });
     return 0;
   } catch (error) {
-    if (error instanceof CompileError) {
-      if (!error.missingRuntimeBase) console.error(error.detail);
-      console.error(error.message);
-      return 1;
-    }
-    if (error instanceof BuildError) {
-      console.error(error.message);
-      return 1;
-    }
-    throw error;
+    return reportFailure(error);
   }
 }
+
+/**
+ * Prints a build failure as one line (Deno's output first when it is not the
+ * missing runtime base) and returns exit code 1; rethrows unexpected errors.
+ */
+export function reportFailure(error: unknown, expected: readonly ErrorClass[] = []): number {
+  if (error instanceof CompileError) {
+    if (!error.missingRuntimeBase) console.error(error.detail);
+    console.error(error.message);
+    return 1;
+  }
+  if ([BuildError, StampError, ...expected].some((kind) => error instanceof kind)) {
+    console.error((error as Error).message);
+    return 1;
+  }
+  throw error;
+}
+
+/** A class of error whose message is fit to show as is. */
+// deno-lint-ignore no-explicit-any
+export type ErrorClass = new (...args: any[]) => Error;
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -9,6 +9,10 @@
  * (the CLI relies on that for fast start-up). Issue 6 asks for a test that
  * enforces this; scripts/compile.ts also refuses to build an unsafe graph.
  *
+ * A line that is safe for a reason the scan cannot see (say, a path used only
+ * under `deno run`) carries `// compile-safe: <reason>` at its end or on the
+ * line above; the reason is required.
+ *
  * @module
  */
 
@@ -28,8 +32,7 @@ const RULES: readonly { pattern: RegExp; reason: string }[] = [
   {
     // import.meta.main is fine; anything that locates files on disk is not.
     pattern: /\bimport\.meta\.(url|dirname|filename|resolve)\b/,
-    reason:
-      "uses the module's location on disk (embed the data as a module instead)",
+    reason: "uses the module's location on disk (embed the data as a module instead)",
   },
   {
     // `import(` not directly followed by one quoted literal and `)`.
@@ -48,7 +51,7 @@ export function scanSource(file: string, source: string): CompileHazard[] {
   const lines = source.split("\n");
   for (const [index, raw] of lines.entries()) {
     const code = stripComment(raw);
-    if (code === "") continue;
+    if (code === "" || isVouchedFor(raw) || isVouchedAbove(lines[index - 1] ?? "")) continue;
     for (const rule of RULES) {
       if (rule.pattern.test(code)) {
         hazards.push({
@@ -98,8 +101,7 @@ export async function scanModuleGraph(
     signal: options.signal,
   }).output();
   if (!output.success) {
-    const detail =
-      new TextDecoder().decode(output.stderr).trim().split("\n")[0];
+    const detail = new TextDecoder().decode(output.stderr).trim().split("\n")[0];
     throw new Error(`Cannot list the modules of "${entry}": ${detail}`);
   }
   const info = JSON.parse(new TextDecoder().decode(output.stdout)) as {
@@ -124,6 +126,16 @@ export async function scanModuleGraph(
 /** Formats a hazard as `file:line: reason: text`. */
 export function formatHazard(hazard: CompileHazard): string {
   return `${hazard.file}:${hazard.line}: ${hazard.reason}: ${hazard.text}`;
+}
+
+/** Tells whether a line carries `// compile-safe: <reason>` with a reason. */
+function isVouchedFor(line: string): boolean {
+  return /\/\/\s*compile-safe:\s*\S/.test(line);
+}
+
+/** Tells whether a comment-only line vouches for the line below it. */
+function isVouchedAbove(line: string): boolean {
+  return line.trim().startsWith("//") && isVouchedFor(line);
 }
 
 /** Drops a `//` comment and JSDoc/block-comment lines, keeping code. */

@@ -90,9 +90,7 @@ export async function compileTarget(
   }).output();
   if (output.success) return;
   const decoder = new TextDecoder();
-  const detail = `${decoder.decode(output.stdout)}${
-    decoder.decode(output.stderr)
-  }`.trim();
+  const detail = `${decoder.decode(output.stdout)}${decoder.decode(output.stderr)}`.trim();
   throw explainFailure(options.target, detail, options.denortBin);
 }
 
@@ -110,17 +108,13 @@ export function explainFailure(
     const reason = /Could not find denort|No such file/i.test(detail)
       ? "the file does not exist"
       : "it is not a usable runtime base";
-    message =
-      `Cannot compile for ${target}: DENORT_BIN="${denortBin}" cannot be used (${reason}); ` +
+    message = `Cannot compile for ${target}: DENORT_BIN="${denortBin}" cannot be used (${reason}); ` +
       `set DENORT_BIN to the denort binary of Deno ${Deno.version.deno} for ${target}`;
   } else if (runtimeBase) {
-    message =
-      `Cannot compile for ${target}: the Deno runtime base (denort) could not be downloaded; ` +
+    message = `Cannot compile for ${target}: the Deno runtime base (denort) could not be downloaded; ` +
       `set DENORT_BIN=/path/to/denort or build where dl.deno.land is reachable`;
   } else {
-    message = `Cannot compile for ${target}: deno compile failed: ${
-      lastErrorLine(detail)
-    }`;
+    message = `Cannot compile for ${target}: deno compile failed: ${lastErrorLine(detail)}`;
   }
   return new CompileError(target, message, {
     detail,

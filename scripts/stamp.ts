@@ -153,8 +153,7 @@ function resolveMap(
 ): Record<string, string> {
   const resolved: Record<string, string> = {};
   for (const [key, value] of Object.entries(map)) {
-    resolved[isRelative(key) ? new URL(key, base).href : key] =
-      isRelative(value) ? new URL(value, base).href : value;
+    resolved[isRelative(key) ? new URL(key, base).href : key] = isRelative(value) ? new URL(value, base).href : value;
   }
   return resolved;
 }
@@ -176,9 +175,7 @@ async function git(
       stderr: "null",
       signal,
     }).output();
-    return output.success
-      ? new TextDecoder().decode(output.stdout).trim()
-      : undefined;
+    return output.success ? new TextDecoder().decode(output.stdout).trim() : undefined;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;

@@ -4,24 +4,32 @@
  * @module
  */
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { EnvManager } from "../env/mod.ts";
 import { EnvManagerService } from "../gen/env_manager/v1/env_manager_pb.ts";
 import { OrchestratorService } from "../gen/orchestrator/v1/orchestrator_pb.ts";
+import type { Orchestrator } from "../orchestrator/mod.ts";
 import { healthHandler, type HealthReporter } from "./health.ts";
+import { orchestratorHandlers } from "./orchestrator_service.ts";
 
 export { toConnectError } from "./errors.ts";
 export { errorInterceptor } from "./interceptor.ts";
 export type { HealthReporter } from "./health.ts";
+export { handleLegacyRequest, type LegacyRequest, type LegacyResponse } from "./legacy_http.ts";
 
-/** What the handlers need. Every RPC without a handler answers UNIMPLEMENTED. */
+/** What the handlers need. */
 export interface ApiDeps {
   /** The daemon's readiness. */
   health: HealthReporter;
+  /** Tasks, workflows, events and metrics. */
+  orchestrator: Orchestrator;
+  /** The service stack. */
+  env: EnvManager;
 }
 
 /** Returns a function that registers every service of the daemon on a router. */
 export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
   return (router) => {
-    router.service(OrchestratorService, { ...healthHandler(deps.health) });
+    router.service(OrchestratorService, { ...orchestratorHandlers(deps.orchestrator), ...healthHandler(deps.health) });
     router.service(EnvManagerService, {});
   };
 }

@@ -1,8 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type ApiDeps, type HealthReporter, routes } from "../api/mod.ts";
+import { type ApiDeps, handleLegacyRequest, type HealthReporter, routes } from "../api/mod.ts";
 import type { Config } from "../config/mod.ts";
+import { createEngine, createEnvManager, type Engine } from "../env/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { createRegistry } from "../metrics/mod.ts";
+import { openOrchestrator } from "../orchestrator/mod.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { loadOrCreateToken } from "./auth.ts";
 import { startGrpcServer } from "./grpc_server.ts";
@@ -49,7 +51,8 @@ export async function startDaemon(
 
   const health: HealthReporter = {
     components: () => ({ ...components }),
-    healthy: () => components.grpc === "ready" && components.http === "ready",
+    // Docker is reported but not required: tasks that need no container run without it.
+    healthy: () => ["grpc", "http", "store", "scheduler"].every((c) => components[c] === "ready"),
     info: () => ({
       version: VERSION,
       commit: COMMIT,
@@ -65,7 +68,29 @@ export async function startDaemon(
     await Deno.mkdir(config.home, { recursive: true });
     const registry = createRegistry({ version: VERSION, startedAt });
     const token = await loadOrCreateToken(config.home);
-    const deps: ApiDeps = { health };
+    const orchestrator = await openOrchestrator({
+      stateDir: config.home,
+      registry,
+      runnerUrl: config.runnerUrl,
+      hardware: { cpuCores: navigator.hardwareConcurrency, gpus: 0 },
+      classes: config.tasks.classes,
+    });
+    stack.use(orchestrator);
+    components.store = components.scheduler = "ready";
+
+    const engine = createEngine({ dockerHost: config.dockerHost });
+    watchEngine(engine, components, shutdown.signal, logger);
+    const env = createEnvManager({
+      config,
+      engine,
+      registry,
+      signal: shutdown.signal,
+      onEvent: (event) => orchestrator.events.publish(event),
+    });
+    stack.use(env);
+    components.env_manager = "ready";
+
+    const deps: ApiDeps = { health, orchestrator, env };
     const serviceRoutes = routes(deps);
 
     grpc = await startGrpcServer({
@@ -84,6 +109,7 @@ export async function startDaemon(
       token,
       registry,
       healthy: health.healthy,
+      extraRoutes: [(req) => handleLegacyRequest(req, orchestrator)],
       logger,
     });
     stack.defer(() => http!.close(graceMs));
@@ -115,4 +141,22 @@ export async function startDaemon(
       logger.info("daemon stopped");
     },
   };
+}
+
+/** Keeps `components.docker` true to the engine: pinged now and every few seconds. */
+function watchEngine(engine: Engine, components: Record<string, string>, signal: AbortSignal, logger: Logger): void {
+  const check = async () => {
+    const before = components.docker;
+    try {
+      await engine.ping({ signal: AbortSignal.any([signal, AbortSignal.timeout(3000)]) });
+      components.docker = "ready";
+    } catch (err) {
+      if (signal.aborted) return;
+      components.docker = `unavailable: ${(err as Error).message}`;
+    }
+    if (before !== components.docker) logger.info("docker engine", { state: components.docker });
+  };
+  void check();
+  const timer = setInterval(check, 5000);
+  signal.addEventListener("abort", () => clearInterval(timer), { once: true });
 }

@@ -1,9 +1,4 @@
-import {
-  assert,
-  assertEquals,
-  assertRejects,
-  assertStringIncludes,
-} from "../../tests/support/assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../tests/support/assert.ts";
 import { runPythonJson } from "../../tests/support/python.ts";
 import { defaultConfig } from "../config/mod.ts";
 import { silentLogger } from "../log/mod.ts";

@@ -7,9 +7,7 @@ export class AddressInUseError extends Error {
 
   /** Creates the error for a server and address. */
   constructor(server: string, address: string, options?: ErrorOptions) {
-    const setting = server === "grpc"
-      ? "ORCHESTRATOR_GRPC_ADDR (grpc_addr)"
-      : "ORCHESTRATOR_HTTP_ADDR (http_addr)";
+    const setting = server === "grpc" ? "ORCHESTRATOR_GRPC_ADDR (grpc_addr)" : "ORCHESTRATOR_HTTP_ADDR (http_addr)";
     super(
       `Cannot listen on ${address} for ${server}: the address is already in use. ` +
         `Stop the process using it, or choose another address with ${setting}.`,
@@ -31,9 +29,7 @@ export class DaemonAlreadyRunningError extends Error {
   /** Creates the error for a state folder. */
   constructor(home: string, pid?: number) {
     super(
-      `Cannot start the daemon: another daemon${
-        pid ? ` (pid ${pid})` : ""
-      } is already running for "${home}". ` +
+      `Cannot start the daemon: another daemon${pid ? ` (pid ${pid})` : ""} is already running for "${home}". ` +
         "Use it, stop it with `dspy-agent stop`, or set DSPY_AGENT_HOME to another folder.",
     );
     this.name = "DaemonAlreadyRunningError";

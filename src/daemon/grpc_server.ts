@@ -61,9 +61,7 @@ export async function startGrpcServer(
   return {
     address,
     async close(graceMs) {
-      const closed = new Promise<void>((resolve) =>
-        server.close(() => resolve())
-      );
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sessions) s.close();
       const timer = setTimeout(() => {
         for (const s of sessions) s.destroy();

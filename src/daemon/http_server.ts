@@ -90,9 +90,7 @@ export async function startHttpServer(
   return {
     address,
     async close(graceMs) {
-      const closed = new Promise<void>((resolve) =>
-        server.close(() => resolve())
-      );
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;

@@ -29,9 +29,7 @@ export function bind(
     const onError = (err: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
       reject(
-        err.code === "EADDRINUSE"
-          ? new AddressInUseError(name, address, { cause: err })
-          : err,
+        err.code === "EADDRINUSE" ? new AddressInUseError(name, address, { cause: err }) : err,
       );
     };
     const onListening = () => {

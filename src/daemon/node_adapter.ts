@@ -1,14 +1,7 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import {
-  type ConnectRouter,
-  createConnectRouter,
-  type Interceptor,
-} from "@connectrpc/connect";
-import type {
-  UniversalHandler,
-  UniversalServerResponse,
-} from "@connectrpc/connect/protocol";
+import { type ConnectRouter, createConnectRouter, type Interceptor } from "@connectrpc/connect";
+import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
   compressionGzip,
@@ -61,9 +54,7 @@ export function createNodeHandler(
       undefined,
     );
     handler(uReq)
-      .then((uRes) =>
-        universalResponseToNodeResponse(clientFaultForParseErrors(uRes), res)
-      )
+      .then((uRes) => universalResponseToNodeResponse(clientFaultForParseErrors(uRes), res))
       .catch((err) => {
         if ((err as { code?: number })?.code !== 10) {
           options.logger.debug("RPC response not written", {

@@ -35,9 +35,7 @@ export async function runDaemon(
 
 function stopSignal(): Promise<string> {
   // Windows only delivers SIGINT and SIGBREAK to a console program.
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT", "SIGBREAK"]
-    : ["SIGTERM", "SIGINT"];
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGTERM", "SIGINT"];
   return new Promise((resolve) => {
     const handlers = signals.map((signal) => {
       const handler = () => {

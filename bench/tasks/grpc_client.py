@@ -1,0 +1,90 @@
+"""dspy-agent client of bench/tasks, written like the existing Python clients (CONTRACT §2).
+
+  grpc_client.py ADDR submit COUNT START_AT   -> one process calling SubmitTask COUNT times (noop tasks)
+  grpc_client.py ADDR roundtrip COUNT         -> COUNT sequential noop tasks: SubmitTask, then wait for
+                                                 status "completed" on one long-lived StreamTaskResults
+Prints one JSON line with latencies in milliseconds.
+"""
+import os
+import sys
+import threading
+import time
+import uuid
+
+import grpc
+from orchestrator.v1 import orchestrator_pb2 as pb
+from orchestrator.v1 import orchestrator_pb2_grpc as rpc
+
+from _stats import emit, percentile, wait_until
+
+
+def submit_request(prefix, i):
+    # Clients call str() on every payload value (CONTRACT §2.4).
+    payload = {"task_type": str("noop"), "i": str(i)}
+    return pb.SubmitTaskRequest(id=f"{prefix}-{i}", payload=payload, priority=0)
+
+
+def main():
+    addr, mode, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    channel = grpc.insecure_channel(addr)
+    grpc.channel_ready_future(channel).result(timeout=30)
+    stub = rpc.OrchestratorServiceStub(channel)
+    prefix = f"bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    warm = stub.SubmitTask(submit_request(prefix + "-warm", 0))
+    assert warm.success, warm.error
+    if mode == "submit":
+        wait_until(float(sys.argv[4]))
+        latencies = []
+        started = time.time()
+        for i in range(count):
+            t0 = time.perf_counter()
+            response = stub.SubmitTask(submit_request(prefix, i))
+            latencies.append((time.perf_counter() - t0) * 1000)
+            if not response.success:
+                raise SystemExit(f"SubmitTask failed: {response.error}")
+        ended = time.time()
+        emit(count=count, started=started, ended=ended, p50=percentile(latencies, 0.5), p99=percentile(latencies, 0.99))
+    elif mode == "roundtrip":
+        roundtrip(stub, prefix, count)
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+
+
+def roundtrip(stub, prefix, count):
+    done = {}
+    arrived = threading.Condition()
+    stream = stub.StreamTaskResults(pb.StreamTaskResultsRequest(task_ids=[], include_completed=False))
+
+    def read():
+        try:
+            for result in stream:
+                if result.status in ("completed", "failed"):
+                    with arrived:
+                        done[result.task_id] = (time.perf_counter(), result.status, result.error)
+                        arrived.notify_all()
+        except grpc.RpcError:
+            pass
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    time.sleep(0.2)  # let the stream's initial snapshot pass
+    latencies = []
+    for i in range(count + 5):
+        task_id = f"{prefix}-rt-{i}"
+        t0 = time.perf_counter()
+        response = stub.SubmitTask(pb.SubmitTaskRequest(id=task_id, payload={"task_type": "noop"}))
+        if not response.success:
+            raise SystemExit(f"SubmitTask failed: {response.error}")
+        with arrived:
+            if not arrived.wait_for(lambda: task_id in done, timeout=30):
+                raise SystemExit(f"task {task_id} did not complete within 30 s")
+        finished_at, status, error = done[task_id]
+        if status != "completed":
+            raise SystemExit(f"task {task_id} {status}: {error}")
+        if i >= 5:  # the first five warm the path
+            latencies.append((finished_at - t0) * 1000)
+    stream.cancel()
+    emit(count=count, p50=percentile(latencies, 0.5), p99=percentile(latencies, 0.99))
+
+
+main()

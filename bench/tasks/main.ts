@@ -1,0 +1,120 @@
+/**
+ * bench/tasks (issue 4 item 10): SubmitTask throughput and latency from
+ * Python grpcio clients with 1 and 4 processes, and the submit → completion
+ * round trip of a noop task on StreamTaskResults — each beside Celery 5 with
+ * a real redis-server doing the same in the same run.
+ *
+ *   deno run -P=test bench/tasks/main.ts [--submits 4000] [--roundtrips 300]
+ *
+ * Prints a table with ratios and the issue's targets. Figures, not asserts.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { OrchestratorService } from "../../src/gen/orchestrator/v1/orchestrator_pb.ts";
+import { startDaemonProcess } from "../../tests/support/daemon.ts";
+import { PYTHON } from "../../tests/support/python.ts";
+import { purgeCelery, pythonEnv, runClient, runParallel, startCeleryWorker, startRedis } from "./processes.ts";
+import { printReport, type Row } from "./report.ts";
+
+const { values } = parseArgs({
+  options: {
+    submits: { type: "string", default: "4000" },
+    roundtrips: { type: "string", default: "300" },
+  },
+});
+const submits = Number(values.submits);
+const roundtrips = Number(values.roundtrips);
+
+const work = await Deno.makeTempDir({ prefix: "dspy-agent-bench-tasks-" });
+try {
+  await using redis = await startRedisChecked(work);
+  const env = await pythonEnv(redis.url);
+  await using daemon = await startDaemonProcess({ home: `${work}/home` });
+  const client = createClient(
+    OrchestratorService,
+    createGrpcTransport({ baseUrl: `http://${daemon.grpcAddr}` }),
+  );
+  const drained = () => waitDrained(client);
+  const grpc = (mode: string, count: number) => (startAt: number) => [
+    "grpc_client.py",
+    daemon.grpcAddr,
+    mode,
+    String(count),
+    String(startAt),
+  ];
+  const celery = (count: number) => (startAt: number) => ["celery_client.py", "delay", String(count), String(startAt)];
+
+  log("SubmitTask, 1 process");
+  const ours1 = await runParallel(1, grpc("submit", submits), env);
+  await drained();
+  log("SubmitTask, 4 processes");
+  const ours4 = await runParallel(4, grpc("submit", submits / 4), env);
+  await drained();
+  log("Celery delay(), 1 process");
+  const celery1 = await runParallel(1, celery(submits), env);
+  log("Celery delay(), 4 processes");
+  const celery4 = await runParallel(4, celery(submits / 4), env);
+  await purgeCelery(env);
+  log("noop round trip on StreamTaskResults");
+  const oursTrip = await runClient(PYTHON, ["grpc_client.py", daemon.grpcAddr, "roundtrip", String(roundtrips)], env);
+  log("Celery noop round trip with a running worker");
+  let celeryTrip;
+  {
+    await using _worker = await startCeleryWorker(env);
+    celeryTrip = await runClient(PYTHON, ["celery_client.py", "roundtrip", String(roundtrips)], env);
+  }
+
+  const rows: Row[] = [
+    {
+      name: "submit throughput, 1 process (tasks/s)",
+      ours: ours1.perSecond,
+      celery: celery1.perSecond,
+      higherIsBetter: true,
+    },
+    {
+      name: "submit throughput, 4 processes (tasks/s)",
+      ours: ours4.perSecond,
+      celery: celery4.perSecond,
+      higherIsBetter: true,
+      target: { ratio: 1.5, text: ">= 1.5x Celery" },
+    },
+    { name: "submit latency p50, 1 process (ms)", ours: ours1.p50, celery: celery1.p50 },
+    { name: "submit latency p99, 1 process (ms)", ours: ours1.p99, celery: celery1.p99 },
+    { name: "submit latency p50, 4 processes (ms)", ours: ours4.p50, celery: celery4.p50 },
+    { name: "submit latency p99, 4 processes (ms)", ours: ours4.p99, celery: celery4.p99 },
+    {
+      name: "noop round trip p50 (ms)",
+      ours: oursTrip.p50,
+      celery: celeryTrip.p50,
+      target: { ratio: 1, text: "<= Celery" },
+    },
+    { name: "noop round trip p99 (ms)", ours: oursTrip.p99, celery: celeryTrip.p99 },
+  ];
+  printReport(rows, { submits, roundtrips, cores: navigator.hardwareConcurrency });
+} finally {
+  await Deno.remove(work, { recursive: true }).catch(() => {});
+}
+
+async function startRedisChecked(dir: string) {
+  const { url, server } = await startRedis(dir);
+  return { url, [Symbol.asyncDispose]: () => server[Symbol.asyncDispose]() };
+}
+
+/** Waits until the daemon has no pending or running task, so one phase's backlog does not slow the next. */
+async function waitDrained(client: ReturnType<typeof createClient<typeof OrchestratorService>>): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline) {
+    const { metrics } = await client.getMetrics({ metricNames: ["tasks_pending", "tasks_running"] });
+    if ((metrics.tasks_pending ?? 0) + (metrics.tasks_running ?? 0) === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error("The daemon did not finish the submitted tasks within 300 s");
+}
+
+function log(phase: string): void {
+  console.error(`bench/tasks: ${phase} ...`);
+}

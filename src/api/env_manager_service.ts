@@ -1,0 +1,121 @@
+/**
+ * The EnvManagerService handlers: thin adapters from the wire messages (CONTRACT §1) to the environment manager.
+ * Domain errors pass through unchanged; the error interceptor maps them to gRPC codes.
+ *
+ * StartServices, StopServices, RestartService, GetServicesStatus and StreamHealth are here; PullImages,
+ * StreamLogs, GetResourceAvailability and ExecuteTask come from `env_ops_handlers.ts` and are spread in.
+ *
+ * @module
+ */
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { EnvManager, ServiceStatusInfo, StartUpdate } from "../env/mod.ts";
+import type {
+  EnvManagerService,
+  ServiceStatusSchema,
+  ServiceStatusUpdateSchema,
+} from "../gen/env_manager/v1/env_manager_pb.ts";
+
+type Handlers = ServiceImpl<typeof EnvManagerService>;
+type StackHandlers = Pick<
+  Handlers,
+  "startServices" | "stopServices" | "restartService" | "getServicesStatus" | "streamHealth"
+>;
+type OpsHandlers = Omit<Handlers, keyof StackHandlers>;
+
+/**
+ * Returns every EnvManagerService handler: the stack's own, plus the operations handlers given in `ops`
+ * (`pullImages`, `streamLogs`, `getResourceAvailability`, `executeTask`).
+ */
+export function envManagerHandlers(env: EnvManager, ops: Partial<OpsHandlers> = {}): Partial<Handlers> {
+  return { ...ops, ...stackHandlers(env) };
+}
+
+/** The handlers of the service stack: start, stop, restart, status and health. */
+export function stackHandlers(env: EnvManager): StackHandlers {
+  return {
+    async *startServices(req, ctx) {
+      // `parallel` is always on: each service starts when its own dependencies are healthy (issue 3, item 2).
+      const updates = env.start({ names: req.serviceNames, gpu: req.gpu || undefined, signal: ctx.signal });
+      for await (const update of updates) yield toStatusUpdate(update);
+    },
+    async stopServices(req, ctx) {
+      const result = await env.stop({
+        names: req.serviceNames,
+        timeoutSeconds: req.timeoutSeconds > 0 ? req.timeoutSeconds : 10,
+        remove: req.remove,
+        removeVolumes: req.removeVolumes,
+        signal: ctx.signal,
+      });
+      return { success: result.success, serviceResults: result.results };
+    },
+    async restartService(req, ctx) {
+      const result = await env.restart(req.serviceName, {
+        timeoutSeconds: req.timeoutSeconds > 0 ? req.timeoutSeconds : 10,
+        signal: ctx.signal,
+      });
+      return result;
+    },
+    async getServicesStatus(req, ctx) {
+      const statuses = await env.status({ names: req.serviceNames, signal: ctx.signal });
+      return { services: Object.fromEntries(statuses.map((s) => [s.name, toServiceStatus(s)])) };
+    },
+    async *streamHealth(req, ctx) {
+      const updates = env.watchHealth({
+        names: req.serviceNames,
+        intervalSeconds: req.intervalSeconds > 0 ? req.intervalSeconds : 5,
+        signal: ctx.signal,
+      });
+      for await (const h of updates) {
+        yield {
+          serviceName: h.service,
+          healthy: h.healthy,
+          message: h.message,
+          timestamp: BigInt(Math.floor(h.timestamp / 1000)),
+          details: h.details,
+        };
+      }
+    },
+  };
+}
+
+/** Maps a start update to the wire message. */
+export function toStatusUpdate(update: StartUpdate): MessageInitShape<typeof ServiceStatusUpdateSchema> {
+  return {
+    serviceName: update.service,
+    status: update.status,
+    message: update.message,
+    progress: update.progress,
+    phase: update.phase,
+    portMappings: update.portMappings,
+    logTail: update.logTail,
+    required: update.required,
+    elapsedMs: BigInt(update.elapsedMs),
+  };
+}
+
+/** Maps a service status to the wire message. */
+export function toServiceStatus(s: ServiceStatusInfo): MessageInitShape<typeof ServiceStatusSchema> {
+  return {
+    name: s.name,
+    status: s.status,
+    containerId: s.containerId,
+    ports: s.ports,
+    healthChecks: s.healthChecks,
+    startedAt: BigInt(s.startedAt),
+    resourceUsage: s.usage
+      ? {
+        cpuPercent: s.usage.cpuPercent,
+        memoryBytes: BigInt(Math.round(s.usage.memoryBytes)),
+        networkRxBytes: BigInt(Math.round(s.usage.networkRxBytes)),
+        networkTxBytes: BigInt(Math.round(s.usage.networkTxBytes)),
+      }
+      : undefined,
+    portMappings: s.portMappings,
+    message: s.message,
+    required: s.required,
+    image: s.image,
+    restartCount: s.restartCount,
+    enabled: s.enabled,
+  };
+}

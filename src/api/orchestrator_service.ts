@@ -1,0 +1,264 @@
+/**
+ * The OrchestratorService handlers (all but Health): thin adapters from the
+ * wire messages (CONTRACT §1) to the orchestrator's domain API. Domain errors
+ * pass through unchanged; the error interceptor maps them to gRPC codes.
+ *
+ * @module
+ */
+
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type {
+  OrchestratorService,
+  TaskResultSchema,
+  TaskSchema,
+  WorkflowStatusUpdateSchema,
+} from "../gen/orchestrator/v1/orchestrator_pb.ts";
+import {
+  BoundedQueue,
+  InvalidTaskError,
+  isTerminal,
+  type Orchestrator,
+  SubscriberTooSlowError,
+  type Task,
+  v1Status,
+} from "../orchestrator/mod.ts";
+
+/** Messages a slow StreamTaskResults client may fall behind before its stream ends. */
+const STREAM_BUFFER = 10_000;
+
+type Handlers = Omit<ServiceImpl<typeof OrchestratorService>, "health">;
+type RunStatus = Awaited<ReturnType<Orchestrator["workflows"]["startRun"]>>;
+
+/** Returns the OrchestratorService handlers (except Health) over an orchestrator. */
+export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
+  const { tasks, events, workflows } = orchestrator;
+  return {
+    submitTask(req) {
+      const { task } = tasks.submit({
+        id: req.id,
+        class: req.class,
+        payload: req.payload,
+        priority: req.priority,
+        workflowId: req.workflowId,
+        timeoutSeconds: req.timeoutSeconds,
+        maxAttempts: req.maxAttempts,
+        notBeforeMs: Number(req.notBeforeMs),
+        labels: req.labels,
+      });
+      return { success: true, taskId: task.id };
+    },
+
+    async *streamTaskResults(req, ctx) {
+      const named = req.taskIds.length > 0;
+      const wanted = new Set(req.taskIds);
+      const queue = new BoundedQueue<Task>(STREAM_BUFFER);
+      // Listen before the snapshot so no change falls between the two;
+      // revisions drop what the snapshot already carried.
+      const unsubscribe = tasks.subscribe((task) => {
+        if (!named || wanted.has(task.id)) queue.push(task);
+      });
+      const sent = new Map<string, number>();
+      const open = new Set<string>();
+      const emit = (task: Task) => {
+        sent.set(task.id, task.revision);
+        if (isTerminal(task.state)) open.delete(task.id);
+        else open.add(task.id);
+        return toTaskResult(task);
+      };
+      try {
+        for (const task of snapshot(orchestrator, req.taskIds, req.includeCompleted)) {
+          yield emit(task);
+        }
+        // Named tasks end the stream once all of them are finished.
+        if (named && [...wanted].every((id) => sent.has(id)) && open.size === 0) return;
+        while (true) {
+          const next = await queue.take(ctx.signal);
+          if (next.kind === "aborted") return;
+          if (next.kind === "overflowed") {
+            throw new SubscriberTooSlowError(STREAM_BUFFER, 0, 0);
+          }
+          const task = next.item;
+          if ((sent.get(task.id) ?? 0) >= task.revision) continue;
+          yield emit(task);
+          if (named && [...wanted].every((id) => sent.has(id)) && open.size === 0) return;
+        }
+      } finally {
+        unsubscribe();
+      }
+    },
+
+    getTaskStatus(req) {
+      const task = tasks.get(req.taskId);
+      return {
+        taskId: task.id,
+        status: v1Status(task.state),
+        result: task.result,
+        error: task.error,
+        task: toTaskMessage(task),
+      };
+    },
+
+    cancelTask(req) {
+      const { task, cancelled } = tasks.cancel(req.taskId, req.reason);
+      return {
+        success: cancelled,
+        status: v1Status(task.state),
+        error: cancelled ? "" : `Cannot cancel task "${task.id}": it is already ${task.state}`,
+      };
+    },
+
+    listTasks(req) {
+      const page = tasks.list({
+        states: req.states,
+        class: req.class,
+        workflowId: req.workflowId,
+        labels: req.labels,
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+      });
+      return { tasks: page.tasks.map(toTaskMessage), nextPageToken: page.nextPageToken };
+    },
+
+    getMetrics(req) {
+      const all = orchestrator.metrics();
+      const metrics = req.metricNames.length
+        ? Object.fromEntries(req.metricNames.filter((name) => name in all).map((name) => [name, all[name]]))
+        : all;
+      return { metrics, timestamp: BigInt(Math.floor(Date.now() / 1000)) };
+    },
+
+    async *streamEvents(req, ctx) {
+      const since = Number(req.sinceTimestamp);
+      for await (
+        const event of events.subscribe({
+          types: req.eventTypes,
+          sinceMs: since > 0 ? since * 1000 : undefined,
+          afterSequence: Number(req.afterSequence) || undefined,
+          signal: ctx.signal,
+        })
+      ) {
+        yield {
+          eventType: event.type,
+          resourceId: event.resourceId,
+          data: event.data,
+          timestamp: BigInt(Math.floor(event.timestampMs / 1000)),
+          sequence: BigInt(event.sequence),
+          timestampMs: BigInt(event.timestampMs),
+        };
+      }
+    },
+
+    createWorkflow(req) {
+      const created = workflows.create({
+        id: req.id,
+        name: req.name,
+        description: req.description,
+        spec: req.spec,
+      });
+      return { success: true, workflowId: created.workflowId };
+    },
+
+    async startWorkflowRun(req) {
+      const status = await workflows.startRun({
+        workflowId: req.workflowId,
+        idempotencyKey: req.idempotencyKey,
+        input: req.input,
+      });
+      return { success: true, runId: status.runId };
+    },
+
+    async *streamWorkflowStatus(req, ctx) {
+      if (!req.runId) throw new InvalidTaskError("stream workflow status", "run_id", "run_id is empty");
+      for await (const status of workflows.watch(req.runId, ctx.signal)) {
+        yield toWorkflowUpdate(status);
+      }
+    },
+
+    async cancelWorkflowRun(req) {
+      const status = await workflows.cancelRun(req.runId, req.reason);
+      return {
+        success: status.state === "cancelled",
+        status: status.state,
+        error: status.state === "cancelled" ? "" : `Cannot cancel run "${status.runId}": it is already ${status.state}`,
+      };
+    },
+  };
+}
+
+/**
+ * The first messages of StreamTaskResults. Tasks named in the request are
+ * always included, finished or not, so a client waiting for a task that
+ * finished before the stream opened still sees its end; with no names,
+ * finished tasks are included only when `include_completed` is set.
+ */
+function* snapshot(orchestrator: Orchestrator, ids: string[], includeCompleted: boolean): Generator<Task> {
+  if (ids.length > 0) {
+    for (const id of new Set(ids)) {
+      try {
+        yield orchestrator.tasks.get(id);
+      } catch {
+        // An unknown id is streamed once it is submitted.
+      }
+    }
+    return;
+  }
+  const states = includeCompleted ? [] : ["pending", "running"];
+  let pageToken = "";
+  do {
+    const page = orchestrator.tasks.list({ states, pageSize: 1000, pageToken });
+    yield* page.tasks;
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+}
+
+/** The v1 TaskResult of a task (CONTRACT §1, §2.8). */
+export function toTaskResult(task: Task): MessageInitShape<typeof TaskResultSchema> {
+  const finished = task.finishedAtMs > 0;
+  return {
+    taskId: task.id,
+    status: v1Status(task.state),
+    result: task.result,
+    error: task.error,
+    durationMs: Number(task.result.latency_ms ?? 0),
+    completedAt: BigInt(finished ? Math.floor(task.finishedAtMs / 1000) : 0),
+    state: task.state,
+    attempts: task.attempts,
+  };
+}
+
+/** The whole task record (an extension message). */
+export function toTaskMessage(task: Task): MessageInitShape<typeof TaskSchema> {
+  return {
+    id: task.id,
+    class: task.class,
+    status: v1Status(task.state),
+    state: task.state,
+    priority: task.priority,
+    payload: task.rawPayload,
+    result: task.result,
+    error: task.error,
+    attempts: task.attempts,
+    maxAttempts: task.maxAttempts,
+    timeoutSeconds: task.timeoutSeconds,
+    workflowId: task.workflowId,
+    labels: task.labels,
+    createdAtMs: BigInt(task.createdAtMs),
+    startedAtMs: BigInt(task.startedAtMs),
+    finishedAtMs: BigInt(task.finishedAtMs),
+    notBeforeMs: BigInt(task.notBeforeMs),
+    waitingReason: task.waitingReason,
+  };
+}
+
+function toWorkflowUpdate(status: RunStatus): MessageInitShape<typeof WorkflowStatusUpdateSchema> {
+  return {
+    runId: status.runId,
+    status: status.state,
+    currentStep: status.currentStep,
+    stepsCompleted: status.stepsCompleted,
+    totalSteps: status.totalSteps,
+    output: status.output,
+    error: status.error,
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * The workflow RPCs of OrchestratorService: CreateWorkflow, StartWorkflowRun,
+ * StreamWorkflowStatus and CancelWorkflowRun, delegating to the workflow
+ * engine. Domain errors propagate; the error interceptor maps them once.
+ *
+ * @module
+ */
+
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { OrchestratorService, WorkflowStatusUpdateSchema } from "../gen/orchestrator/v1/orchestrator_pb.ts";
+import type { RunStatus, WorkflowEngine } from "../orchestrator/workflow/mod.ts";
+import { requireArgument } from "./errors.ts";
+
+type WorkflowRpcs =
+  | "createWorkflow"
+  | "startWorkflowRun"
+  | "streamWorkflowStatus"
+  | "cancelWorkflowRun";
+
+/** The four workflow handlers, to spread into the OrchestratorService implementation. */
+export function workflowHandlers(
+  engine: WorkflowEngine,
+): Pick<ServiceImpl<typeof OrchestratorService>, WorkflowRpcs> {
+  return {
+    createWorkflow(request) {
+      requireArgument(
+        request.spec.length > 0,
+        "Cannot create workflow: spec is empty",
+      );
+      const { workflowId } = engine.create({
+        id: request.id,
+        name: request.name,
+        description: request.description,
+        spec: request.spec,
+      });
+      return { success: true, workflowId };
+    },
+
+    async startWorkflowRun(request) {
+      requireArgument(
+        request.workflowId !== "",
+        "Cannot start a workflow run: workflow_id is empty",
+      );
+      const status = await engine.startRun({
+        workflowId: request.workflowId,
+        idempotencyKey: request.idempotencyKey,
+        input: request.input,
+      });
+      return { success: true, runId: status.runId };
+    },
+
+    async *streamWorkflowStatus(request, context) {
+      requireArgument(
+        request.runId !== "",
+        "Cannot stream workflow status: run_id is empty",
+      );
+      for await (const status of engine.watch(request.runId, context.signal)) {
+        yield toUpdate(status);
+      }
+    },
+
+    async cancelWorkflowRun(request) {
+      requireArgument(
+        request.runId !== "",
+        "Cannot cancel a workflow run: run_id is empty",
+      );
+      const status = await engine.cancelRun(request.runId, request.reason);
+      return {
+        success: status.state === "cancelled",
+        status: status.state,
+        error: status.state === "cancelled" ? "" : `Cannot cancel run "${status.runId}": it is already ${status.state}`,
+      };
+    },
+  };
+}
+
+/** A run status as the wire message (CONTRACT §1 WorkflowStatusUpdate). */
+export function toUpdate(
+  status: RunStatus,
+): MessageInitShape<typeof WorkflowStatusUpdateSchema> {
+  return {
+    runId: status.runId,
+    status: status.state,
+    currentStep: status.currentStep,
+    stepsCompleted: status.stepsCompleted,
+    totalSteps: status.totalSteps,
+    output: status.output,
+    error: status.error,
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * `dspy-agent start --foreground`: the daemon runs in this process, the
+ * services start with the same live view, and Ctrl-C stops everything.
+ *
+ * @module
+ */
+
+import type { Config } from "../../config/mod.ts";
+import type { CommandContext } from "../context.ts";
+import { clientFor } from "../daemon_connection.ts";
+import { ExitCode, ServicesFailedError } from "../errors.ts";
+import { waitForHealth } from "../lifecycle/wait_health.ts";
+import { LiveView } from "../output/live_view.ts";
+import { rowOfUpdate, summarize } from "./_start_progress.ts";
+import type { ServiceStatusUpdate } from "../../client/mod.ts";
+
+/** Runs the daemon here, starts the services, then serves until Ctrl-C or SIGTERM. */
+export async function runForeground(ctx: CommandContext, config: Config, timeoutSeconds: number): Promise<number> {
+  const [{ runDaemon }, { createLogger }] = await Promise.all([
+    import("../../daemon/mod.ts"),
+    import("../../log/mod.ts"),
+  ]);
+  let release!: () => void;
+  const stop = new Promise<void>((resolve) => release = resolve);
+  ctx.signal.addEventListener("abort", () => release(), { once: true });
+  Deno.addSignalListener("SIGTERM", () => release());
+  let daemonFailed: unknown;
+  const daemon = runDaemon(config, { logger: createLogger({ level: config.logLevel }), stopWhen: stop })
+    .catch((error) => {
+      daemonFailed = error;
+      throw error;
+    });
+  const exited = daemon.then(() => 0, () => 1);
+  const client = await clientFor(ctx, config);
+  const view = ctx.globals.json ? undefined : new LiveView({ output: ctx.output });
+  try {
+    await waitForHealth({ client, home: config.home, timeoutSeconds, exited, signal: ctx.signal }).catch((error) => {
+      throw daemonFailed ?? error;
+    });
+    const latest = new Map<string, ServiceStatusUpdate>();
+    for await (
+      const u of client.envManager.startServices({ serviceNames: ctx.positionals, parallel: true, gpu: config.gpu })
+    ) {
+      latest.set(u.serviceName, u);
+      view?.set(u.serviceName, rowOfUpdate(u));
+    }
+    view?.close();
+    const failed = summarize(latest).filter((o) => o.ok === false && o.required);
+    if (ctx.globals.json) ctx.output.writeJson({ ok: failed.length === 0, services: summarize(latest) });
+    if (failed.length > 0) throw new ServicesFailedError(failed.map((o) => ({ service: o.name, reason: o.message })));
+    ctx.output.error("Daemon running in the foreground; press Ctrl-C to stop it.");
+  } catch (error) {
+    view?.close();
+    if (!ctx.signal.aborted) {
+      // Stop the in-process daemon before reporting, so the failure leaves nothing behind.
+      release();
+      await exited;
+    }
+    throw error;
+  }
+  await daemon;
+  return ExitCode.ok;
+}

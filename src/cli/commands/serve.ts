@@ -1,0 +1,20 @@
+/**
+ * `dspy-agent serve`: the daemon in the foreground, for systemd, containers
+ * and `start` (which spawns it detached). SIGTERM or SIGINT end it with 0.
+ *
+ * @module
+ */
+
+import { type CommandContext, configOf } from "../context.ts";
+import { ExitCode } from "../errors.ts";
+
+/** Runs the daemon until SIGTERM or SIGINT. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const config = await configOf(ctx);
+  const [{ runDaemon }, { createLogger }] = await Promise.all([
+    import("../../daemon/mod.ts"),
+    import("../../log/mod.ts"),
+  ]);
+  await runDaemon(config, { logger: createLogger({ level: config.logLevel }) });
+  return ExitCode.ok;
+}

@@ -1,0 +1,184 @@
+/**
+ * `dspy-agent start`: make sure the daemon runs, start the services, show
+ * their progress, and return once every required service is healthy
+ * (issue 5 §1; CONTRACT §2.2: Python's AgentInfra waits for this to exit 0).
+ *
+ * @module
+ */
+
+import type { DaemonClient, HealthResponse, ServiceStatusUpdate } from "../../client/mod.ts";
+import type { Config } from "../../config/mod.ts";
+import { type CommandContext, configOf } from "../context.ts";
+import { clientFor } from "../daemon_connection.ts";
+import { CommandFailedError, DaemonExitedError, ExitCode, ServicesFailedError, UsageError } from "../errors.ts";
+import { acquireStartLock } from "../lifecycle/start_lock.ts";
+import { serveCommand, spawnDaemon } from "../lifecycle/spawn_daemon.ts";
+import { isProcessAlive, readDaemonInfo, statePaths, tailFile } from "../lifecycle/state_files.ts";
+import { probeHealth, waitForHealth } from "../lifecycle/wait_health.ts";
+import { formatDuration, parseSeconds } from "../output/format.ts";
+import { LiveView } from "../output/live_view.ts";
+import { rowOfUpdate, type ServiceOutcome, summarize } from "./_start_progress.ts";
+
+/** Runs `start`. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const timeoutSeconds = parseSeconds(String(ctx.values.timeout ?? "120"));
+  if (timeoutSeconds === undefined) {
+    throw new UsageError(`Invalid --timeout "${ctx.values.timeout}"`, { command: "start" });
+  }
+  const config = await configOf(ctx, ctx.values.gpu ? { gpu: true } : undefined);
+  if (ctx.values.foreground) {
+    const { runForeground } = await import("./_start_foreground.ts");
+    return await runForeground(ctx, config, timeoutSeconds);
+  }
+  const began = Date.now();
+  const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutSeconds * 1000)]);
+  const view = ctx.globals.json ? undefined : new LiveView({ output: ctx.output });
+  try {
+    const client = await clientFor(ctx, config);
+    await using _lock = await acquireStartLock(config.home);
+    const daemon = await ensureDaemon({ ctx, config, client, view, timeoutSeconds });
+    const outcomes = await startServices({
+      ctx,
+      config,
+      client,
+      view,
+      signal: deadline,
+      daemonPid: Number(daemon.health.pid),
+    });
+    view?.close();
+    return report(ctx, { daemon, outcomes, elapsedMs: Date.now() - began });
+  } catch (error) {
+    view?.close();
+    if (deadline.aborted && !ctx.signal.aborted) {
+      throw new CommandFailedError(
+        `Cannot start services: not ready after ${timeoutSeconds} s`,
+        ExitCode.serviceFailed,
+        {
+          hint: "Run `dspy-agent status` and `dspy-agent logs SERVICE`, or raise --timeout.",
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
+}
+
+interface DaemonState {
+  health: HealthResponse;
+  /** Whether this run started it. */
+  spawned: boolean;
+}
+
+async function ensureDaemon(parts: {
+  ctx: CommandContext;
+  config: Config;
+  client: DaemonClient;
+  view?: LiveView;
+  timeoutSeconds: number;
+}): Promise<DaemonState> {
+  const { ctx, config, client, view } = parts;
+  const existing = await probeHealth(client, { signal: ctx.signal });
+  if (existing?.healthy) return { health: existing, spawned: false };
+  const info = await readDaemonInfo(config.home, ctx.signal);
+  if (existing || (info && isProcessAlive(info.pid))) {
+    // A daemon runs but is not ready yet (started by systemd or an earlier start): wait for it.
+    view?.set("daemon", { state: "active", text: `waiting for pid ${info?.pid ?? existing?.pid}` });
+    const health = await waitForHealth({
+      client,
+      home: config.home,
+      timeoutSeconds: parts.timeoutSeconds,
+      signal: ctx.signal,
+    });
+    view?.set("daemon", { state: "ok", text: `ready on ${health.grpcAddress || client.address}` });
+    return { health, spawned: false };
+  }
+  view?.set("daemon", { state: "active", text: "starting" });
+  const spawned = await spawnDaemon({ home: config.home, command: serveCommand({ configFile: ctx.globals.config }) });
+  view?.set("daemon", { state: "active", text: `starting (pid ${spawned.pid})` });
+  try {
+    const health = await waitForHealth({
+      client,
+      home: config.home,
+      timeoutSeconds: parts.timeoutSeconds,
+      exited: spawned.exited,
+      signal: ctx.signal,
+    });
+    view?.set("daemon", {
+      state: "ok",
+      text: `ready on ${health.grpcAddress || client.address} (pid ${health.pid || spawned.pid})`,
+    });
+    return { health, spawned: true };
+  } catch (error) {
+    view?.set("daemon", { state: "failed", text: error instanceof Error ? error.message : String(error) });
+    throw error;
+  } finally {
+    spawned.release();
+  }
+}
+
+async function startServices(parts: {
+  ctx: CommandContext;
+  config: Config;
+  client: DaemonClient;
+  view?: LiveView;
+  signal: AbortSignal;
+  daemonPid: number;
+}): Promise<ServiceOutcome[]> {
+  const { ctx, client, view } = parts;
+  const latest = new Map<string, ServiceStatusUpdate>();
+  try {
+    const stream = client.envManager.startServices(
+      { serviceNames: ctx.positionals, parallel: true, gpu: parts.config.gpu },
+      { signal: parts.signal },
+    );
+    for await (const update of stream) {
+      latest.set(update.serviceName, update);
+      view?.set(update.serviceName, rowOfUpdate(update));
+    }
+  } catch (error) {
+    parts.signal.throwIfAborted();
+    if (parts.daemonPid > 0 && !isProcessAlive(parts.daemonPid)) {
+      const logFile = statePaths(parts.config.home).daemonLog;
+      throw new DaemonExitedError({ logTail: await tailFile(logFile, 20), logFile, stage: "services" }, { cause: error });
+    }
+    throw error;
+  }
+  return summarize(latest);
+}
+
+function report(
+  ctx: CommandContext,
+  result: { daemon: DaemonState; outcomes: ServiceOutcome[]; elapsedMs: number },
+): number {
+  const failed = result.outcomes.filter((o) => o.ok === false && o.required);
+  const { health } = result.daemon;
+  if (ctx.globals.json) {
+    ctx.output.writeJson({
+      ok: failed.length === 0,
+      daemon: {
+        pid: Number(health.pid),
+        version: health.version,
+        grpcAddress: health.grpcAddress,
+        started: result.daemon.spawned,
+      },
+      services: result.outcomes,
+      elapsedMs: result.elapsedMs,
+    });
+  }
+  if (failed.length > 0) {
+    throw new ServicesFailedError(failed.map((o) => ({ service: o.name, reason: o.message || o.status })));
+  }
+  if (!ctx.globals.json) {
+    const c = ctx.output.colors;
+    const running = result.outcomes.filter((o) => o.ok).length;
+    const what = result.outcomes.length === 0
+      ? "no services enabled"
+      : `${running} of ${result.outcomes.length} services running`;
+    ctx.output.line(
+      `${c.green("✓")} Ready in ${
+        formatDuration(result.elapsedMs)
+      }: ${what}; daemon pid ${health.pid} on ${health.grpcAddress}`,
+    );
+  }
+  return ExitCode.ok;
+}

@@ -1,0 +1,168 @@
+/**
+ * `dspy-agent status`: the daemon, a table of services and task counts.
+ * With no daemon it prints one line saying how to start it and exits 3.
+ *
+ * @module
+ */
+
+import type { DaemonClient, HealthResponse, ServiceStatus } from "../../client/mod.ts";
+import { type CommandContext, configOf } from "../context.ts";
+import { clientFor } from "../daemon_connection.ts";
+import { CommandFailedError, ExitCode } from "../errors.ts";
+import { probeHealth, sleep } from "../lifecycle/wait_health.ts";
+import { formatBytes, formatDuration } from "../output/format.ts";
+import { renderTable } from "../output/table.ts";
+import type { Output } from "../output/terminal.ts";
+
+/** Everything `status` shows. */
+export interface StatusSnapshot {
+  /** The daemon's facts. */
+  daemon: {
+    pid: number;
+    version: string;
+    commit: string;
+    healthy: boolean;
+    grpcAddress: string;
+    httpAddress: string;
+    uptimeSeconds: number;
+    stateDir: string;
+    components: Record<string, string>;
+  };
+  /** One entry per defined service. */
+  services: {
+    name: string;
+    status: string;
+    health: string;
+    ports: string[];
+    startedAt: number;
+    cpuPercent: number;
+    memoryBytes: number;
+    required: boolean;
+    message: string;
+  }[];
+  /** Task counts from GetMetrics. */
+  tasks: { pending: number; running: number; completed: number; failed: number; total: number };
+}
+
+/** Runs `status`. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const config = await configOf(ctx);
+  const client = await clientFor(ctx, config);
+  const watch = ctx.values.watch === true && !ctx.globals.json;
+  while (true) {
+    const health = await probeHealth(client, { signal: ctx.signal });
+    if (!health) {
+      throw new CommandFailedError(`No daemon is running at ${client.address}`, ExitCode.daemonNotRunning, {
+        hint: "Start it with `dspy-agent start`.",
+      });
+    }
+    const snapshot = await collect(client, health, ctx.signal);
+    if (ctx.globals.json) {
+      ctx.output.writeJson(snapshot);
+      return ExitCode.ok;
+    }
+    const lines = render(snapshot, ctx.output);
+    if (!watch) {
+      ctx.output.line(lines.join("\n"));
+      return ExitCode.ok;
+    }
+    ctx.output.write(`\x1b[H\x1b[2J${lines.join("\n")}\n\n${ctx.output.colors.dim("Every 2s · Ctrl-C to quit")}\n`);
+    await sleep(2000, ctx.signal);
+  }
+}
+
+async function collect(client: DaemonClient, health: HealthResponse, signal: AbortSignal): Promise<StatusSnapshot> {
+  const [services, metrics] = await Promise.all([
+    client.envManager.getServicesStatus({}, { signal, timeoutMs: 10_000 }),
+    client.orchestrator.getMetrics({}, { signal, timeoutMs: 5000 }).catch(() => ({
+      metrics: {} as Record<string, number>,
+    })),
+  ]);
+  const m = metrics.metrics;
+  return {
+    daemon: {
+      pid: Number(health.pid),
+      version: health.version,
+      commit: health.commit,
+      healthy: health.healthy,
+      grpcAddress: health.grpcAddress || client.address,
+      httpAddress: health.httpAddress,
+      uptimeSeconds: health.uptimeSeconds,
+      stateDir: health.stateDir,
+      components: { ...health.services },
+    },
+    services: Object.values(services.services).sort((a, b) => a.name.localeCompare(b.name)).map(serviceEntry),
+    tasks: {
+      pending: m.tasks_pending ?? 0,
+      running: m.tasks_running ?? 0,
+      completed: m.tasks_completed ?? 0,
+      failed: m.tasks_failed ?? 0,
+      total: m.tasks_tracked_total ?? 0,
+    },
+  };
+}
+
+function serviceEntry(s: ServiceStatus): StatusSnapshot["services"][number] {
+  const checks = Object.values(s.healthChecks);
+  const health = checks.length === 0
+    ? "-"
+    : checks.every((v) => v === "healthy" || v === "ok" || v === "passing")
+    ? "healthy"
+    : checks.join(",");
+  return {
+    name: s.name,
+    status: s.status,
+    health,
+    ports: s.portMappings.length ? s.portMappings : s.ports.map(String),
+    startedAt: Number(s.startedAt),
+    cpuPercent: s.resourceUsage?.cpuPercent ?? 0,
+    memoryBytes: Number(s.resourceUsage?.memoryBytes ?? 0n),
+    required: s.required,
+    message: s.message,
+  };
+}
+
+function render(snapshot: StatusSnapshot, output: Output): string[] {
+  const c = output.colors;
+  const d = snapshot.daemon;
+  const state = d.healthy ? c.green("healthy") : c.yellow("starting");
+  const lines = [
+    `${c.bold("Daemon")}  ${state}  pid ${d.pid}  v${d.version}${d.commit ? ` (${d.commit})` : ""}  up ${
+      formatDuration(d.uptimeSeconds * 1000)
+    }`,
+    `        grpc ${d.grpcAddress}  http ${d.httpAddress || "-"}${d.stateDir ? `  state ${d.stateDir}` : ""}`,
+    "",
+  ];
+  if (snapshot.services.length === 0) lines.push(c.dim("No services defined."));
+  else {
+    const now = Date.now() / 1000;
+    const colour = (s: string) =>
+      s === "running"
+        ? c.green(s)
+        : s === "failed" || s === "unhealthy"
+        ? c.red(s)
+        : s === "starting"
+        ? c.yellow(s)
+        : c.dim(s);
+    lines.push(
+      ...renderTable(
+        ["SERVICE", "STATE", "HEALTH", "PORTS", "UPTIME", "CPU", "MEMORY"],
+        snapshot.services.map((s) => [
+          s.name,
+          colour(s.status),
+          s.health,
+          s.ports.join(", ") || "-",
+          s.status === "running" && s.startedAt > 0 ? formatDuration((now - s.startedAt) * 1000) : "-",
+          s.status === "running" ? `${s.cpuPercent.toFixed(1)}%` : "-",
+          s.status === "running" && s.memoryBytes > 0 ? formatBytes(s.memoryBytes) : "-",
+        ]),
+      ).map((line, i) => i === 0 ? c.bold(line) : line),
+    );
+  }
+  const t = snapshot.tasks;
+  lines.push(
+    "",
+    `${c.bold("Tasks")}   ${t.pending} pending  ${t.running} running  ${t.completed} completed  ${t.total} tracked`,
+  );
+  return lines;
+}

@@ -1,0 +1,77 @@
+/**
+ * `dspy-agent stop`: stop services in reverse dependency order (the daemon
+ * orders them), then the daemon unless services were named. Stopping when
+ * nothing runs is not an error.
+ *
+ * @module
+ */
+
+import { type CommandContext, configOf } from "../context.ts";
+import { clientFor } from "../daemon_connection.ts";
+import { CommandFailedError, ExitCode, UsageError } from "../errors.ts";
+import { isProcessAlive, readDaemonInfo } from "../lifecycle/state_files.ts";
+import { stopDaemonProcess } from "../lifecycle/stop_daemon.ts";
+import { probeHealth } from "../lifecycle/wait_health.ts";
+import { parseSeconds } from "../output/format.ts";
+
+/** Runs `stop`. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const timeoutSeconds = parseSeconds(String(ctx.values.timeout ?? "10"));
+  if (timeoutSeconds === undefined) {
+    throw new UsageError(`Invalid --timeout "${ctx.values.timeout}"`, { command: "stop" });
+  }
+  const force = ctx.values.force === true;
+  const config = await configOf(ctx);
+  const client = await clientFor(ctx, config);
+  const out = ctx.output;
+  const c = out.colors;
+  const result: { services: Record<string, string>; daemon: string } = { services: {}, daemon: "not running" };
+  const health = await probeHealth(client, { signal: ctx.signal });
+  const info = await readDaemonInfo(config.home, ctx.signal);
+  const pid = Number(health?.pid ?? 0) || info?.pid;
+  let failed = false;
+
+  if (health) {
+    const response = await client.envManager.stopServices(
+      { serviceNames: ctx.positionals, timeoutSeconds: Math.ceil(timeoutSeconds), remove: ctx.values.remove === true },
+      { signal: ctx.signal, timeoutMs: (timeoutSeconds + 30) * 1000 },
+    );
+    result.services = { ...response.serviceResults };
+    failed = !response.success;
+    if (!ctx.globals.json) {
+      for (const [name, outcome] of Object.entries(response.serviceResults)) {
+        const mark = outcome.startsWith("error") ? c.red("✗") : c.green("✓");
+        out.line(`${mark} ${name.padEnd(20)} ${outcome}`);
+      }
+    }
+  } else if (ctx.positionals.length > 0) {
+    if (!ctx.globals.json) out.line("Nothing to stop: the daemon is not running.");
+  }
+
+  if (ctx.positionals.length === 0 && pid && (health || isProcessAlive(pid))) {
+    result.daemon = await stopDaemonProcess({ pid, timeoutSeconds, force, signal: ctx.signal });
+    if (!ctx.globals.json) {
+      const mark = result.daemon === "still running" ? c.red("✗") : c.green("✓");
+      out.line(`${mark} ${"daemon".padEnd(20)} ${result.daemon === "exited" ? "stopped" : result.daemon} (pid ${pid})`);
+    }
+  } else if (!health && ctx.positionals.length === 0 && !ctx.globals.json) {
+    out.line("Nothing to stop: the daemon is not running.");
+  }
+
+  if (ctx.globals.json) out.writeJson({ ok: !failed && result.daemon !== "still running", ...result });
+  if (result.daemon === "still running") {
+    throw new CommandFailedError(
+      `Cannot stop the daemon (pid ${pid}): still running after ${timeoutSeconds} s`,
+      ExitCode.failure,
+      {
+        hint: "Run `dspy-agent stop --force` to kill it.",
+      },
+    );
+  }
+  if (failed) {
+    throw new CommandFailedError("Cannot stop every service", ExitCode.failure, {
+      hint: "Try `dspy-agent stop --force`.",
+    });
+  }
+  return ExitCode.ok;
+}

@@ -1,0 +1,40 @@
+/**
+ * Connecting a command to the daemon named by the configuration.
+ *
+ * @module
+ */
+
+import { createDaemonClient, type DaemonClient } from "../client/mod.ts";
+import type { Config } from "../config/mod.ts";
+import type { CommandContext } from "./context.ts";
+import { DaemonNotRunningError } from "./errors.ts";
+import { probeHealth } from "./lifecycle/wait_health.ts";
+import type { HealthResponse } from "../client/mod.ts";
+
+/** The address to dial for a listen address (`0.0.0.0` and `[::]` mean this machine). */
+export function dialAddress(listen: string): string {
+  if (listen.startsWith("0.0.0.0:")) return `127.0.0.1:${listen.slice(8)}`;
+  if (listen.startsWith("[::]:")) return `[::1]:${listen.slice(5)}`;
+  return listen;
+}
+
+/** Creates clients for the configured daemon (no call is made yet). */
+export function clientFor(ctx: CommandContext, config: Config): Promise<DaemonClient> {
+  return createDaemonClient({
+    address: dialAddress(config.grpcAddr),
+    home: config.home,
+    envToken: ctx.env.DSPY_AGENT_TOKEN,
+    signal: ctx.signal,
+  });
+}
+
+/** Connects and checks Health; throws {@linkcode DaemonNotRunningError} when nothing answers. */
+export async function requireDaemon(
+  ctx: CommandContext,
+  config: Config,
+): Promise<{ client: DaemonClient; health: HealthResponse }> {
+  const client = await clientFor(ctx, config);
+  const health = await probeHealth(client, { signal: ctx.signal });
+  if (!health) throw new DaemonNotRunningError(client.address);
+  return { client, health };
+}

@@ -1,0 +1,53 @@
+/**
+ * The environment manager: service containers on a Docker engine. This folder owns every Docker call.
+ *
+ * @module
+ */
+export {
+  type CallOptions,
+  type ContainerDetails,
+  type ContainerSummary,
+  createEngine,
+  type Engine,
+  type EngineCallObserver,
+  type EngineEvent,
+  type EngineOptions,
+  type ExecResult,
+  type ProgressMessage,
+} from "./engine.ts";
+export { DockerError, DockerUnavailableError, InvalidExecutionSpecError, ServiceNotFoundError } from "./errors.ts";
+export {
+  createExecutor,
+  DEFAULT_TIMEOUT_SECONDS,
+  type ExecuteOptions,
+  type ExecutionMount,
+  type ExecutionResources,
+  type ExecutionResult,
+  type ExecutionSpec,
+  type Executor,
+  type ExecutorOptions,
+  parseExecutionSpec,
+  RESULT_MARKER,
+} from "./execution.ts";
+export {
+  LABEL_DEFINITION_HASH,
+  LABEL_KIND,
+  LABEL_PROJECT,
+  LABEL_SERVICE,
+  LABEL_TASK,
+  LABEL_TEST,
+  ownedLabels,
+  projectSelector,
+} from "./labels.ts";
+export { createEnvMetrics, type EnvMetrics } from "./metrics.ts";
+export { createEnvManager, type EnvManager, type EnvManagerOptions } from "./stack.ts";
+export type { EnvEvent } from "./stack_context.ts";
+export type { StartPhase, StartUpdate } from "./stack_start.ts";
+export type { StopStackOptions, StopStackResult } from "./stack_stop.ts";
+export type { ResourceUsageInfo, ServiceStatusInfo, StatusOptions } from "./stack_status.ts";
+export type { HealthInfo, WatchHealthOptions } from "./stack_health_watch.ts";
+export { definitionHash, resolveRegistry, type ServiceRegistry } from "./registry.ts";
+export type { HealthCheck, PortSpec, ServiceDefinition, VolumeSpec } from "./service_definition.ts";
+export { ImageNotFoundError, ServiceNotRunningError, ServiceStartError, UnknownServiceError } from "./stack_errors.ts";
+export { NoFreePortError } from "./ports.ts";
+export { IllegalServiceTransitionError, type ServiceStatusValue } from "./service_state.ts";

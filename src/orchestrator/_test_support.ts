@@ -1,0 +1,52 @@
+/**
+ * Helpers for the orchestrator's own tests: a real orchestrator on a real
+ * temp SQLite file, and waiting for a task to reach a state.
+ *
+ * @module
+ */
+
+import { Registry } from "prom-client";
+import { openOrchestrator, type Orchestrator, type OrchestratorOptions } from "./orchestrator.ts";
+import type { Task } from "./task.ts";
+import type { TaskService } from "./task_service.ts";
+
+/** Opens an orchestrator in a fresh temp folder (or `stateDir`). */
+export async function openTestOrchestrator(
+  overrides: Partial<OrchestratorOptions> = {},
+): Promise<Orchestrator & { stateDir: string }> {
+  const stateDir = overrides.stateDir ?? await Deno.makeTempDir({ prefix: "dspy-orch-test-" });
+  const orchestrator = await openOrchestrator({
+    registry: new Registry(),
+    hardware: { cpuCores: 2, gpus: 0 },
+    slurm: false,
+    retryBaseMs: 20,
+    ...overrides,
+    stateDir,
+  });
+  return Object.assign(orchestrator, { stateDir });
+}
+
+/** Resolves with the task once `done(task)` holds; rejects after `timeoutMs`. */
+export function waitForTask(
+  tasks: TaskService,
+  id: string,
+  done: (task: Task) => boolean = (task) => ["completed", "failed", "cancelled", "timed_out"].includes(task.state),
+  timeoutMs = 10_000,
+): Promise<Task> {
+  return new Promise((resolve, reject) => {
+    const finish = (task: Task) => {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(task);
+    };
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`task "${id}" did not reach the awaited state in ${timeoutMs} ms: ${tasks.get(id).state}`));
+    }, timeoutMs);
+    const unsubscribe = tasks.subscribe((task) => {
+      if (task.id === id && done(task)) finish(task);
+    });
+    const current = tasks.get(id);
+    if (done(current)) finish(current);
+  });
+}

@@ -1,0 +1,124 @@
+/**
+ * Domain errors of the orchestrator. The API edge (src/api/errors.ts) maps
+ * each class to one gRPC code; the facts stay in fields.
+ *
+ * @module
+ */
+
+/** No task has the given id (gRPC NOT_FOUND). */
+export class TaskNotFoundError extends Error {
+  /** The id that was looked up. */
+  readonly taskId: string;
+
+  constructor(taskId: string) {
+    super(`Cannot find task "${taskId}": no task has this id`);
+    this.name = "TaskNotFoundError";
+    this.taskId = taskId;
+  }
+}
+
+/** A request to submit, list or cancel tasks breaks a rule (gRPC INVALID_ARGUMENT). */
+export class InvalidTaskError extends Error {
+  /** The field at fault, for example "id", "class" or "payload". */
+  readonly field: string;
+  /** What is wrong, without the action prefix. */
+  readonly reason: string;
+
+  constructor(action: string, field: string, reason: string) {
+    super(`Cannot ${action}: ${reason}`);
+    this.name = "InvalidTaskError";
+    this.field = field;
+    this.reason = reason;
+  }
+}
+
+/** A task of class gpu_slurm was submitted on a host without Slurm (gRPC FAILED_PRECONDITION). */
+export class SlurmUnavailableError extends Error {
+  /** The task that was refused. */
+  readonly taskId: string;
+  /** The Slurm commands that are missing from PATH. */
+  readonly missing: string[];
+
+  constructor(taskId: string, missing: string[]) {
+    super(
+      `Cannot submit task "${taskId}" of class "gpu_slurm": ${
+        missing.join(", ")
+      } not found on PATH (install Slurm or use class "gpu")`,
+    );
+    this.name = "SlurmUnavailableError";
+    this.taskId = taskId;
+    this.missing = missing;
+  }
+}
+
+/** A task was asked to move between states that have no edge (gRPC FAILED_PRECONDITION). */
+export class IllegalTaskTransitionError extends Error {
+  /** The task concerned. */
+  readonly taskId: string;
+  /** The state it was in. */
+  readonly from: string;
+  /** The lifecycle event that was refused. */
+  readonly event: string;
+
+  constructor(taskId: string, from: string, event: string) {
+    super(`Cannot ${event} task "${taskId}": it is ${from}`);
+    this.name = "IllegalTaskTransitionError";
+    this.taskId = taskId;
+    this.from = from;
+    this.event = event;
+  }
+}
+
+/**
+ * A stream subscriber fell behind by more than its buffer (gRPC RESOURCE_EXHAUSTED).
+ * It resumes without loss from `lastSequence` (StreamEventsRequest.after_sequence).
+ */
+export class SubscriberTooSlowError extends Error {
+  /** The buffer size that was exceeded. */
+  readonly bufferSize: number;
+  /** The sequence number of the last event delivered to the subscriber (0: none). */
+  readonly lastSequence: number;
+  /** The unix millisecond timestamp of the last event delivered (0: none). */
+  readonly lastTimestampMs: number;
+
+  constructor(bufferSize: number, lastSequence: number, lastTimestampMs: number) {
+    super(
+      `Cannot keep streaming: the subscriber fell more than ${bufferSize} messages behind; resume after sequence ${lastSequence}`,
+    );
+    this.name = "SubscriberTooSlowError";
+    this.bufferSize = bufferSize;
+    this.lastSequence = lastSequence;
+    this.lastTimestampMs = lastTimestampMs;
+  }
+}
+
+/** The orchestrator was closed while a call was in progress (gRPC UNAVAILABLE). */
+export class OrchestratorClosedError extends Error {
+  constructor() {
+    super("Cannot serve the request: the orchestrator is shutting down");
+    this.name = "OrchestratorClosedError";
+  }
+}
+
+/** Why a task execution failed; thrown by executors, stored in the task's error. */
+export class TaskExecutionError extends Error {
+  /** The task concerned. */
+  readonly taskId: string;
+  /** The executor that ran it (builtin, execution, runner, slurm). */
+  readonly executor: string;
+  /** Facts to keep in the result metadata (exit code, log tails). */
+  readonly metadata: Record<string, unknown>;
+
+  constructor(
+    taskId: string,
+    executor: string,
+    reason: string,
+    options?: ErrorOptions & { metadata?: Record<string, unknown> },
+  ) {
+    super(`Task "${taskId}" failed: ${reason}`, options);
+    this.name = "TaskExecutionError";
+    this.taskId = taskId;
+    this.executor = executor;
+    this.metadata = options?.metadata ?? {};
+  }
+}

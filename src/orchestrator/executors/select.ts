@@ -1,0 +1,68 @@
+/**
+ * Choosing how a task runs, in a fixed order: Slurm for class gpu_slurm; a
+ * built-in `payload.task_type`; `payload.execution` through the environment
+ * manager; the external runner when ENV_RUNNER_URL is set. A task none of
+ * them can take fails at once with a message listing the ways.
+ *
+ * @module
+ */
+
+import type { Task } from "../task.ts";
+import { BUILTIN_TASK_TYPES, isBuiltinTask, runBuiltin } from "./builtin.ts";
+import { executionExecutor } from "./execution.ts";
+import { runnerExecutor } from "./runner.ts";
+import { slurmExecutor } from "./slurm.ts";
+import type { ExecutionBackend, TaskExecutor } from "./types.ts";
+
+/** Options of {@linkcode createExecutorSelector}. */
+export interface ExecutorSelectorOptions {
+  /** The environment manager's executor; without it `payload.execution` cannot run. */
+  backend?: ExecutionBackend;
+  /** Validates `payload.execution` for the backend. */
+  parseExecution?: (value: unknown) => unknown;
+  /** ENV_RUNNER_URL. */
+  runnerUrl?: string;
+  /** Whether sbatch, squeue and sacct are on PATH. */
+  slurm: boolean;
+  /** How often the Slurm executor polls sacct. @default {2000} */
+  slurmPollMs?: number;
+}
+
+/** Picks the executor of a task, or says why there is none. */
+export type ExecutorSelector = (
+  task: Task,
+) => { executor: TaskExecutor; name: string } | { reason: string };
+
+/** Returns the executor choice for this host's setup. */
+export function createExecutorSelector(options: ExecutorSelectorOptions): ExecutorSelector {
+  const execution = options.backend && executionExecutor({
+    backend: options.backend,
+    parse: options.parseExecution ?? ((value) => value),
+  });
+  const runner = options.runnerUrl ? runnerExecutor(options.runnerUrl) : undefined;
+  const slurm = options.slurm ? slurmExecutor({ pollMs: options.slurmPollMs }) : undefined;
+  return (task) => {
+    if (task.class === "gpu_slurm" && slurm) return { executor: slurm, name: "slurm" };
+    if (isBuiltinTask(task)) return { executor: runBuiltin, name: "builtin" };
+    if (task.payload.execution !== undefined && execution) {
+      return { executor: execution, name: "execution" };
+    }
+    if (runner) return { executor: runner, name: "runner" };
+    return { reason: noExecutorReason(task, options) };
+  };
+}
+
+function noExecutorReason(task: Task, options: ExecutorSelectorOptions): string {
+  const ways = [
+    `set payload.task_type to one of ${BUILTIN_TASK_TYPES.join(", ")}`,
+    options.backend
+      ? "give payload.execution {command, image?} (CONTRACT §4)"
+      : "give payload.execution {command, image?} (needs the environment manager, which is not available)",
+    "set ENV_RUNNER_URL to forward tasks to a runner",
+    "use class gpu_slurm on a host with Slurm",
+  ];
+  const detail = task.payload.task_type !== undefined
+    ? `task_type "${task.payload.task_type}" is not built in`
+    : "no executor can take it";
+  return `Cannot run task "${task.id}": ${detail}; ways to run a task: ${ways.join("; ")}`;
+}

@@ -1,0 +1,36 @@
+/**
+ * The orchestrator: durable tasks, scheduling, executors, events, workflows
+ * and metrics (issue 4). Open it with {@linkcode openOrchestrator}.
+ *
+ * @module
+ */
+
+export { openOrchestrator } from "./orchestrator.ts";
+export type { Orchestrator, OrchestratorOptions } from "./orchestrator.ts";
+export type { ListTasksInput, SubmitTaskInput, TaskService } from "./task_service.ts";
+export type { EventLog, EventQuery, OrchestratorEvent, PublishInput, SubscribeOptions } from "./event_log.ts";
+export type { Task, TaskEvent, TaskState, TaskStatusV1 } from "./task.ts";
+export { isTerminal, TASK_STATES, TERMINAL_STATES, transitionTask, v1Status } from "./task.ts";
+export { decodePayload, decodePayloadValue, encodePayloadValue } from "./payload.ts";
+export type { PayloadValue } from "./payload.ts";
+export { BUILTIN_CLASSES, DEFAULT_CLASS } from "./classes.ts";
+export type { ClassOverrides, Hardware } from "./classes.ts";
+export type { ExecutionBackend, ProcessOutcome } from "./executors/types.ts";
+export { BoundedQueue } from "./bounded_queue.ts";
+export {
+  IllegalTaskTransitionError,
+  InvalidTaskError,
+  OrchestratorClosedError,
+  SlurmUnavailableError,
+  SubscriberTooSlowError,
+  TaskExecutionError,
+  TaskNotFoundError,
+} from "./errors.ts";
+export type { WorkflowEngine } from "./workflow/mod.ts";
+export {
+  WorkflowExistsError,
+  WorkflowInputError,
+  WorkflowNotFoundError,
+  WorkflowRunNotFoundError,
+  WorkflowSpecError,
+} from "./workflow/mod.ts";

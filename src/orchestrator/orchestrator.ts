@@ -1,0 +1,145 @@
+/**
+ * Opening the orchestrator: the durable store, the task service, the event
+ * log, the scheduler with its executors, the workflow engine and the
+ * metrics, wired together on one SQLite file in the state folder.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import type { Registry } from "prom-client";
+import { type ClassOverrides, classSettings, type Hardware } from "./classes.ts";
+import { openDatabase } from "./db.ts";
+import { EventLog } from "./event_log.ts";
+import { createExecutorSelector } from "./executors/select.ts";
+import { missingSlurmCommands } from "./executors/slurm.ts";
+import { type Executor, parseExecutionSpec } from "../env/mod.ts";
+import { createOrchestratorMetrics } from "./metrics.ts";
+import { Scheduler } from "./scheduler.ts";
+import { TaskService } from "./task_service.ts";
+import { TaskStore } from "./task_store.ts";
+import type { Task } from "./task.ts";
+import { createWorkflowEngine, type WorkflowEngine } from "./workflow/mod.ts";
+
+/** Options of {@linkcode openOrchestrator}. */
+export interface OrchestratorOptions {
+  /** The state folder; the store is `<stateDir>/orchestrator.db`. */
+  stateDir: string;
+  /** The daemon's metrics registry. */
+  registry: Registry;
+  /** Runs `payload.execution` (src/env's Executor); without it such tasks need a runner. */
+  executor?: Executor;
+  /** ENV_RUNNER_URL: tasks no other executor takes are forwarded there. */
+  runnerUrl?: string;
+  /** What the host offers; sets the default class limits. */
+  hardware: Hardware;
+  /** `[tasks.classes.NAME]` from config. */
+  classes?: ClassOverrides;
+  /** Whether Slurm is usable. @default {sbatch, squeue and sacct are on PATH} */
+  slurm?: boolean;
+  /** The first retry backoff. @default {1000} */
+  retryBaseMs?: number;
+  /** Waiting this long is worth one priority step. @default {10000} */
+  agingMs?: number;
+  /** Aborts opening. */
+  signal?: AbortSignal;
+  /** The clock, in unix ms (tests only). @default {Date.now} */
+  now?: () => number;
+}
+
+/** The running orchestrator. Dispose it to stop (`await using`). */
+export interface Orchestrator extends AsyncDisposable {
+  /** Submit, read, list, cancel and watch tasks. */
+  tasks: TaskService;
+  /** The durable event log (env manager events are published here too). */
+  events: EventLog;
+  /** Workflows and their runs. */
+  workflows: WorkflowEngine;
+  /** The GetMetrics map (CONTRACT §2.9). */
+  metrics(): Record<string, number>;
+  /** The limit and running tasks of a class. */
+  usage(className: string): { capacity: number; inUse: number };
+  /** The open store, for components that add tables to it. */
+  db: DatabaseSync;
+}
+
+/**
+ * Opens the store, requeues tasks a killed daemon left running (or fails
+ * them when out of attempts), and starts scheduling.
+ */
+export async function openOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
+  const now = options.now ?? Date.now;
+  const slurm = options.slurm ?? (await missingSlurmCommands()).length === 0;
+  const db = await openDatabase({ stateDir: options.stateDir, signal: options.signal });
+  try {
+    const store = new TaskStore(db);
+    const events = new EventLog(db, { now });
+    const classes = classSettings(options.hardware, options.classes, slurm);
+    const select = createExecutorSelector({
+      backend: options.executor,
+      parseExecution: parseExecutionSpec,
+      runnerUrl: options.runnerUrl,
+      slurm,
+    });
+    const tasks = new TaskService({
+      db,
+      store,
+      events,
+      classes,
+      slurm,
+      now,
+      // A malformed payload.execution is refused at submission (INVALID_ARGUMENT).
+      validate: (task) => {
+        if (options.executor && task.payload.execution !== undefined) {
+          parseExecutionSpec(task.payload.execution);
+        }
+      },
+      unrunnableReason: (task) => {
+        const choice = select(task);
+        return "reason" in choice ? choice.reason : undefined;
+      },
+    });
+    // At-least-once: an attempt a killed daemon left running starts again.
+    for (const task of store.active()) {
+      if (task.state === "running") tasks.apply(task, { type: "recover", nowMs: now() });
+    }
+    // The scheduler reports finished attempts to the metrics, which read the scheduler.
+    const hooks: { attemptEnded?: (task: Task, outcome: string, latencyMs: number) => void } = {};
+    const scheduler = new Scheduler({
+      tasks,
+      events,
+      classes,
+      select,
+      now,
+      retryBaseMs: options.retryBaseMs,
+      agingMs: options.agingMs,
+      onAttemptEnd: (task, outcome, latencyMs) => hooks.attemptEnded?.(task, outcome, latencyMs),
+    }, store.active());
+    const orchestratorMetrics = createOrchestratorMetrics(options.registry, { tasks, scheduler });
+    hooks.attemptEnded = orchestratorMetrics.attemptEnded;
+    events.listen((event) => orchestratorMetrics.eventPublished(event.type));
+    tasks.subscribe((task) => {
+      if (task.revision === 1) orchestratorMetrics.taskSubmitted(task);
+    });
+    const workflows = createWorkflowEngine({ db, tasks, events, now });
+    let closed = false;
+    return {
+      tasks,
+      events,
+      workflows,
+      db,
+      metrics: () => orchestratorMetrics.snapshot(),
+      usage: (className) => scheduler.usage(className),
+      async [Symbol.asyncDispose]() {
+        if (closed) return;
+        closed = true;
+        await scheduler.stop();
+        await workflows.close();
+        db.close();
+      },
+    };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * The task API of the orchestrator: submit, get, list, cancel and watch
+ * tasks. Every state change goes through {@linkcode TaskService.apply}: it
+ * runs the pure transition, stores the result guarded by revision, records
+ * the event, and only then tells listeners.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import { inTransaction } from "./db.ts";
+import { InvalidTaskError, SlurmUnavailableError, TaskNotFoundError } from "./errors.ts";
+import type { EventLog } from "./event_log.ts";
+import type { ClassSettings } from "./classes.ts";
+import { DEFAULT_CLASS } from "./classes.ts";
+import { decodePayload } from "./payload.ts";
+import { buildResult } from "./result.ts";
+import { isTerminal, type Task, TASK_STATES, type TaskEvent, type TaskState, transitionTask } from "./task.ts";
+import type { TaskFilter, TaskStore } from "./task_store.ts";
+import { validateLabels, validatePayload, validateTaskId } from "./validation.ts";
+
+/** What a client submits. Every field but the payload is optional. */
+export interface SubmitTaskInput {
+  /** Empty: the server makes one. */
+  id?: string;
+  /** Empty: cpu_short. */
+  class?: string;
+  /** Payload strings, decoded per CONTRACT §2.4. */
+  payload?: Record<string, string>;
+  priority?: number;
+  /** Also read from `payload.workflow_id`. */
+  workflowId?: string;
+  /** 0: the class default. */
+  timeoutSeconds?: number;
+  /** 0: 1 (no retry). */
+  maxAttempts?: number;
+  notBeforeMs?: number;
+  labels?: Record<string, string>;
+}
+
+/** What {@linkcode TaskService.list} filters on; `states` may hold v1 statuses. */
+export interface ListTasksInput extends Omit<TaskFilter, "states"> {
+  states?: string[];
+  /** 0: 100; at most 1000. */
+  pageSize?: number;
+  /** From a previous page's `nextPageToken`. */
+  pageToken?: string;
+}
+
+/** Options of {@linkcode TaskService}. */
+export interface TaskServiceOptions {
+  db: DatabaseSync;
+  store: TaskStore;
+  events: EventLog;
+  classes: Map<string, ClassSettings>;
+  /** Whether Slurm commands are on PATH. */
+  slurm: boolean;
+  /** Throws if the task's payload cannot be run as given (a malformed execution spec). */
+  validate?: (task: Task) => void;
+  /** Why a task can run nowhere, or undefined if some executor takes it. */
+  unrunnableReason: (task: Task) => string | undefined;
+  now: () => number;
+}
+
+/** Submits, reads, lists, cancels and watches tasks. */
+export class TaskService {
+  #options: TaskServiceOptions;
+  #listeners = new Set<(task: Task) => void>();
+  #counts: Record<string, number>;
+
+  /** Wraps a store; counts tasks by state once. */
+  constructor(options: TaskServiceOptions) {
+    this.#options = options;
+    this.#counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0]));
+    Object.assign(this.#counts, options.store.countByState());
+  }
+
+  /** How many tasks are in each detailed state. */
+  counts(): Readonly<Record<string, number>> {
+    return this.#counts;
+  }
+
+  /**
+   * Stores a new task before returning (it survives a kill -9 from then on).
+   * An id that exists returns the existing task with `created: false`.
+   */
+  submit(input: SubmitTaskInput): { task: Task; created: boolean } {
+    const { store, events, classes, now } = this.#options;
+    const id = input.id || `task-${crypto.randomUUID()}`;
+    validateTaskId(id);
+    const className = input.class || DEFAULT_CLASS;
+    const settings = classes.get(className);
+    if (!settings) {
+      throw new InvalidTaskError(
+        `submit task "${id}"`,
+        "class",
+        `class "${className}" is unknown; known classes: ${[...classes.keys()].join(", ")}`,
+      );
+    }
+    if (className === "gpu_slurm" && !this.#options.slurm) {
+      throw new SlurmUnavailableError(id, ["sbatch", "squeue", "sacct"]);
+    }
+    const rawPayload = input.payload ?? {};
+    validatePayload(id, rawPayload);
+    validateLabels(id, input.labels ?? {});
+    const existing = store.get(id);
+    if (existing) return { task: existing, created: false };
+    const nowMs = now();
+    const payload = decodePayload(rawPayload);
+    let task: Task = {
+      id,
+      class: className,
+      state: "pending",
+      priority: input.priority ?? 0,
+      rawPayload,
+      payload,
+      result: {},
+      error: "",
+      attempts: 0,
+      maxAttempts: Math.max(1, input.maxAttempts ?? 1),
+      timeoutSeconds: input.timeoutSeconds && input.timeoutSeconds > 0 ? input.timeoutSeconds : settings.timeoutSeconds,
+      workflowId: input.workflowId || (typeof payload.workflow_id === "string" ? payload.workflow_id : ""),
+      labels: input.labels ?? {},
+      createdAtMs: nowMs,
+      startedAtMs: 0,
+      finishedAtMs: 0,
+      notBeforeMs: input.notBeforeMs ?? 0,
+      waitingReason: settings.limit === 0 ? settings.blockedReason : "",
+      revision: 1,
+    };
+    this.#options.validate?.(task);
+    // A task no executor can take fails at once, with the ways to run it.
+    const unrunnable = this.#options.unrunnableReason(task);
+    if (unrunnable) {
+      task = { ...task, state: "failed", error: unrunnable, finishedAtMs: nowMs, waitingReason: "" };
+      task.result = buildResult(task, { latencyMs: 0, error: unrunnable });
+    }
+    const created = inTransaction(this.#options.db, () => {
+      if (!store.insert(task)) return false;
+      events.publish({ type: "task_submitted", resourceId: id, data: this.#eventData(task) });
+      if (unrunnable) {
+        events.publish({ type: "task_failed", resourceId: id, data: { ...this.#eventData(task), error: unrunnable } });
+      }
+      return true;
+    });
+    if (!created) return { task: store.get(id)!, created: false };
+    this.#counts[task.state]++;
+    this.#notify(task);
+    return { task, created: true };
+  }
+
+  /** The task with this id; throws {@linkcode TaskNotFoundError}. */
+  get(id: string): Task {
+    if (!id) throw new InvalidTaskError("get task", "task_id", "task_id is empty");
+    const task = this.#options.store.get(id);
+    if (!task) throw new TaskNotFoundError(id);
+    return task;
+  }
+
+  /** Tasks matching the filter, newest first, a page at a time. */
+  list(input: ListTasksInput = {}): { tasks: Task[]; nextPageToken: string } {
+    const states = new Set<TaskState>();
+    for (const state of input.states ?? []) {
+      if (state === "pending") states.add("pending").add("retrying");
+      else if (state === "failed") states.add("failed").add("cancelled").add("timed_out");
+      else if ((TASK_STATES as string[]).includes(state)) states.add(state as TaskState);
+      else {throw new InvalidTaskError(
+          "list tasks",
+          "states",
+          `state "${state}" is unknown; known states: ${TASK_STATES.join(", ")}`,
+        );}
+    }
+    const size = Math.min(1000, input.pageSize && input.pageSize > 0 ? input.pageSize : 100);
+    let before: number | undefined;
+    if (input.pageToken) {
+      before = Number(input.pageToken);
+      if (!Number.isSafeInteger(before)) {
+        throw new InvalidTaskError(
+          "list tasks",
+          "page_token",
+          `page token "${input.pageToken}" is not one this server gave`,
+        );
+      }
+    }
+    const page = this.#options.store.list({ ...input, states: [...states] }, { size, before });
+    return { tasks: page.tasks, nextPageToken: page.next === undefined ? "" : String(page.next) };
+  }
+
+  /** Cancels a task that is not finished; returns it and whether this call cancelled it. */
+  cancel(id: string, reason = ""): { task: Task; cancelled: boolean } {
+    const task = this.get(id);
+    if (isTerminal(task.state)) return { task, cancelled: false };
+    const next = this.apply(task, { type: "cancel", nowMs: this.#options.now(), reason });
+    return next ? { task: next, cancelled: true } : { task: this.get(id), cancelled: false };
+  }
+
+  /** Calls `listener` after every committed change of any task; returns the function that stops it. */
+  subscribe(listener: (task: Task) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Applies a lifecycle event to `task` as last read: stores it if nobody
+   * changed the task since (else returns undefined), records the attempt and
+   * the event, then notifies listeners.
+   */
+  apply(task: Task, event: TaskEvent): Task | undefined {
+    const next = transitionTask(task, event);
+    const { store, events } = this.#options;
+    const stored = inTransaction(this.#options.db, () => {
+      if (!store.update(next, task.revision)) return false;
+      if (event.type === "start") store.recordAttemptStart(task.id, next.attempts, event.nowMs);
+      else if (task.state === "running") {
+        const outcome = event.type === "succeed"
+          ? "completed"
+          : event.type === "cancel"
+          ? "cancelled"
+          : event.type === "fail"
+          ? (event.timedOut ? "timed_out" : "failed")
+          : "interrupted";
+        store.recordAttemptEnd(task.id, task.attempts, outcome, next.error, event.nowMs);
+      }
+      const type = eventType(next, event);
+      if (type) {
+        events.publish({
+          type,
+          resourceId: task.id,
+          data: {
+            ...this.#eventData(next),
+            ...(next.error && next.state !== "completed" ? { error: next.error } : {}),
+          },
+        });
+      }
+      return true;
+    });
+    if (!stored) return undefined;
+    this.#counts[task.state]--;
+    this.#counts[next.state]++;
+    this.#notify(next);
+    return next;
+  }
+
+  #eventData(task: Task): Record<string, unknown> {
+    return {
+      class: task.class,
+      state: task.state,
+      priority: task.priority,
+      attempts: task.attempts,
+      ...(task.workflowId ? { workflow_id: task.workflowId } : {}),
+      ...(task.result.latency_ms ? { latency_ms: task.result.latency_ms } : {}),
+    };
+  }
+
+  #notify(task: Task): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(task);
+      } catch (error) {
+        // A broken listener must not break the scheduler or other listeners.
+        console.error(`task listener failed on task "${task.id}":`, error);
+      }
+    }
+  }
+}
+
+function eventType(next: Task, event: TaskEvent): string | undefined {
+  switch (next.state) {
+    case "running":
+      return "task_started";
+    case "completed":
+      return "task_completed";
+    case "retrying":
+      return "task_retrying";
+    case "cancelled":
+      return "task_cancelled";
+    case "failed":
+    case "timed_out":
+      return "task_failed";
+    case "pending":
+      return event.type === "recover" || event.type === "release" ? "task_requeued" : undefined;
+  }
+}

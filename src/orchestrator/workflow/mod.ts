@@ -1,0 +1,23 @@
+/**
+ * Workflows: JSON specs of steps run as a DAG of durable tasks (issue 4
+ * item 6). The orchestrator builds the engine with
+ * {@linkcode createWorkflowEngine} on its database, task service and event log.
+ *
+ * @module
+ */
+
+export { createWorkflowEngine } from "./engine.ts";
+export type { CreatedWorkflow, WorkflowEngine, WorkflowEngineOptions } from "./engine.ts";
+export {
+  IllegalWorkflowTransitionError,
+  WorkflowExistsError,
+  WorkflowInputError,
+  WorkflowNotFoundError,
+  WorkflowRunNotFoundError,
+  WorkflowSpecError,
+} from "./errors.ts";
+export type { StepTaskInput, WorkflowEventLog, WorkflowTask, WorkflowTaskService } from "./ports.ts";
+export { parseWorkflowSpec } from "./spec.ts";
+export type { WorkflowSpec, WorkflowStep } from "./spec.ts";
+export type { RunState, StepState } from "./state.ts";
+export type { RunStatus, StepStatus } from "./status.ts";

@@ -1,0 +1,114 @@
+/**
+ * Running the real `dspy-agent` CLI as a subprocess for the CLI tests: a
+ * fresh state folder, free loopback ports, and cleanup of any daemon the
+ * test started (by the pid in `daemon.json`).
+ *
+ * @module
+ */
+
+import { cliCommand, freePort } from "./support/daemon.ts";
+
+/** A state folder with its own ports, for one test. */
+export interface CliEnv extends AsyncDisposable {
+  /** DSPY_AGENT_HOME. */
+  home: string;
+  /** ORCHESTRATOR_GRPC_ADDR. */
+  grpcAddr: string;
+  /** ORCHESTRATOR_HTTP_ADDR. */
+  httpAddr: string;
+  /** The environment passed to every run. */
+  env: Record<string, string>;
+  /** Runs the CLI and collects its output. */
+  run(args: string[], options?: { env?: Record<string, string>; signal?: AbortSignal }): Promise<CliResult>;
+}
+
+/** The outcome of one CLI run. */
+export interface CliResult {
+  /** The exit code. */
+  code: number;
+  /** Everything on stdout. */
+  stdout: string;
+  /** Everything on stderr, without Deno's permission warning. */
+  stderr: string;
+}
+
+/** Options of {@linkcode createCliEnv}. */
+export interface CliEnvOptions {
+  /** config.toml text for the state folder. */
+  configToml?: string;
+  /** More environment. */
+  env?: Record<string, string>;
+}
+
+/** Creates a state folder with free ports; disposing it stops any daemon started there and removes it. */
+export async function createCliEnv(options: CliEnvOptions = {}): Promise<CliEnv> {
+  const home = await Deno.makeTempDir({ prefix: "dspy-agent-cli-" });
+  if (options.configToml !== undefined) await Deno.writeTextFile(`${home}/config.toml`, options.configToml);
+  const grpcAddr = `127.0.0.1:${await freePort()}`;
+  const httpAddr = `127.0.0.1:${await freePort()}`;
+  const env: Record<string, string> = {
+    DSPY_AGENT_HOME: home,
+    ORCHESTRATOR_GRPC_ADDR: grpcAddr,
+    ORCHESTRATOR_HTTP_ADDR: httpAddr,
+    NO_COLOR: "1",
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? home,
+    ...options.env,
+  };
+  return {
+    home,
+    grpcAddr,
+    httpAddr,
+    env,
+    run: (args, runOptions) => runCli(args, { env: { ...env, ...runOptions?.env }, signal: runOptions?.signal }),
+    async [Symbol.asyncDispose]() {
+      await killDaemon(home);
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Runs `deno run -P=dspy-agent src/main.ts ARGS` with exactly the given environment. */
+export async function runCli(args: string[], options: { env: Record<string, string>; signal?: AbortSignal }): Promise<CliResult> {
+  const { cmd, args: base } = cliCommand();
+  const out = await new Deno.Command(cmd, {
+    args: [...base, ...args],
+    env: options.env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: options.signal,
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: withoutDenoNoise(decoder.decode(out.stderr)) };
+}
+
+/** Drops Deno's "Permissions in the config file is an experimental feature" warning. */
+export function withoutDenoNoise(text: string): string {
+  return text.split("\n").filter((l) => !l.includes("Permissions in the config file")).join("\n");
+}
+
+/** Stops a daemon left running in a state folder (SIGKILL after 10 s), waiting until it is gone. */
+export async function killDaemon(home: string): Promise<void> {
+  let pid: number | undefined;
+  try {
+    pid = JSON.parse(await Deno.readTextFile(`${home}/daemon.json`)).pid;
+  } catch {
+    return;
+  }
+  if (!pid) return;
+  const alive = () => {
+    try {
+      Deno.kill(pid!, "SIGCONT");
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  Deno.kill(pid, "SIGTERM");
+  const deadline = Date.now() + 10_000;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive()) Deno.kill(pid, "SIGKILL");
+}

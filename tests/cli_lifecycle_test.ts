@@ -1,0 +1,219 @@
+/**
+ * The CLI end to end against a real daemon and Docker engine: start, status,
+ * logs, tasks and stop on a throwaway project, then the failure paths
+ * (issue 5 §8). Containers are found and removed by the project label.
+ */
+
+import { LABEL_PROJECT } from "../src/env/mod.ts";
+import type { Engine } from "../src/env/engine.ts";
+import { assert, assertEquals } from "./support/assert.ts";
+import { buildBusyboxImage, ensureDockerEngine } from "./support/docker.ts";
+import { freePort } from "./support/daemon.ts";
+import { createCliEnv, type CliEnv } from "./cli_harness.ts";
+
+const sanitize = { sanitizeOps: false, sanitizeResources: false };
+
+/** config.toml for a unique project with the built-in redis off and the given services. */
+export function projectToml(project: string, services: string): string {
+  return `project = "${project}"\nhealth_timeout_seconds = 20\n\n[services]\nredis = false\n\n${services}`;
+}
+
+/** A busybox web service answering /health on 8080 after `delay` seconds, published on `port`. */
+export function webService(name: string, image: string, port: number, delay = 0): string {
+  return `[services.${name}]
+image = "${image}"
+command = ["sh", "-c", "echo hello from ${name}; sleep ${delay}; mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www"]
+ports = ["${port}:8080"]
+required = true
+[services.${name}.health]
+kind = "http"
+port = 8080
+path = "/health"
+`;
+}
+
+async function containersOf(engine: Engine, project: string) {
+  return await engine.listContainers({ selector: { [LABEL_PROJECT]: project } });
+}
+
+async function cleanup(engine: Engine, cli: CliEnv, project: string): Promise<void> {
+  await cli.run(["stop", "--remove", "--force", "--timeout", "5"]);
+  for (const c of await containersOf(engine, project)) await engine.removeContainer(c.Id, { force: true, removeVolumes: true });
+  for (const n of await engine.listNetworks({ selector: { [LABEL_PROJECT]: project } })) await engine.removeNetwork(n.Id);
+}
+
+Deno.test({
+  name: "start brings up the daemon and a service and returns; start again changes nothing; status, logs, stop",
+  ...sanitize,
+  async fn(t) {
+    const engine = await ensureDockerEngine();
+    const image = await buildBusyboxImage(engine);
+    const project = `dspy-agent-test-cli-${crypto.randomUUID().slice(0, 6)}`;
+    const port = await freePort();
+    await using cli = await createCliEnv({ configToml: projectToml(project, webService("web", image, port)) });
+    try {
+      let pid = 0;
+      await t.step("start exits 0 once the service is healthy, leaving it running", async () => {
+        const r = await cli.run(["start"]);
+        assertEquals(r.code, 0, r.stdout + r.stderr);
+        assert(/✓ web\s+healthy/.test(r.stdout), r.stdout);
+        assert(r.stdout.includes("Ready in"), r.stdout);
+        pid = JSON.parse(await Deno.readTextFile(`${cli.home}/daemon.json`)).pid;
+        assert(pid > 0);
+        const body = await (await fetch(`http://127.0.0.1:${port}/health`)).text();
+        assertEquals(body.trim(), "ok");
+      });
+      await t.step("start again reuses the daemon and the running service", async () => {
+        const r = await cli.run(["start", "--json"]);
+        assertEquals(r.code, 0, r.stderr);
+        const result = JSON.parse(r.stdout);
+        assertEquals(result.daemon.started, false);
+        assertEquals(result.daemon.pid, pid);
+        assertEquals(result.services.map((s: { name: string; ok: boolean }) => [s.name, s.ok]), [["web", true]]);
+        assertEquals((await containersOf(engine, project)).length, 1);
+      });
+      await t.step("status shows the daemon and a table of services", async () => {
+        const r = await cli.run(["status"]);
+        assertEquals(r.code, 0, r.stderr);
+        assert(r.stdout.includes(`pid ${pid}`), r.stdout);
+        assert(/^web\s+running/m.test(r.stdout), r.stdout);
+        assert(r.stdout.includes(`${port}`), r.stdout);
+        const json = JSON.parse((await cli.run(["status", "--json"])).stdout);
+        assertEquals(json.daemon.pid, pid);
+        assertEquals(json.daemon.healthy, true);
+        assertEquals(json.services.find((s: { name: string }) => s.name === "web").status, "running");
+      });
+      await t.step("logs prints the service's lines with its prefix, and the daemon's", async () => {
+        const r = await cli.run(["logs", "web", "-n", "10"]);
+        assertEquals(r.code, 0, r.stderr);
+        assert(/^web \| hello from web$/m.test(r.stdout), r.stdout);
+        const daemon = await cli.run(["logs", "daemon"]);
+        assertEquals(daemon.code, 0);
+        assert(daemon.stdout.includes("dspy-agent serve started"), daemon.stdout);
+      });
+      await t.step("stop stops the service and the daemon; a second stop is not an error", async () => {
+        const r = await cli.run(["stop", "--remove"]);
+        assertEquals(r.code, 0, r.stdout + r.stderr);
+        assert(/✓ daemon\s+stopped/.test(r.stdout), r.stdout);
+        assertEquals((await containersOf(engine, project)).length, 0);
+        let alive = true;
+        try {
+          Deno.kill(pid, "SIGCONT");
+        } catch {
+          alive = false;
+        }
+        assert(!alive, "the daemon process is gone");
+        assertEquals((await cli.run(["status"])).code, 3);
+        assertEquals((await cli.run(["stop"])).code, 0);
+      });
+    } finally {
+      await cleanup(engine, cli, project);
+    }
+    assertEquals((await containersOf(engine, project)).length, 0, "nothing is left");
+  },
+});
+
+Deno.test({
+  name: "start exits 6 when a required service fails, showing its last log lines",
+  ...sanitize,
+  async fn() {
+    const engine = await ensureDockerEngine();
+    const image = await buildBusyboxImage(engine);
+    const project = `dspy-agent-test-cli-${crypto.randomUUID().slice(0, 6)}`;
+    const toml = projectToml(
+      project,
+      `[services.broken]\nimage = "${image}"\ncommand = ["sh", "-c", "echo boom-before-exit; exit 3"]\nrequired = true\nrestart = "no"\n[services.broken.health]\nkind = "http"\nport = 8080\npath = "/health"\n`,
+    );
+    await using cli = await createCliEnv({ configToml: toml });
+    try {
+      const r = await cli.run(["start", "--timeout", "60"]);
+      assertEquals(r.code, 6, r.stdout + r.stderr);
+      assert(r.stdout.includes("✗ broken"), r.stdout);
+      assert(r.stdout.includes("boom-before-exit"), `the failed service's log tail is shown: ${r.stdout}`);
+      assert(r.stderr.includes('"broken"'), r.stderr);
+      assert(!r.stderr.includes("    at "), "no stack trace");
+    } finally {
+      await cleanup(engine, cli, project);
+    }
+    assertEquals((await containersOf(engine, project)).length, 0, "nothing is left");
+  },
+});
+
+Deno.test({
+  name: "start exits 4 with one clear line when the daemon's address is in use",
+  ...sanitize,
+  async fn() {
+    await using cli = await createCliEnv({ configToml: projectToml("dspy-agent-test-cli-busy", "") });
+    const [host, port] = cli.grpcAddr.split(":");
+    // A plain TCP listener that never speaks gRPC: Health cannot answer, serve cannot bind.
+    using _listener = Deno.listen({ hostname: host, port: Number(port) });
+    const r = await cli.run(["start", "--timeout", "20"]);
+    assertEquals(r.code, 4, r.stdout + r.stderr);
+    assert(r.stderr.includes(cli.grpcAddr), r.stderr);
+    assert(r.stderr.includes("in use"), r.stderr);
+  },
+});
+
+Deno.test({
+  name: "start exits 3 with the daemon's log tail when the daemon is killed while it waits",
+  ...sanitize,
+  async fn() {
+    const engine = await ensureDockerEngine();
+    const image = await buildBusyboxImage(engine);
+    const project = `dspy-agent-test-cli-${crypto.randomUUID().slice(0, 6)}`;
+    const port = await freePort();
+    await using cli = await createCliEnv({ configToml: projectToml(project, webService("slow", image, port, 30)) });
+    try {
+      const start = cli.run(["start", "--timeout", "60"]);
+      let pid = 0;
+      const deadline = Date.now() + 30_000;
+      while (!pid && Date.now() < deadline) {
+        try {
+          pid = JSON.parse(await Deno.readTextFile(`${cli.home}/daemon.json`)).pid;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      assert(pid > 0, "the daemon started");
+      // Let StartServices begin, then kill the daemon hard.
+      await new Promise((r) => setTimeout(r, 2000));
+      Deno.kill(pid, "SIGKILL");
+      const r = await start;
+      assertEquals(r.code, 3, r.stdout + r.stderr);
+      assert(r.stderr.includes("the daemon stopped"), r.stderr);
+    } finally {
+      await cleanup(engine, cli, project);
+    }
+  },
+});
+
+Deno.test({
+  name: "start exits 5 when the Docker engine is unreachable",
+  ...sanitize,
+  async fn() {
+    const toml = projectToml(
+      "dspy-agent-test-cli-nodocker",
+      `[services.web]\nimage = "dspy-agent-test/busybox:1"\ncommand = ["sleep", "60"]\nrequired = true\n`,
+    );
+    await using cli = await createCliEnv({ configToml: toml, env: { DOCKER_HOST: "unix:///nonexistent.sock" } });
+    const r = await cli.run(["start", "--timeout", "30"]);
+    assertEquals(r.code, 5, r.stdout + r.stderr);
+    assert(/docker/i.test(r.stderr), r.stderr);
+    assert(r.stderr.includes("doctor"), r.stderr);
+  },
+});
+
+Deno.test({
+  name: "two concurrent starts share one daemon",
+  ...sanitize,
+  async fn() {
+    await using cli = await createCliEnv({ configToml: projectToml("dspy-agent-test-cli-race", "") });
+    const [a, b] = await Promise.all([cli.run(["start", "--json"]), cli.run(["start", "--json"])]);
+    assertEquals([a.code, b.code], [0, 0], a.stderr + b.stderr);
+    const [ra, rb] = [JSON.parse(a.stdout), JSON.parse(b.stdout)];
+    assertEquals(ra.daemon.pid, rb.daemon.pid);
+    assertEquals([ra.daemon.started, rb.daemon.started].filter(Boolean).length, 1, "exactly one start spawned it");
+    const stop = await cli.run(["stop"]);
+    assertEquals(stop.code, 0, stop.stderr);
+  },
+});

@@ -1,0 +1,114 @@
+/**
+ * The program behaves the same once `deno compile`d (issue 6): nothing in its
+ * module graph reads files next to its modules or imports a computed
+ * specifier, it runs from a copy of its modules outside the repository with
+ * the repository unreadable, and a stamped version reaches `dspy-agent version`.
+ */
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { formatHazard, scanModuleGraph, scanSource } from "../scripts/compile_safety.ts";
+import { writeStamp } from "../scripts/stamp.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const ENTRY = `${ROOT}/src/main.ts`;
+const VERSION = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).version as string;
+
+async function deno(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("the scan flags module-relative file reads and computed imports", () => {
+  const source = [
+    'const text = await Deno.readTextFile(new URL("./schema.sql", import.meta.url));',
+    "const here = import.meta.dirname;",
+    "const mod = await import(`./commands/${name}.ts`);",
+    "const other = await import(specifier);",
+    'const legacy = require("./x" + suffix);',
+    'const fine = await import("./commands/status.ts");',
+    "if (import.meta.main) main();",
+    "// import(name) in a comment is not code",
+    " * JSDoc: new URL(x, import.meta.url)",
+    'const url = "http://example.com"; // trailing comment import(x)',
+    "// compile-safe: only used under deno run, never in the binary",
+    'const main = new URL("../main.ts", import.meta.url);',
+    "const vouched = import.meta.filename; // compile-safe: tests only",
+    "const unexplained = import.meta.url; // compile-safe:",
+  ].join("\n");
+  const hazards = scanSource("fixture.ts", source);
+  assertEquals(hazards.map((hazard) => hazard.line), [1, 2, 3, 4, 5, 14]);
+  assertStringIncludes(formatHazard(hazards[2]), "fixture.ts:3: import() with a computed specifier");
+});
+
+Deno.test("dspy-agent's module graph has nothing deno compile would miss", async () => {
+  const scan = await scanModuleGraph(ENTRY, { cwd: ROOT });
+  assert(scan.modules.includes(`${ROOT}/src/version.ts`), "src/version.ts is not in the graph");
+  assert(scan.modules.some((module) => module.includes("/src/daemon/")), "the daemon is not in the graph");
+  assertEquals(scan.hazards.map(formatHazard), []);
+});
+
+Deno.test("dspy-agent runs from a copy of its modules with the repository unreadable", async () => {
+  const { modules } = await scanModuleGraph(ENTRY, { cwd: ROOT });
+  const dir = await Deno.makeTempDir({ prefix: "dist-compile-safety-" });
+  try {
+    const copy = `${dir}/bundle`;
+    for (const file of [...modules, `${ROOT}/deno.json`, `${ROOT}/deno.lock`]) {
+      assert(file.startsWith(`${ROOT}/`), `module outside the repository: ${file}`);
+      const target = `${copy}/${file.slice(ROOT.length + 1)}`;
+      await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+      await Deno.copyFile(file, target);
+    }
+    const elsewhere = `${dir}/elsewhere`;
+    await Deno.mkdir(elsewhere);
+    const run = (args: string[]) =>
+      deno([
+        "run",
+        "-P=dspy-agent",
+        "--no-prompt",
+        `--config=${copy}/deno.json`,
+        `--deny-read=${ROOT}`,
+        `${copy}/src/main.ts`,
+        ...args,
+      ], elsewhere);
+
+    const version = await run(["version"]);
+    assertEquals(version.code, 0, version.stderr);
+    assertStringIncludes(version.stdout, `${VERSION} (dev)`);
+    const help = await run(["--help"]);
+    assertEquals(help.code, 0, help.stderr);
+    assertStringIncludes(help.stdout, "serve");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a stamped version and commit reach `dspy-agent version` without touching src/", async () => {
+  const before = await Deno.readTextFile(`${ROOT}/src/version.ts`);
+  const dir = await Deno.makeTempDir({ prefix: "dist-stamp-" });
+  try {
+    const stamp = { version: "9.8.7-test", commit: "0123456789ab+test" };
+    const importMap = await writeStamp(stamp, { root: ROOT, outDir: dir });
+    // The same resolution `deno compile --import-map` embeds (scripts/compile_target.ts).
+    const result = await deno(
+      ["run", "-P=dspy-agent", "--no-prompt", "--import-map", importMap, ENTRY, "version"],
+      ROOT,
+    );
+    assertEquals(result.code, 0, result.stderr);
+    assertStringIncludes(result.stdout, "9.8.7-test (0123456789ab+test)");
+    assertEquals(await Deno.readTextFile(`${ROOT}/src/version.ts`), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

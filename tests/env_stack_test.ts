@@ -1,0 +1,123 @@
+/**
+ * The service stack on the real Docker engine (issue 3, items 2, 3 and 6): a five-service stack of dependency
+ * depth three with a real Redis, started, adopted, inspected and stopped.
+ */
+import { Registry } from "prom-client";
+import { createEnvManager, LABEL_PROJECT, LABEL_TEST, type StartUpdate } from "../src/env/mod.ts";
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import {
+  assertNothingLeft,
+  buildBusyboxImage,
+  buildRedisImage,
+  ensureDockerEngine,
+  removeByLabel,
+  testLabels,
+} from "./support/docker.ts";
+import { drainStart, eventRecorder, httpService, testStackConfig } from "./support/env_stack.ts";
+
+const sanitize = { sanitizeOps: false, sanitizeResources: false };
+
+function at(updates: StartUpdate[], service: string, phase: string): StartUpdate {
+  const found = updates.find((u) => u.service === service && u.phase === phase);
+  assert(found, `no "${phase}" update for ${service}: ${JSON.stringify(updates.map((u) => [u.service, u.phase]))}`);
+  return found;
+}
+
+Deno.test({
+  name: "EnvManager starts a five-service stack of depth three as dependencies become healthy, adopts it, stops it",
+  ...sanitize,
+  async fn() {
+    const engine = await ensureDockerEngine();
+    const busybox = await buildBusyboxImage(engine);
+    const redisImage = await buildRedisImage(engine);
+    const labels = testLabels("env-stack");
+    const config = await testStackConfig("stack", {
+      redis: {
+        image: redisImage,
+        command: ["/usr/bin/redis-server", "--protected-mode", "no", "--save", "", "--port", "6379"],
+        ports: ["6379"],
+        enabled: true,
+        health: { kind: "redis", port: 6379 },
+      },
+      // Level 0, slow: a level-by-level start would hold "api" until this is healthy.
+      cache: {
+        image: busybox,
+        command: ["sh", "-c", "sleep 1.5; touch /tmp/ready; exec sleep 3600"],
+        volumes: ["cache_data:/data"],
+        health: { kind: "exec", command: ["cat", "/tmp/ready"] },
+      },
+      api: httpService(busybox, 0.5, { dependsOn: ["redis"], ports: ["8080"] }),
+      worker: {
+        image: busybox,
+        command: ["sh", "-c", "mkdir -p /www && exec httpd -f -p 7000 -h /www"],
+        dependsOn: ["cache"],
+        health: { kind: "tcp", port: 7000 },
+      },
+      // Level 2: reaches "api" by its service name before it serves.
+      router: {
+        ...httpService(busybox, 0),
+        command: [
+          "sh",
+          "-c",
+          "wget -q -O /dev/null http://api:8080/health || exit 3; mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www",
+        ],
+        dependsOn: ["api", "worker"],
+        ports: ["8080"],
+      },
+    });
+    const recorder = eventRecorder();
+    await using manager = createEnvManager({
+      config,
+      engine,
+      registry: new Registry(),
+      extraLabels: labels,
+      onEvent: recorder.onEvent,
+    });
+    try {
+      const updates = await drainStart(manager);
+      const done = updates.at(-1)!;
+      assertEquals([done.phase, done.status], ["done", "running"], JSON.stringify(updates, null, 1));
+      for (const name of ["redis", "cache", "api", "worker", "router"]) at(updates, name, "healthy");
+      // Not level by level: "api" started before "cache" (same level) was healthy.
+      assert(at(updates, "api", "starting").elapsedMs < at(updates, "cache", "healthy").elapsedMs);
+      // Each service starts only after its own dependencies are healthy.
+      assert(at(updates, "router", "starting").elapsedMs >= at(updates, "api", "healthy").elapsedMs);
+      assert(at(updates, "router", "starting").elapsedMs >= at(updates, "worker", "healthy").elapsedMs);
+      assert(at(updates, "worker", "starting").elapsedMs >= at(updates, "cache", "healthy").elapsedMs);
+
+      const status = await manager.status({ names: [], signal: AbortSignal.timeout(20_000) });
+      const byName = new Map(status.map((s) => [s.name, s]));
+      for (const name of ["redis", "cache", "api", "worker", "router"]) {
+        assertEquals(byName.get(name)?.status, "running", name);
+        assert(byName.get(name)!.containerId.length > 0);
+      }
+      assertEquals(byName.get("reddb")?.status, "stopped");
+      assert(byName.get("redis")!.usage !== undefined, "stats of a running container");
+      const containers = await engine.listContainers({ selector: { [LABEL_PROJECT]: config.project } });
+      assertEquals(containers.length, 5);
+      assert(containers.every((c) => c.Labels[LABEL_TEST] === labels[LABEL_TEST]), "test label on every container");
+
+      // A second start adopts every running container and creates nothing.
+      const again = await drainStart(manager);
+      for (const name of ["redis", "cache", "api", "worker", "router"]) at(again, name, "adopted");
+      const after = await engine.listContainers({ selector: { [LABEL_PROJECT]: config.project } });
+      assertEquals(after.map((c) => c.Id).sort(), containers.map((c) => c.Id).sort());
+
+      const stopped = await manager.stop({
+        names: [],
+        remove: true,
+        removeVolumes: true,
+        timeoutSeconds: 1,
+        signal: AbortSignal.timeout(60_000),
+      });
+      assertEquals(stopped.success, true, JSON.stringify(stopped));
+      assertEquals(Object.keys(stopped.results).sort(), ["api", "cache", "redis", "router", "worker"]);
+      assert(Object.values(stopped.results).every((r) => r === "removed"));
+      assert(recorder.events.some((e) => e.type === "service_stopped" && e.resourceId === "router"));
+      assertStringIncludes(recorder.events.map((e) => e.type).join(","), "service_healthy");
+      await assertNothingLeft(engine, labels);
+    } finally {
+      await removeByLabel(engine, labels);
+    }
+  },
+});
