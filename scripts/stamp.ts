@@ -146,14 +146,21 @@ async function readConfig(
   }
 }
 
-/** Resolves relative keys and values of an import map against deno.json's location. */
-function resolveMap(
-  map: Record<string, string>,
-  base: URL,
-): Record<string, string> {
+/**
+ * Turns deno.json imports into plain import map entries: relative keys and
+ * values resolved against deno.json's location, and the subpath entry Deno
+ * adds by itself for each package in deno.json (`"pkg": "npm:pkg@1"` also
+ * maps `pkg/x` to `npm:/pkg@1/x`), which a plain import map must spell out.
+ */
+function resolveMap(map: Record<string, string>, base: URL): Record<string, string> {
   const resolved: Record<string, string> = {};
   for (const [key, value] of Object.entries(map)) {
     resolved[isRelative(key) ? new URL(key, base).href : key] = isRelative(value) ? new URL(value, base).href : value;
+  }
+  for (const [key, value] of Object.entries(resolved)) {
+    const scheme = value.match(/^(npm|jsr):\/?/);
+    if (!scheme || key.endsWith("/") || `${key}/` in resolved) continue;
+    resolved[`${key}/`] = `${scheme[1]}:/${value.slice(scheme[0].length)}/`;
   }
   return resolved;
 }

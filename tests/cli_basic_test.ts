@@ -10,7 +10,21 @@ Deno.test("dspy-agent --help lists every command and the exit codes", async () =
   await using cli = await createCliEnv();
   const r = await cli.run(["--help"]);
   assertEquals(r.code, 0);
-  for (const name of ["start", "stop", "status", "logs", "config", "pull", "doctor", "tasks", "version", "completions", "serve"]) {
+  for (
+    const name of [
+      "start",
+      "stop",
+      "status",
+      "logs",
+      "config",
+      "pull",
+      "doctor",
+      "tasks",
+      "version",
+      "completions",
+      "serve",
+    ]
+  ) {
     assert(r.stdout.includes(`  ${name} `), `--help lists ${name}`);
   }
   assert(r.stdout.includes("3 daemon not running"));

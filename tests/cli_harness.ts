@@ -69,7 +69,10 @@ export async function createCliEnv(options: CliEnvOptions = {}): Promise<CliEnv>
 }
 
 /** Runs `deno run -P=dspy-agent src/main.ts ARGS` with exactly the given environment. */
-export async function runCli(args: string[], options: { env: Record<string, string>; signal?: AbortSignal }): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: { env: Record<string, string>; signal?: AbortSignal },
+): Promise<CliResult> {
   const { cmd, args: base } = cliCommand();
   const out = await new Deno.Command(cmd, {
     args: [...base, ...args],
@@ -111,4 +114,23 @@ export async function killDaemon(home: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   if (alive()) Deno.kill(pid, "SIGKILL");
+}
+
+/** config.toml for a unique project with the built-in redis off and the given services. */
+export function projectToml(project: string, services: string): string {
+  return `project = "${project}"\nhealth_timeout_seconds = 20\n\n[services]\nredis = false\n\n${services}`;
+}
+
+/** A busybox web service answering /health on 8080 after `delay` seconds, published on `port`. */
+export function webService(name: string, image: string, port: number, delay = 0): string {
+  return `[services.${name}]
+image = "${image}"
+command = ["sh", "-c", "echo hello from ${name}; sleep ${delay}; mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www"]
+ports = ["${port}:8080"]
+required = true
+[services.${name}.health]
+kind = "http"
+port = 8080
+path = "/health"
+`;
 }

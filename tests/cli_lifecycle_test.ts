@@ -9,28 +9,9 @@ import type { Engine } from "../src/env/engine.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { buildBusyboxImage, ensureDockerEngine } from "./support/docker.ts";
 import { freePort } from "./support/daemon.ts";
-import { createCliEnv, type CliEnv } from "./cli_harness.ts";
+import { type CliEnv, createCliEnv, projectToml, webService } from "./cli_harness.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
-
-/** config.toml for a unique project with the built-in redis off and the given services. */
-export function projectToml(project: string, services: string): string {
-  return `project = "${project}"\nhealth_timeout_seconds = 20\n\n[services]\nredis = false\n\n${services}`;
-}
-
-/** A busybox web service answering /health on 8080 after `delay` seconds, published on `port`. */
-export function webService(name: string, image: string, port: number, delay = 0): string {
-  return `[services.${name}]
-image = "${image}"
-command = ["sh", "-c", "echo hello from ${name}; sleep ${delay}; mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www"]
-ports = ["${port}:8080"]
-required = true
-[services.${name}.health]
-kind = "http"
-port = 8080
-path = "/health"
-`;
-}
 
 async function containersOf(engine: Engine, project: string) {
   return await engine.listContainers({ selector: { [LABEL_PROJECT]: project } });
@@ -38,8 +19,12 @@ async function containersOf(engine: Engine, project: string) {
 
 async function cleanup(engine: Engine, cli: CliEnv, project: string): Promise<void> {
   await cli.run(["stop", "--remove", "--force", "--timeout", "5"]);
-  for (const c of await containersOf(engine, project)) await engine.removeContainer(c.Id, { force: true, removeVolumes: true });
-  for (const n of await engine.listNetworks({ selector: { [LABEL_PROJECT]: project } })) await engine.removeNetwork(n.Id);
+  for (const c of await containersOf(engine, project)) {
+    await engine.removeContainer(c.Id, { force: true, removeVolumes: true });
+  }
+  for (const n of await engine.listNetworks({ selector: { [LABEL_PROJECT]: project } })) {
+    await engine.removeNetwork(n.Id);
+  }
 }
 
 Deno.test({

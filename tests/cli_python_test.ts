@@ -35,12 +35,16 @@ Deno.test({
   name: "Python's subprocess.run([cli, 'start']) returns 0 and Health is then healthy",
   ...sanitize,
   async fn() {
-    await using cli = await createCliEnv({ configToml: 'project = "dspy-agent-test-cli-py"\n[services]\nredis = false\n' });
+    await using cli = await createCliEnv({
+      configToml: 'project = "dspy-agent-test-cli-py"\n[services]\nredis = false\n',
+    });
     const { cmd, args } = cliCommand();
     const wrapper = `${cli.home}/dspy-agent`;
     await Deno.writeTextFile(wrapper, `#!/bin/sh\nexec ${[cmd, ...args].map((a) => `'${a}'`).join(" ")} "$@"\n`);
     await Deno.chmod(wrapper, 0o755);
-    const result = await runPythonJson<{ first: number; second: number; healthy: boolean; pid: number; stderr: string }>(script, {
+    const result = await runPythonJson<
+      { first: number; second: number; healthy: boolean; pid: number; stderr: string }
+    >(script, {
       env: { ...cli.env, DSPY_AGENT_CLI_PATH: wrapper },
     });
     assertEquals(result.first, 0, result.stderr);

@@ -12,9 +12,6 @@
  */
 
 import { parseArgs } from "node:util";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { OrchestratorService } from "../../src/gen/orchestrator/v1/orchestrator_pb.ts";
 import { startDaemonProcess } from "../../tests/support/daemon.ts";
 import { PYTHON } from "../../tests/support/python.ts";
 import { purgeCelery, pythonEnv, runClient, runParallel, startCeleryWorker, startRedis } from "./processes.ts";
@@ -34,11 +31,7 @@ try {
   await using redis = await startRedisChecked(work);
   const env = await pythonEnv(redis.url);
   await using daemon = await startDaemonProcess({ home: `${work}/home` });
-  const client = createClient(
-    OrchestratorService,
-    createGrpcTransport({ baseUrl: `http://${daemon.grpcAddr}` }),
-  );
-  const drained = () => waitDrained(client);
+  const drained = () => waitDrained(daemon.httpAddr);
   const grpc = (mode: string, count: number) => (startAt: number) => [
     "grpc_client.py",
     daemon.grpcAddr,
@@ -104,12 +97,16 @@ async function startRedisChecked(dir: string) {
   return { url, [Symbol.asyncDispose]: () => server[Symbol.asyncDispose]() };
 }
 
-/** Waits until the daemon has no pending or running task, so one phase's backlog does not slow the next. */
-async function waitDrained(client: ReturnType<typeof createClient<typeof OrchestratorService>>): Promise<void> {
+/**
+ * Waits until the daemon has no pending or running task (legacy
+ * `GET /queue/status`), so one phase's backlog does not slow the next.
+ */
+async function waitDrained(httpAddr: string): Promise<void> {
   const deadline = Date.now() + 300_000;
   while (Date.now() < deadline) {
-    const { metrics } = await client.getMetrics({ metricNames: ["tasks_pending", "tasks_running"] });
-    if ((metrics.tasks_pending ?? 0) + (metrics.tasks_running ?? 0) === 0) return;
+    const response = await fetch(`http://${httpAddr}/queue/status`);
+    const { pending } = await response.json();
+    if (pending === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error("The daemon did not finish the submitted tasks within 300 s");

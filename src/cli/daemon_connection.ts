@@ -9,7 +9,7 @@ import type { Config } from "../config/mod.ts";
 import type { CommandContext } from "./context.ts";
 import { DaemonNotRunningError } from "./errors.ts";
 import { probeHealth } from "./lifecycle/wait_health.ts";
-import type { HealthResponse } from "../client/mod.ts";
+import type { Health } from "../client/mod.ts";
 
 /** The address to dial for a listen address (`0.0.0.0` and `[::]` mean this machine). */
 export function dialAddress(listen: string): string {
@@ -32,7 +32,7 @@ export function clientFor(ctx: CommandContext, config: Config): Promise<DaemonCl
 export async function requireDaemon(
   ctx: CommandContext,
   config: Config,
-): Promise<{ client: DaemonClient; health: HealthResponse }> {
+): Promise<{ client: DaemonClient; health: Health }> {
   const client = await clientFor(ctx, config);
   const health = await probeHealth(client, { signal: ctx.signal });
   if (!health) throw new DaemonNotRunningError(client.address);

@@ -255,8 +255,8 @@ export function describeFailure(error: unknown): FailureReport {
     case "InterruptedError":
     case "AbortError":
       return { message: "Interrupted", exitCode: ExitCode.interrupted };
-    case "ConnectError":
-      return describeConnectError(error as Error & { code: number; rawMessage?: string });
+    case "DaemonCallError":
+      return describeCallError(error as Error & { code: string; rawMessage: string });
     case "AddrInUse":
       return {
         message: `Cannot listen: ${error.message}`,
@@ -286,23 +286,10 @@ export function describeFailure(error: unknown): FailureReport {
   return { message: error.message, exitCode: ExitCode.failure };
 }
 
-/** Connect codes (numeric values from @connectrpc/connect's `Code`; not imported, to keep start-up light). */
-const connectCode = {
-  canceled: 1,
-  invalidArgument: 3,
-  deadlineExceeded: 4,
-  notFound: 5,
-  alreadyExists: 6,
-  failedPrecondition: 9,
-  unimplemented: 12,
-  unavailable: 14,
-} as const;
-
-function describeConnectError(error: Error & { code: number; rawMessage?: string }): FailureReport {
-  const message = error.rawMessage ?? error.message;
-  // The daemon's API tags Docker failures (src/api/errors.ts); the message is the fallback.
-  const dockerDown = /docker/i.test(message) && error.code === connectCode.unavailable;
-  if (dockerDown) {
+function describeCallError(error: Error & { code: string; rawMessage: string }): FailureReport {
+  const message = error.rawMessage;
+  // Docker failures reach the CLI as UNAVAILABLE with the engine in the message (src/api/errors.ts).
+  if (error.code === "unavailable" && /docker/i.test(message)) {
     return {
       message,
       hint: "Start Docker (`dockerd`) or set DOCKER_HOST; `dspy-agent doctor` checks it.",
@@ -310,22 +297,25 @@ function describeConnectError(error: Error & { code: number; rawMessage?: string
     };
   }
   switch (error.code) {
-    case connectCode.unavailable:
+    case "unavailable":
       return {
         message: `Cannot reach the daemon: ${message}`,
         hint: "Start it with `dspy-agent start`.",
         exitCode: ExitCode.daemonNotRunning,
       };
-    case connectCode.canceled:
+    case "canceled":
       return { message: "Interrupted", exitCode: ExitCode.interrupted };
-    case connectCode.invalidArgument:
+    case "invalid_argument":
+    case "not_found":
       return { message, exitCode: ExitCode.usage };
-    case connectCode.deadlineExceeded:
+    case "unauthenticated":
+      return { message, hint: "Set DSPY_AGENT_TOKEN to the daemon's <home>/auth.token.", exitCode: ExitCode.failure };
+    case "deadline_exceeded":
       return { message: `The daemon did not answer in time: ${message}`, exitCode: ExitCode.failure };
-    case connectCode.unimplemented:
+    case "unimplemented":
       return {
         message: `The daemon does not support this: ${message}`,
-        hint: "Upgrade the daemon: `dspy-agent stop && dspy-agent start`.",
+        hint: "Restart it with the same version: `dspy-agent stop && dspy-agent start`.",
         exitCode: ExitCode.failure,
       };
   }

@@ -1,24 +1,85 @@
 /**
- * Connect clients for the daemon's two gRPC services over one plain-text
- * HTTP/2 connection (the same wire the Python clients use, CONTRACT §2.1).
+ * The CLI's client of both daemon services. Calls use the Connect protocol
+ * over Deno's HTTP/2 client (see `connect_json.ts` for why not gRPC here).
  *
  * @module
  */
 
-import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { OrchestratorService } from "../gen/orchestrator/v1/orchestrator_pb.ts";
-import { EnvManagerService } from "../gen/env_manager/v1/env_manager_pb.ts";
+import { type CallOptions, ConnectJsonTransport } from "./connect_json.ts";
 import { isLoopback, readToken } from "./auth.ts";
+import {
+  decode,
+  decodeServiceStatus,
+  defaults,
+  type Health,
+  type ImagePullProgress,
+  type LogEntry,
+  type ServiceStatus,
+  type ServiceStatusUpdate,
+  type Task,
+  type TaskResult,
+} from "./messages.ts";
 
-/** Clients of both daemon services. */
+const orchestrator = "orchestrator.v1.OrchestratorService/";
+const envManager = "env_manager.v1.EnvManagerService/";
+
+/** Calls of both daemon services (request fields as in proto/, camelCase). */
 export interface DaemonClient {
   /** The `host:port` dialled. */
   readonly address: string;
-  /** The orchestrator service (tasks, workflows, metrics, health). */
-  readonly orchestrator: Client<typeof OrchestratorService>;
-  /** The environment manager service (service containers). */
-  readonly envManager: Client<typeof EnvManagerService>;
+  /** Health. */
+  health(options?: CallOptions): Promise<Health>;
+  /** GetMetrics: metric name to value. */
+  getMetrics(request: { metricNames?: string[] }, options?: CallOptions): Promise<Record<string, number>>;
+  /** GetServicesStatus: service name to status. */
+  getServicesStatus(
+    request: { serviceNames?: string[] },
+    options?: CallOptions,
+  ): Promise<Record<string, ServiceStatus>>;
+  /** StartServices: one update per step of each service. */
+  startServices(
+    request: { serviceNames?: string[]; parallel?: boolean; gpu?: boolean },
+    options?: CallOptions,
+  ): AsyncGenerator<ServiceStatusUpdate>;
+  /** StopServices. */
+  stopServices(
+    request: { serviceNames?: string[]; timeoutSeconds?: number; remove?: boolean },
+    options?: CallOptions,
+  ): Promise<{ success: boolean; serviceResults: Record<string, string> }>;
+  /** StreamLogs. */
+  streamLogs(
+    request: { serviceName: string; follow?: boolean; tail?: number; sinceTimestamp?: number; timestamps?: boolean },
+    options?: CallOptions,
+  ): AsyncGenerator<LogEntry>;
+  /** PullImages. */
+  pullImages(request: { imageNames?: string[] }, options?: CallOptions): AsyncGenerator<ImagePullProgress>;
+  /** SubmitTask. */
+  submitTask(
+    request: { id?: string; class?: string; payload?: Record<string, string>; priority?: number },
+    options?: CallOptions,
+  ): Promise<{ success: boolean; taskId: string; error: string }>;
+  /** GetTaskStatus. */
+  getTaskStatus(
+    request: { taskId: string },
+    options?: CallOptions,
+  ): Promise<{ taskId: string; status: string; result: Record<string, string>; error: string; task?: Task }>;
+  /** ListTasks. */
+  listTasks(
+    request: { states?: string[]; class?: string; pageSize?: number; pageToken?: string },
+    options?: CallOptions,
+  ): Promise<{ tasks: Task[]; nextPageToken: string }>;
+  /** CancelTask. */
+  cancelTask(
+    request: { taskId: string; reason?: string },
+    options?: CallOptions,
+  ): Promise<{ success: boolean; status: string; error: string }>;
+  /** StreamTaskResults. */
+  streamTaskResults(
+    request: { taskIds?: string[]; includeCompleted?: boolean },
+    options?: CallOptions,
+  ): AsyncGenerator<TaskResult>;
+  /** Closes the connection. */
+  close(): void;
 }
 
 /** Options of {@linkcode createDaemonClient}. */
@@ -33,22 +94,53 @@ export interface DaemonClientOptions {
   signal?: AbortSignal;
 }
 
-/** Creates clients for the daemon at an address; sends a bearer token when the address is not loopback. */
+/** Creates the client; sends the bearer token when the address is not loopback. */
 export async function createDaemonClient(options: DaemonClientOptions): Promise<DaemonClient> {
-  const interceptors: Interceptor[] = [];
-  if (!isLoopback(options.address)) {
-    const token = await readToken({ home: options.home, envToken: options.envToken, signal: options.signal });
-    if (token) {
-      interceptors.push((next) => (req) => {
-        req.header.set("authorization", `Bearer ${token}`);
-        return next(req);
-      });
-    }
+  const token = isLoopback(options.address)
+    ? undefined
+    : await readToken({ home: options.home, envToken: options.envToken, signal: options.signal });
+  const t = new ConnectJsonTransport({ address: options.address, token });
+  async function* map<T>(source: AsyncGenerator<Record<string, unknown>>, fn: (json: unknown) => T): AsyncGenerator<T> {
+    for await (const json of source) yield fn(json);
   }
-  const transport = createGrpcTransport({ baseUrl: `http://${options.address}`, interceptors });
   return {
     address: options.address,
-    orchestrator: createClient(OrchestratorService, transport),
-    envManager: createClient(EnvManagerService, transport),
+    health: async (o) => decode(await t.unary(orchestrator + "Health", {}, o), defaults.health),
+    getMetrics: async (r, o) => {
+      const json = await t.unary(orchestrator + "GetMetrics", r, o);
+      return Object.fromEntries(
+        Object.entries((json.metrics ?? {}) as Record<string, unknown>).map(([k, v]) => [k, Number(v)]),
+      );
+    },
+    getServicesStatus: async (r, o) => {
+      const json = await t.unary(envManager + "GetServicesStatus", r, o);
+      const services = (json.services ?? {}) as Record<string, unknown>;
+      return Object.fromEntries(Object.entries(services).map(([name, s]) => [name, decodeServiceStatus(s)]));
+    },
+    startServices: (r, o) =>
+      map(t.stream(envManager + "StartServices", r, o), (j) => decode(j, defaults.serviceStatusUpdate)),
+    stopServices: async (r, o) =>
+      decode(await t.unary(envManager + "StopServices", r, o), { success: false, serviceResults: {} }),
+    streamLogs: (r, o) => map(t.stream(envManager + "StreamLogs", r, o), (j) => decode(j, defaults.logEntry)),
+    pullImages: (r, o) => map(t.stream(envManager + "PullImages", r, o), (j) => decode(j, defaults.imagePullProgress)),
+    submitTask: async (r, o) =>
+      decode(await t.unary(orchestrator + "SubmitTask", r, o), { success: false, taskId: "", error: "" }),
+    getTaskStatus: async (r, o) => {
+      const json = await t.unary(orchestrator + "GetTaskStatus", r, o);
+      const base = decode(json, { taskId: "", status: "", result: {} as Record<string, string>, error: "" });
+      return { ...base, task: json.task ? decode(json.task, defaults.task) : undefined };
+    },
+    listTasks: async (r, o) => {
+      const json = await t.unary(orchestrator + "ListTasks", r, o);
+      return {
+        tasks: ((json.tasks ?? []) as unknown[]).map((x) => decode(x, defaults.task)),
+        nextPageToken: String(json.nextPageToken ?? ""),
+      };
+    },
+    cancelTask: async (r, o) =>
+      decode(await t.unary(orchestrator + "CancelTask", r, o), { success: false, status: "", error: "" }),
+    streamTaskResults: (r, o) =>
+      map(t.stream(orchestrator + "StreamTaskResults", r, o), (j) => decode(j, defaults.taskResult)),
+    close: () => t.close(),
   };
 }

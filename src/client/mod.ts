@@ -1,16 +1,25 @@
 /**
- * Clients of the dspy-agent daemon, for the CLI and tests.
+ * The client of the dspy-agent daemon used by the CLI. It loads no npm
+ * module, so CLI commands start fast (see `connect_json.ts`).
  *
  * @module
  */
 
 export { createDaemonClient, type DaemonClient, type DaemonClientOptions } from "./daemon_client.ts";
+export {
+  type CallOptions,
+  ConnectJsonTransport,
+  type ConnectJsonTransportOptions,
+  DaemonCallError,
+} from "./connect_json.ts";
 export { isLoopback, readToken, type ReadTokenOptions } from "./auth.ts";
-export { Code, ConnectError } from "@connectrpc/connect";
-export type { HealthResponse, Task, TaskResult } from "../gen/orchestrator/v1/orchestrator_pb.ts";
 export type {
+  Health,
   ImagePullProgress,
   LogEntry,
+  ResourceUsage,
   ServiceStatus,
   ServiceStatusUpdate,
-} from "../gen/env_manager/v1/env_manager_pb.ts";
+  Task,
+  TaskResult,
+} from "./messages.ts";

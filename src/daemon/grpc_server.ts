@@ -52,22 +52,30 @@ export async function startGrpcServer(
     }
     if (!handler(req, res)) trailersOnly(res, 12, `unknown method ${req.url}`); // UNIMPLEMENTED
   });
-  const sessions = new Set<http2.ServerHttp2Session>();
+  // Open streams per session, so shutdown knows when a session is idle.
+  const sessions = new Map<http2.ServerHttp2Session, number>();
   server.on("session", (session) => {
-    sessions.add(session);
-    session.on("close", () => sessions.delete(session));
+    sessions.set(session, 0);
+    session.on("stream", (stream) => {
+      sessions.set(session, (sessions.get(session) ?? 0) + 1);
+      stream.once("close", () => sessions.set(session, Math.max(0, (sessions.get(session) ?? 1) - 1)));
+    });
+    session.once("close", () => sessions.delete(session));
   });
   const address = await bind(server, "grpc", options.address);
   return {
     address,
     async close(graceMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sessions) s.close();
-      const timer = setTimeout(() => {
-        for (const s of sessions) s.destroy();
-      }, graceMs);
+      // Handlers end their streams when the shutdown signal aborts; wait for that, up to the grace period.
+      const deadline = Date.now() + graceMs;
+      while ([...sessions.values()].some((open) => open > 0) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // Drop the connections without a GOAWAY: Deno's node:http2 (2.9) can abort the process in
+      // nghttp2 (find_stream_on_goaway_func assertion) when a GOAWAY follows recently closed streams.
+      for (const session of sessions.keys()) session.socket?.destroy();
       await closed;
-      clearTimeout(timer);
     },
   };
 }

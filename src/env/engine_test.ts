@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../../tests/support/assert.ts";
 import { createEngine, type EngineEvent } from "./engine.ts";
-import { parseDockerHost } from "./engine_host.ts";
+import { parseDockerHost, translateEngineError } from "./engine_host.ts";
 import { DockerError, DockerUnavailableError } from "./errors.ts";
 import { frameLines } from "./logs_frames.ts";
 import { LABEL_PROJECT, ownedLabels } from "./labels.ts";
@@ -33,17 +33,38 @@ Deno.test("parseDockerHost() reads unix, bare path and tcp addresses", () => {
   );
 });
 
-Deno.test("Engine.ping() on a missing socket names the socket and the fix", async () => {
-  const engine = createEngine({
-    dockerHost: "unix:///tmp/dspy-agent-test.sock",
-  });
-  const err = await assertRejects(() => engine.ping(), DockerUnavailableError);
-  assertEquals(err.dockerHost, "unix:///tmp/dspy-agent-test.sock");
-  assertMatch(
-    err.message,
-    /^Cannot reach the Docker engine at unix:\/\/\/tmp\/dspy-agent-test\.sock: /,
+Deno.test("translateEngineError() names the socket and the fix for each connection failure", () => {
+  const host = "unix:///var/run/docker.sock";
+  const cases: [string, RegExp][] = [
+    ["ENOENT", /^Cannot reach the Docker engine at unix:\/\/\/var\/run\/docker\.sock: socket not found\. Start Docker/],
+    [
+      "ECONNREFUSED",
+      /: connection refused\. Start Docker \(sudo systemctl start docker, or run dockerd\) or set DOCKER_HOST/,
+    ],
+    ["EACCES", /: permission denied\. Add your user to the docker group/],
+  ];
+  for (const [code, message] of cases) {
+    const cause = Object.assign(new Error(`connect ${code} /var/run/docker.sock`), { code });
+    const err = translateEngineError(cause, "ping the engine", host);
+    assert(err instanceof DockerUnavailableError, code);
+    assertEquals([err.dockerHost, err.cause], [host, cause]);
+    assertMatch(err.message, message);
+  }
+  const answered = translateEngineError(
+    Object.assign(new Error("(HTTP code 409) conflict"), { statusCode: 409, json: { message: "name in use" } }),
+    'create container "x"',
+    host,
   );
-  assertMatch(err.message, /Start Docker .* or set DOCKER_HOST/);
+  assert(answered instanceof DockerError);
+  assertEquals([answered.message, answered.statusCode], ['Cannot create container "x": name in use', 409]);
+});
+
+Deno.test("Engine.ping() on a socket the permission set does not allow says how to allow it", async () => {
+  const engine = createEngine({ dockerHost: "unix:///nonexistent/dspy-agent/docker.sock" });
+  const err = await assertRejects(() => engine.ping(), DockerUnavailableError);
+  assertEquals(err.dockerHost, "unix:///nonexistent/dspy-agent/docker.sock");
+  assertMatch(err.message, /^Cannot reach the Docker engine at unix:\/\/\/nonexistent\/dspy-agent\/docker\.sock: /);
+  assertMatch(err.message, /Deno permission set.*unix:/);
 });
 
 Deno.test("Engine.ping() on a closed tcp port reports connection refused", async () => {

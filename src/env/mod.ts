@@ -29,6 +29,19 @@ export {
   parseExecutionSpec,
   RESULT_MARKER,
 } from "./execution.ts";
+export { type LogLine, serviceLogs, type ServiceLogsOptions } from "./logs.ts";
+export { type PullImagesOptions, pullImages, type PullProgress, type PullStatus } from "./pull.ts";
+export {
+  type ClassUsage,
+  detectGpus,
+  detectHardware,
+  type GpuInfo,
+  type HardwareInfo,
+  type ResourceAvailability,
+  resourceAvailability,
+  type UsageProbe,
+} from "./resources.ts";
+export { containerStats, type ContainerStatsOptions, type ContainerUsage } from "./stats.ts";
 export {
   LABEL_DEFINITION_HASH,
   LABEL_KIND,

@@ -9,7 +9,7 @@
 import type { ContainerSummary } from "./engine.ts";
 import { LABEL_DEFINITION_HASH, LABEL_SERVICE, projectSelector } from "./labels.ts";
 import { definitionHash } from "./registry.ts";
-import { type ServiceDefinition } from "./service_definition.ts";
+import type { ServiceDefinition } from "./service_definition.ts";
 import { type ServiceStatusValue, statusOf } from "./service_state.ts";
 import { ensureNetwork, ensureVolumes, prepareContainer, probeUntilHealthy, startPrepared } from "./stack_steps.ts";
 import { apply, recordOf, type StackContext } from "./stack_context.ts";
@@ -102,8 +102,7 @@ async function* run(ctx: StackContext, defs: ServiceDefinition[], signal: AbortS
     wake?.();
   };
 
-  const existing = await listExisting(ctx, signal);
-  await ensureNetwork(ctx, signal);
+  const [existing] = await Promise.all([listExisting(ctx, signal), ensureNetwork(ctx, signal)]);
   const outcomes = new Map<string, Promise<boolean>>();
   for (const def of defs) {
     const deps = def.dependsOn.map((d) => outcomes.get(d) ?? Promise.resolve(true));

@@ -13,13 +13,12 @@ import { SubscriberTooSlowError } from "./errors.ts";
 
 const MIGRATIONS = [
   `CREATE TABLE events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     type TEXT NOT NULL,
     resource_id TEXT NOT NULL,
     data TEXT NOT NULL,
     timestamp_ms INTEGER NOT NULL
-  );
-  CREATE INDEX events_time ON events (timestamp_ms);`,
+  );`,
 ];
 
 /** One stored event. */
@@ -85,7 +84,10 @@ export class EventLog {
     this.#now = options.now ?? Date.now;
     migrate(db, "events", MIGRATIONS);
     const retention = options.retentionMs ?? 7 * 24 * 3600 * 1000;
-    db.prepare("DELETE FROM events WHERE timestamp_ms < ?").run(this.#now() - retention);
+    // The newest event always stays, so sequence numbers never restart.
+    db.prepare(
+      "DELETE FROM events WHERE timestamp_ms < ? AND seq < (SELECT MAX(seq) FROM events)",
+    ).run(this.#now() - retention);
     this.#insert = db.prepare(
       "INSERT INTO events (type, resource_id, data, timestamp_ms) VALUES (?, ?, ?, ?)",
     );
@@ -116,8 +118,11 @@ export class EventLog {
 
   /** Stored events matching `query`, oldest first, at most `limit`. */
   replay(query: EventQuery, limit = 1000): OrchestratorEvent[] {
+    // Timestamps grow with the sequence, so a time becomes a sequence by
+    // binary search; no time index is kept (it would cost a page per event).
+    const after = Math.max(query.afterSequence ?? 0, this.#sequenceBefore(query.sinceMs ?? 0));
     const where = ["seq > ?", "timestamp_ms >= ?"];
-    const args: (string | number)[] = [query.afterSequence ?? 0, query.sinceMs ?? 0];
+    const args: (string | number)[] = [after, query.sinceMs ?? 0];
     if (query.types?.length) {
       where.push(`type IN (${query.types.map(() => "?").join(", ")})`);
       args.push(...query.types);
@@ -132,6 +137,26 @@ export class EventLog {
       data: JSON.parse(row.data),
       timestampMs: Number(row.timestamp_ms),
     }));
+  }
+
+  /** The largest sequence whose event is older than `sinceMs` (0 if none). */
+  #sequenceBefore(sinceMs: number): number {
+    if (sinceMs <= 0) return 0;
+    const bounds = this.#db.prepare("SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM events").get() as {
+      lo: number | null;
+      hi: number | null;
+    };
+    if (bounds.lo === null || bounds.hi === null) return 0;
+    const at = this.#db.prepare("SELECT timestamp_ms AS t FROM events WHERE seq >= ? ORDER BY seq LIMIT 1");
+    let lo = Number(bounds.lo) - 1; // invariant: events up to lo are older than sinceMs
+    let hi = Number(bounds.hi) + 1; // invariant: events from hi are not
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = at.get(mid) as { t: number } | undefined;
+      if (row && Number(row.t) < sinceMs) lo = mid;
+      else hi = mid;
+    }
+    return Math.max(0, lo);
   }
 
   /**

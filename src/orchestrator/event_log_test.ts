@@ -78,3 +78,24 @@ Deno.test("EventLog.subscribe() stops on abort", async () => {
   controller.abort();
   assertEquals(await done, 1);
 });
+
+Deno.test("EventLog.replay() starts at the first event at or after since", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "dspy-events-" });
+  const db = await openDatabase({ stateDir });
+  try {
+    let clock = 1000;
+    const log = new EventLog(db, { now: () => clock });
+    for (let i = 0; i < 100; i++) {
+      clock = 1000 + i * 10;
+      log.publish({ type: "x", resourceId: `e${i}` });
+    }
+    assertEquals(log.replay({ sinceMs: 1500 }).map((e) => e.resourceId).slice(0, 2), ["e50", "e51"]);
+    assertEquals(log.replay({ sinceMs: 1495 })[0].resourceId, "e50");
+    assertEquals(log.replay({ sinceMs: 1 }).length, 100);
+    assertEquals(log.replay({ sinceMs: 99999 }).length, 0);
+    assertEquals(log.replay({ sinceMs: 1500, afterSequence: 80 })[0].resourceId, "e80");
+  } finally {
+    db.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

@@ -9,7 +9,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { Registry } from "prom-client";
 import { type ClassOverrides, classSettings, type Hardware } from "./classes.ts";
-import { openDatabase } from "./db.ts";
+import { openDatabase, startCheckpoints } from "./db.ts";
 import { EventLog } from "./event_log.ts";
 import { createExecutorSelector } from "./executors/select.ts";
 import { missingSlurmCommands } from "./executors/slurm.ts";
@@ -122,6 +122,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
       if (task.revision === 1) orchestratorMetrics.taskSubmitted(task);
     });
     const workflows = createWorkflowEngine({ db, tasks, events, now });
+    const stopCheckpoints = startCheckpoints(db);
     let closed = false;
     return {
       tasks,
@@ -135,6 +136,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
         closed = true;
         await scheduler.stop();
         await workflows.close();
+        stopCheckpoints();
         db.close();
       },
     };

@@ -13,7 +13,7 @@ import type { Task, TaskState } from "./task.ts";
 
 const MIGRATIONS = [
   `CREATE TABLE tasks (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
     class TEXT NOT NULL,
     state TEXT NOT NULL,

@@ -21,8 +21,7 @@ export const TEST_DOCKER_HOST = "unix:///var/run/docker.sock";
 
 const BUSYBOX = "/bin/busybox";
 const REDIS_SERVER = "/usr/bin/redis-server";
-const PATH_ENV =
-  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** A fresh test label value and the selector for it: `{ "dspy-agent.test": "<name>-<random>" }`. */
 export function testLabels(name: string): Record<string, string> {
@@ -138,19 +137,13 @@ export async function assertNothingLeft(
 ): Promise<void> {
   const selector = { ...labels };
   const left = [
-    ...(await engine.listContainers({ selector })).map((c) =>
-      `container ${c.Names?.[0] ?? c.Id}`
-    ),
-    ...(await engine.listNetworks({ selector })).map((n) =>
-      `network ${n.Name}`
-    ),
+    ...(await engine.listContainers({ selector })).map((c) => `container ${c.Names?.[0] ?? c.Id}`),
+    ...(await engine.listNetworks({ selector })).map((n) => `network ${n.Name}`),
     ...(await engine.listVolumes({ selector })).map((v) => `volume ${v.Name}`),
   ];
   if (left.length > 0) {
     throw new Error(
-      `Docker resources labelled ${JSON.stringify(labels)} were left behind: ${
-        left.join(", ")
-      }`,
+      `Docker resources labelled ${JSON.stringify(labels)} were left behind: ${left.join(", ")}`,
     );
   }
 }
@@ -238,7 +231,5 @@ async function importRootfs(
 
 function splitTag(tag: string): [string, string] {
   const colon = tag.lastIndexOf(":");
-  return colon > tag.lastIndexOf("/")
-    ? [tag.slice(0, colon), tag.slice(colon + 1)]
-    : [tag, "latest"];
+  return colon > tag.lastIndexOf("/") ? [tag.slice(0, colon), tag.slice(colon + 1)] : [tag, "latest"];
 }

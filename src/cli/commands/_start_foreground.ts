@@ -11,8 +11,7 @@ import { clientFor } from "../daemon_connection.ts";
 import { ExitCode, ServicesFailedError } from "../errors.ts";
 import { waitForHealth } from "../lifecycle/wait_health.ts";
 import { LiveView } from "../output/live_view.ts";
-import { rowOfUpdate, summarize } from "./_start_progress.ts";
-import type { ServiceStatusUpdate } from "../../client/mod.ts";
+import { followStart } from "./_start_progress.ts";
 
 /** Runs the daemon here, starts the services, then serves until Ctrl-C or SIGTERM. */
 export async function runForeground(ctx: CommandContext, config: Config, timeoutSeconds: number): Promise<number> {
@@ -37,17 +36,15 @@ export async function runForeground(ctx: CommandContext, config: Config, timeout
     await waitForHealth({ client, home: config.home, timeoutSeconds, exited, signal: ctx.signal }).catch((error) => {
       throw daemonFailed ?? error;
     });
-    const latest = new Map<string, ServiceStatusUpdate>();
-    for await (
-      const u of client.envManager.startServices({ serviceNames: ctx.positionals, parallel: true, gpu: config.gpu })
-    ) {
-      latest.set(u.serviceName, u);
-      view?.set(u.serviceName, rowOfUpdate(u));
-    }
+    const { outcomes, failures } = await followStart(
+      client.startServices(
+        { serviceNames: ctx.positionals, parallel: true, gpu: config.gpu },
+      ),
+      view,
+    );
     view?.close();
-    const failed = summarize(latest).filter((o) => o.ok === false && o.required);
-    if (ctx.globals.json) ctx.output.writeJson({ ok: failed.length === 0, services: summarize(latest) });
-    if (failed.length > 0) throw new ServicesFailedError(failed.map((o) => ({ service: o.name, reason: o.message })));
+    if (ctx.globals.json) ctx.output.writeJson({ ok: failures.length === 0, services: outcomes });
+    if (failures.length > 0) throw new ServicesFailedError(failures);
     ctx.output.error("Daemon running in the foreground; press Ctrl-C to stop it.");
   } catch (error) {
     view?.close();

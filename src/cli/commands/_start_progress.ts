@@ -6,7 +6,7 @@
  */
 
 import type { ServiceStatusUpdate } from "../../client/mod.ts";
-import type { Row } from "../output/live_view.ts";
+import type { LiveView, Row } from "../output/live_view.ts";
 
 /** The outcome of one service after StartServices ended. */
 export interface ServiceOutcome {
@@ -31,6 +31,7 @@ export interface ServiceOutcome {
 }
 
 const phaseText: Record<string, string> = {
+  waiting: "waiting for dependencies",
   pulling: "pulling image",
   creating: "creating container",
   starting: "starting",
@@ -67,7 +68,8 @@ export function summarize(latest: Map<string, ServiceStatusUpdate>): ServiceOutc
     const row = rowOfUpdate(u);
     return {
       name: u.serviceName,
-      ok: row.state === "ok" ? true : row.state === "skipped" ? undefined : false,
+      // A skipped service (its dependency failed) counts as failed when it is required.
+      ok: row.state === "ok" ? true : row.state === "skipped" && !u.required ? undefined : false,
       status: u.status,
       phase: u.phase,
       message: row.state === "active" ? `stopped at "${row.text}"` : u.message,
@@ -77,4 +79,36 @@ export function summarize(latest: Map<string, ServiceStatusUpdate>): ServiceOutc
       logTail: u.logTail,
     };
   });
+}
+
+/** What a StartServices stream ended with. */
+export interface StartResult {
+  /** Each service's outcome. */
+  outcomes: ServiceOutcome[];
+  /** Required services that failed, with the reason. */
+  failures: { service: string; reason: string }[];
+}
+
+/**
+ * Reads a StartServices stream to its end, drawing each update. The daemon's
+ * last update has no service name (phase `done`) and carries the verdict.
+ */
+export async function followStart(stream: AsyncIterable<ServiceStatusUpdate>, view?: LiveView): Promise<StartResult> {
+  const latest = new Map<string, ServiceStatusUpdate>();
+  let done: ServiceStatusUpdate | undefined;
+  for await (const update of stream) {
+    if (!update.serviceName) {
+      done = update;
+      continue;
+    }
+    latest.set(update.serviceName, update);
+    view?.set(update.serviceName, rowOfUpdate(update));
+  }
+  const outcomes = summarize(latest);
+  const failures = outcomes.filter((o) => o.ok === false && o.required).map((o) => ({
+    service: o.name,
+    reason: o.message || o.status,
+  }));
+  if (failures.length === 0 && done?.status === "failed") failures.push({ service: "stack", reason: done.message });
+  return { outcomes, failures };
 }

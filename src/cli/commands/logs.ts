@@ -39,12 +39,12 @@ export async function run(ctx: CommandContext): Promise<number> {
     const { client } = await requireDaemon(ctx, config);
     const services = names.length > 0
       ? names
-      : Object.keys((await client.envManager.getServicesStatus({}, { signal: ctx.signal })).services).sort();
+      : Object.keys(await client.getServicesStatus({}, { signal: ctx.signal })).sort();
     const width = Math.max(...services.map((s) => s.length));
     const prefix = (name: string) => ctx.output.colors.palette(services.indexOf(name), `${name.padEnd(width)} |`);
     await Promise.all(services.map(async (serviceName) => {
-      const stream = client.envManager.streamLogs(
-        { serviceName, follow, tail, sinceTimestamp: BigInt(since), timestamps: ctx.values.timestamps === true },
+      const stream = client.streamLogs(
+        { serviceName, follow, tail, sinceTimestamp: since, timestamps: ctx.values.timestamps === true },
         { signal: ctx.signal },
       );
       for await (const entry of stream) {

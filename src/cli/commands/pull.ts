@@ -16,8 +16,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   const { client } = await requireDaemon(ctx, await configOf(ctx));
   let imageNames: string[] = [];
   if (ctx.positionals.length > 0) {
-    const status = await client.envManager.getServicesStatus({ serviceNames: ctx.positionals }, { signal: ctx.signal });
-    const missing = ctx.positionals.filter((n) => !status.services[n]);
+    const status = await client.getServicesStatus({ serviceNames: ctx.positionals }, { signal: ctx.signal });
+    const missing = ctx.positionals.filter((n) => !status[n]);
     if (missing.length > 0) {
       throw new CommandFailedError(
         `Cannot pull: no service named ${missing.map((m) => `"${m}"`).join(", ")}`,
@@ -27,12 +27,12 @@ export async function run(ctx: CommandContext): Promise<number> {
         },
       );
     }
-    imageNames = [...new Set(Object.values(status.services).map((s) => s.image).filter(Boolean))];
+    imageNames = [...new Set(Object.values(status).map((s) => s.image).filter(Boolean))];
   }
   const view = ctx.globals.json ? undefined : new LiveView({ output: ctx.output });
   const last = new Map<string, { status: string; message: string; current: number; total: number }>();
   try {
-    for await (const p of client.envManager.pullImages({ imageNames }, { signal: ctx.signal })) {
+    for await (const p of client.pullImages({ imageNames }, { signal: ctx.signal })) {
       const current = Number(p.current);
       const total = Number(p.total);
       last.set(p.imageName, { status: p.status, message: p.message, current, total });

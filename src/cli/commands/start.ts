@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { DaemonClient, HealthResponse, ServiceStatusUpdate } from "../../client/mod.ts";
+import type { DaemonClient, Health } from "../../client/mod.ts";
 import type { Config } from "../../config/mod.ts";
 import { type CommandContext, configOf } from "../context.ts";
 import { clientFor } from "../daemon_connection.ts";
@@ -17,7 +17,7 @@ import { isProcessAlive, readDaemonInfo, statePaths, tailFile } from "../lifecyc
 import { probeHealth, waitForHealth } from "../lifecycle/wait_health.ts";
 import { formatDuration, parseSeconds } from "../output/format.ts";
 import { LiveView } from "../output/live_view.ts";
-import { rowOfUpdate, type ServiceOutcome, summarize } from "./_start_progress.ts";
+import { followStart, type StartResult } from "./_start_progress.ts";
 
 /** Runs `start`. */
 export async function run(ctx: CommandContext): Promise<number> {
@@ -37,7 +37,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     const client = await clientFor(ctx, config);
     await using _lock = await acquireStartLock(config.home);
     const daemon = await ensureDaemon({ ctx, config, client, view, timeoutSeconds });
-    const outcomes = await startServices({
+    const started = await startServices({
       ctx,
       config,
       client,
@@ -46,7 +46,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       daemonPid: Number(daemon.health.pid),
     });
     view?.close();
-    return report(ctx, { daemon, outcomes, elapsedMs: Date.now() - began });
+    return report(ctx, { daemon, started, elapsedMs: Date.now() - began });
   } catch (error) {
     view?.close();
     if (deadline.aborted && !ctx.signal.aborted) {
@@ -64,7 +64,7 @@ export async function run(ctx: CommandContext): Promise<number> {
 }
 
 interface DaemonState {
-  health: HealthResponse;
+  health: Health;
   /** Whether this run started it. */
   spawned: boolean;
 }
@@ -123,57 +123,50 @@ async function startServices(parts: {
   view?: LiveView;
   signal: AbortSignal;
   daemonPid: number;
-}): Promise<ServiceOutcome[]> {
+}): Promise<StartResult> {
   const { ctx, client, view } = parts;
-  const latest = new Map<string, ServiceStatusUpdate>();
   try {
-    const stream = client.envManager.startServices(
+    const stream = client.startServices(
       { serviceNames: ctx.positionals, parallel: true, gpu: parts.config.gpu },
       { signal: parts.signal },
     );
-    for await (const update of stream) {
-      latest.set(update.serviceName, update);
-      view?.set(update.serviceName, rowOfUpdate(update));
-    }
+    return await followStart(stream, view);
   } catch (error) {
     parts.signal.throwIfAborted();
     if (parts.daemonPid > 0 && !isProcessAlive(parts.daemonPid)) {
       const logFile = statePaths(parts.config.home).daemonLog;
-      throw new DaemonExitedError({ logTail: await tailFile(logFile, 20), logFile, stage: "services" }, { cause: error });
+      throw new DaemonExitedError({ logTail: await tailFile(logFile, 20), logFile, stage: "services" }, {
+        cause: error,
+      });
     }
     throw error;
   }
-  return summarize(latest);
 }
 
 function report(
   ctx: CommandContext,
-  result: { daemon: DaemonState; outcomes: ServiceOutcome[]; elapsedMs: number },
+  result: { daemon: DaemonState; started: StartResult; elapsedMs: number },
 ): number {
-  const failed = result.outcomes.filter((o) => o.ok === false && o.required);
+  const { outcomes, failures } = result.started;
   const { health } = result.daemon;
   if (ctx.globals.json) {
     ctx.output.writeJson({
-      ok: failed.length === 0,
+      ok: failures.length === 0,
       daemon: {
         pid: Number(health.pid),
         version: health.version,
         grpcAddress: health.grpcAddress,
         started: result.daemon.spawned,
       },
-      services: result.outcomes,
+      services: outcomes,
       elapsedMs: result.elapsedMs,
     });
   }
-  if (failed.length > 0) {
-    throw new ServicesFailedError(failed.map((o) => ({ service: o.name, reason: o.message || o.status })));
-  }
+  if (failures.length > 0) throw new ServicesFailedError(failures);
   if (!ctx.globals.json) {
     const c = ctx.output.colors;
-    const running = result.outcomes.filter((o) => o.ok).length;
-    const what = result.outcomes.length === 0
-      ? "no services enabled"
-      : `${running} of ${result.outcomes.length} services running`;
+    const running = outcomes.filter((o) => o.ok).length;
+    const what = outcomes.length === 0 ? "no services enabled" : `${running} of ${outcomes.length} services running`;
     ctx.output.line(
       `${c.green("✓")} Ready in ${
         formatDuration(result.elapsedMs)

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { DaemonClient, HealthResponse, ServiceStatus } from "../../client/mod.ts";
+import type { DaemonClient, Health, ServiceStatus } from "../../client/mod.ts";
 import { type CommandContext, configOf } from "../context.ts";
 import { clientFor } from "../daemon_connection.ts";
 import { CommandFailedError, ExitCode } from "../errors.ts";
@@ -71,14 +71,12 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 }
 
-async function collect(client: DaemonClient, health: HealthResponse, signal: AbortSignal): Promise<StatusSnapshot> {
+async function collect(client: DaemonClient, health: Health, signal: AbortSignal): Promise<StatusSnapshot> {
   const [services, metrics] = await Promise.all([
-    client.envManager.getServicesStatus({}, { signal, timeoutMs: 10_000 }),
-    client.orchestrator.getMetrics({}, { signal, timeoutMs: 5000 }).catch(() => ({
-      metrics: {} as Record<string, number>,
-    })),
+    client.getServicesStatus({}, { signal, timeoutMs: 10_000 }),
+    client.getMetrics({}, { signal, timeoutMs: 5000 }).catch(() => ({} as Record<string, number>)),
   ]);
-  const m = metrics.metrics;
+  const m = metrics;
   return {
     daemon: {
       pid: Number(health.pid),
@@ -91,7 +89,7 @@ async function collect(client: DaemonClient, health: HealthResponse, signal: Abo
       stateDir: health.stateDir,
       components: { ...health.services },
     },
-    services: Object.values(services.services).sort((a, b) => a.name.localeCompare(b.name)).map(serviceEntry),
+    services: Object.values(services).sort((a, b) => a.name.localeCompare(b.name)).map(serviceEntry),
     tasks: {
       pending: m.tasks_pending ?? 0,
       running: m.tasks_running ?? 0,
@@ -115,8 +113,8 @@ function serviceEntry(s: ServiceStatus): StatusSnapshot["services"][number] {
     health,
     ports: s.portMappings.length ? s.portMappings : s.ports.map(String),
     startedAt: Number(s.startedAt),
-    cpuPercent: s.resourceUsage?.cpuPercent ?? 0,
-    memoryBytes: Number(s.resourceUsage?.memoryBytes ?? 0n),
+    cpuPercent: s.resourceUsage.cpuPercent,
+    memoryBytes: s.resourceUsage.memoryBytes,
     required: s.required,
     message: s.message,
   };

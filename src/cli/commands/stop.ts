@@ -32,7 +32,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   let failed = false;
 
   if (health) {
-    const response = await client.envManager.stopServices(
+    const response = await client.stopServices(
       { serviceNames: ctx.positionals, timeoutSeconds: Math.ceil(timeoutSeconds), remove: ctx.values.remove === true },
       { signal: ctx.signal, timeoutMs: (timeoutSeconds + 30) * 1000 },
     );

@@ -52,7 +52,7 @@ async function submit(ctx: CommandContext, client: DaemonClient): Promise<number
   if (!Number.isInteger(priority)) {
     throw new UsageError(`Invalid --priority "${ctx.values.priority}"`, { command: "tasks" });
   }
-  const response = await client.orchestrator.submitTask(
+  const response = await client.submitTask(
     {
       id: (ctx.values.id as string | undefined) ?? "",
       class: (ctx.values.class as string | undefined) ?? "",
@@ -72,7 +72,7 @@ async function submit(ctx: CommandContext, client: DaemonClient): Promise<number
 }
 
 async function get(ctx: CommandContext, client: DaemonClient, id: string): Promise<number> {
-  const r = await client.orchestrator.getTaskStatus({ taskId: id }, { signal: ctx.signal });
+  const r = await client.getTaskStatus({ taskId: id }, { signal: ctx.signal });
   if (ctx.globals.json) {
     ctx.output.writeJson(r.task ?? { taskId: r.taskId, status: r.status, result: r.result, error: r.error });
     return ExitCode.ok;
@@ -86,7 +86,7 @@ async function get(ctx: CommandContext, client: DaemonClient, id: string): Promi
     ]);
     if (t.workflowId) rows.push(["workflow", t.workflowId]);
     rows.push(["created", new Date(Number(t.createdAtMs)).toISOString()]);
-    if (t.finishedAtMs > 0n) rows.push(["took", formatDuration(Number(t.finishedAtMs - t.startedAtMs))]);
+    if (t.finishedAtMs > 0) rows.push(["took", formatDuration(t.finishedAtMs - t.startedAtMs)]);
     if (t.waitingReason) rows.push(["waiting", t.waitingReason]);
   }
   if (r.error) rows.push(["error", r.error]);
@@ -100,7 +100,7 @@ async function list(ctx: CommandContext, client: DaemonClient): Promise<number> 
   if (!Number.isInteger(limit) || limit < 1) {
     throw new UsageError(`Invalid --limit "${ctx.values.limit}"`, { command: "tasks" });
   }
-  const r = await client.orchestrator.listTasks(
+  const r = await client.listTasks(
     {
       states: (ctx.values.state ?? []) as string[],
       class: (ctx.values.class as string | undefined) ?? "",
@@ -136,7 +136,7 @@ async function list(ctx: CommandContext, client: DaemonClient): Promise<number> 
 }
 
 async function cancel(ctx: CommandContext, client: DaemonClient, id: string): Promise<number> {
-  const r = await client.orchestrator.cancelTask({
+  const r = await client.cancelTask({
     taskId: id,
     reason: (ctx.values.reason as string | undefined) ?? "cancelled from the CLI",
   }, {
@@ -160,7 +160,7 @@ async function watch(
   let exitCode: number = ExitCode.ok;
   try {
     for await (
-      const r of client.orchestrator.streamTaskResults({ taskIds: ids, includeCompleted: true }, { signal: ctx.signal })
+      const r of client.streamTaskResults({ taskIds: ids, includeCompleted: true }, { signal: ctx.signal })
     ) {
       const key = `${r.status}/${r.state}/${r.attempts}`;
       if (seen.get(r.taskId) === key) continue; // the stream may resend snapshots (CONTRACT §2.8)

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { DaemonClient, HealthResponse } from "../../client/mod.ts";
+import type { DaemonClient, Health } from "../../client/mod.ts";
 import { DaemonExitedError, DaemonTimeoutError } from "../errors.ts";
 import { statePaths, tailFile } from "./state_files.ts";
 
@@ -20,12 +20,12 @@ export interface ProbeOptions {
 export async function probeHealth(
   client: DaemonClient,
   options: ProbeOptions = {},
-): Promise<HealthResponse | undefined> {
+): Promise<Health | undefined> {
   try {
-    return await client.orchestrator.health({}, { timeoutMs: options.timeoutMs ?? 1500, signal: options.signal });
+    return await client.health({ timeoutMs: options.timeoutMs ?? 1500, signal: options.signal });
   } catch (error) {
     options.signal?.throwIfAborted();
-    if ((error as { name?: string }).name === "ConnectError") return undefined;
+    if ((error as { name?: string }).name === "DaemonCallError") return undefined;
     throw error;
   }
 }
@@ -49,7 +49,7 @@ export interface WaitForHealthOptions {
  * (with the log tail) when the daemon ends first, and
  * {@linkcode DaemonTimeoutError} when time runs out.
  */
-export async function waitForHealth(options: WaitForHealthOptions): Promise<HealthResponse> {
+export async function waitForHealth(options: WaitForHealthOptions): Promise<Health> {
   const logFile = statePaths(options.home).daemonLog;
   const deadline = Date.now() + options.timeoutSeconds * 1000;
   let exitCode: number | undefined;

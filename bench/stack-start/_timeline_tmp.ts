@@ -1,0 +1,17 @@
+import { Registry } from "prom-client";
+import { createEnvManager } from "/work/main/src/env/mod.ts";
+import { buildBusyboxImage, buildRedisImage, ensureDockerEngine, removeByLabel, testLabels } from "/work/main/tests/support/docker.ts";
+import { drainStart, testStackConfig } from "/work/main/tests/support/env_stack.ts";
+import { stackServices } from "/work/main/bench/stack-start/stack.ts";
+const engine = await ensureDockerEngine();
+const images = { busybox: await buildBusyboxImage(engine), redis: await buildRedisImage(engine) };
+const labels = testLabels("timeline");
+const config = await testStackConfig("tl", stackServices(images));
+const manager = createEnvManager({ config, engine, registry: new Registry(), extraLabels: labels, supervise: false });
+const t0 = performance.now();
+const ups = await drainStart(manager);
+for (const u of ups) console.log(String(u.elapsedMs).padStart(6), u.service.padEnd(8), u.phase, u.message.slice(0, 60));
+console.log("total", performance.now() - t0);
+await manager.stop({ names: [], remove: true, removeVolumes: true, timeoutSeconds: 0, signal: AbortSignal.timeout(60000) });
+await removeByLabel(engine, labels);
+await manager[Symbol.asyncDispose]();

@@ -1,0 +1,102 @@
+/**
+ * Supervision on the real engine (issue 3, items 5 and 7): a container killed from outside is restarted with
+ * an event, shows in status within a second, RestartService works, and a manager that starts later takes over
+ * a running stack.
+ */
+import { Registry } from "prom-client";
+import { createEnvManager } from "../src/env/mod.ts";
+import { assert, assertEquals } from "./support/assert.ts";
+import {
+  assertNothingLeft,
+  buildBusyboxImage,
+  ensureDockerEngine,
+  removeByLabel,
+  testLabels,
+} from "./support/docker.ts";
+import { drainStart, eventRecorder, httpService, testStackConfig } from "./support/env_stack.ts";
+
+const sanitize = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name: "a service container killed from outside is restarted by the supervisor and reported within a second",
+  ...sanitize,
+  async fn() {
+    const engine = await ensureDockerEngine();
+    const busybox = await buildBusyboxImage(engine);
+    const labels = testLabels("env-supervise");
+    const config = await testStackConfig("supervise", {
+      web: httpService(busybox, 0, { restart: "on-failure" }),
+      once: httpService(busybox, 0, { restart: "no" }),
+    });
+    const recorder = eventRecorder();
+    await using manager = createEnvManager({
+      config,
+      engine,
+      registry: new Registry(),
+      extraLabels: labels,
+      onEvent: recorder.onEvent,
+    });
+    try {
+      const updates = await drainStart(manager);
+      assertEquals(updates.at(-1)!.status, "running", JSON.stringify(updates));
+      const [before] = await manager.status({ names: ["web"], signal: AbortSignal.timeout(10_000) });
+
+      await engine.killContainer(before.containerId);
+      const killedAt = performance.now();
+      await recorder.waitFor((e) => e.type === "service_unhealthy" && e.resourceId === "web", 5_000);
+      const [down] = await manager.status({ names: ["web"], signal: AbortSignal.timeout(10_000) });
+      assert(performance.now() - killedAt < 1_000 || down.status !== "running", "status changed within a second");
+      assert(down.status !== "running", `status after kill: ${down.status}`);
+
+      const restarted = await recorder.waitFor((e) => e.type === "service_restarted" && e.resourceId === "web", 20_000);
+      assertEquals(restarted.data.reason, "container exited with code 137");
+      const [after] = await manager.status({ names: ["web"], signal: AbortSignal.timeout(10_000) });
+      assertEquals([after.status, after.restartCount, after.containerId], ["running", 1, before.containerId]);
+
+      // restart = "no": the supervisor reports the failure and leaves it down.
+      const [once] = await manager.status({ names: ["once"], signal: AbortSignal.timeout(10_000) });
+      await engine.killContainer(once.containerId);
+      await recorder.waitFor((e) => e.type === "service_failed" && e.resourceId === "once", 5_000);
+      const [onceAfter] = await manager.status({ names: ["once"], signal: AbortSignal.timeout(10_000) });
+      assertEquals(onceAfter.status, "failed");
+
+      // RestartService brings it back.
+      const result = await manager.restart("once", { timeoutSeconds: 1, signal: AbortSignal.timeout(30_000) });
+      assertEquals(result.success, true, result.message);
+      const [onceBack] = await manager.status({ names: ["once"], signal: AbortSignal.timeout(10_000) });
+      assertEquals(onceBack.status, "running");
+
+      // A manager created later (a restarted daemon) takes the running stack under supervision.
+      await manager[Symbol.asyncDispose]();
+      const later = eventRecorder();
+      await using successor = createEnvManager({
+        config,
+        engine,
+        registry: new Registry(),
+        extraLabels: labels,
+        onEvent: later.onEvent,
+      });
+      const deadline = Date.now() + 10_000;
+      while (!successor.supervising && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const [adopted] = await successor.status({ names: ["web"], signal: AbortSignal.timeout(10_000) });
+      assertEquals(adopted.status, "running");
+      await engine.killContainer(adopted.containerId);
+      await later.waitFor((e) => e.type === "service_restarted" && e.resourceId === "web", 20_000);
+
+      const stopped = await successor.stop({
+        names: [],
+        remove: true,
+        removeVolumes: true,
+        timeoutSeconds: 1,
+        signal: AbortSignal.timeout(60_000),
+      });
+      assertEquals(stopped.success, true);
+      // Our own stop is not mistaken for a crash.
+      await new Promise((r) => setTimeout(r, 500));
+      assertEquals(later.events.filter((e) => e.type === "service_restarted").length, 1);
+      await assertNothingLeft(engine, labels);
+    } finally {
+      await removeByLabel(engine, labels);
+    }
+  },
+});
