@@ -1,6 +1,7 @@
 """dspy-agent client of bench/tasks, written like the existing Python clients (CONTRACT §2).
 
   grpc_client.py ADDR submit COUNT START_AT   -> one process calling SubmitTask COUNT times (noop tasks)
+  grpc_client.py ADDR health COUNT START_AT   -> one process calling Health COUNT times (the transport floor)
   grpc_client.py ADDR roundtrip COUNT         -> COUNT sequential noop tasks: SubmitTask, then wait for
                                                  status "completed" on one long-lived StreamTaskResults
 Prints one JSON line with latencies in milliseconds.
@@ -32,16 +33,19 @@ def main():
     prefix = f"bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     warm = stub.SubmitTask(submit_request(prefix + "-warm", 0))
     assert warm.success, warm.error
-    if mode == "submit":
+    if mode in ("submit", "health"):
         wait_until(float(sys.argv[4]))
         latencies = []
         started = time.time()
         for i in range(count):
             t0 = time.perf_counter()
-            response = stub.SubmitTask(submit_request(prefix, i))
+            if mode == "health":
+                stub.Health(pb.HealthRequest())
+            else:
+                response = stub.SubmitTask(submit_request(prefix, i))
+                if not response.success:
+                    raise SystemExit(f"SubmitTask failed: {response.error}")
             latencies.append((time.perf_counter() - t0) * 1000)
-            if not response.success:
-                raise SystemExit(f"SubmitTask failed: {response.error}")
         ended = time.time()
         emit(count=count, started=started, ended=ended, p50=percentile(latencies, 0.5), p99=percentile(latencies, 0.99))
     elif mode == "roundtrip":

@@ -52,6 +52,19 @@ try {
   await devtools.call("Profiler.enable");
   await devtools.call("Profiler.setSamplingInterval", { interval: 250 });
   const env = await pythonEnv("redis://unused");
+  const floor = await runParallel(processes, (startAt) => [
+    "grpc_client.py",
+    `127.0.0.1:${grpcPort}`,
+    "health",
+    String(submits / processes),
+    String(startAt),
+  ], env);
+  console.log(
+    `Health load (transport floor: no store, no task): ${processes} processes, ${
+      floor.perSecond.toFixed(0)
+    } calls/s, ` +
+      `p50 ${floor.p50.toFixed(2)} ms, p99 ${floor.p99.toFixed(2)} ms`,
+  );
   await devtools.call("Profiler.start");
   const load = await runParallel(processes, (startAt) => [
     "grpc_client.py",

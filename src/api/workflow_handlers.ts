@@ -9,9 +9,10 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { OrchestratorService, WorkflowStatusUpdateSchema } from "../gen/orchestrator/v1/orchestrator_pb.ts";
-import type { RunStatus, WorkflowEngine } from "../orchestrator/workflow/mod.ts";
+import type { WorkflowEngine } from "../orchestrator/mod.ts";
 import { requireArgument } from "./errors.ts";
 
+type RunStatus = Awaited<ReturnType<WorkflowEngine["startRun"]>>;
 type WorkflowRpcs =
   | "createWorkflow"
   | "startWorkflowRun"

@@ -90,7 +90,11 @@ export const COMMANDS: CommandSpec[] = [
     name: "status",
     summary: "Show the daemon, the services and task counts",
     usage: "status [--json] [--watch]",
-    options: { json, watch: { type: "boolean", short: "w", help: "Refresh every 2 seconds" } },
+    options: {
+      json,
+      watch: { type: "boolean", short: "w", help: "Refresh every 2 seconds" },
+      all: { type: "boolean", short: "a", help: "Also list disabled services" },
+    },
     load: () => import("./commands/status.ts"),
   },
   {

@@ -72,9 +72,10 @@ export async function startGrpcServer(
       while ([...sessions.values()].some((open) => open > 0) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      // Drop the connections without a GOAWAY: Deno's node:http2 (2.9) can abort the process in
-      // nghttp2 (find_stream_on_goaway_func assertion) when a GOAWAY follows recently closed streams.
-      for (const session of sessions.keys()) session.socket?.destroy();
+      // Every stream has ended (or the grace period is over): drop the connections. A graceful
+      // GOAWAY round adds nothing here, and GOAWAY handling is where Deno 2.9's node:http2 can
+      // abort the process (docs/architecture.md, "Known runtime issues").
+      for (const session of sessions.keys()) session.destroy();
       await closed;
     },
   };

@@ -49,7 +49,7 @@ export function rowOfUpdate(u: ServiceStatusUpdate): Row {
   if (u.status === "running") {
     return { state: "ok", text: (u.phase === "adopted" ? "already running" : "healthy") + ports, elapsedMs };
   }
-  const text = [phaseText[u.phase] ?? u.phase ?? u.status, u.message].filter(Boolean).join(": ");
+  const text = u.message || phaseText[u.phase] || u.phase || u.status;
   return {
     state: "active",
     text: text || u.status,

@@ -38,6 +38,7 @@ export interface StatusSnapshot {
     cpuPercent: number;
     memoryBytes: number;
     required: boolean;
+    enabled: boolean;
     message: string;
   }[];
   /** Task counts from GetMetrics. */
@@ -61,7 +62,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       ctx.output.writeJson(snapshot);
       return ExitCode.ok;
     }
-    const lines = render(snapshot, ctx.output);
+    const lines = render(snapshot, ctx.output, ctx.values.all === true);
     if (!watch) {
       ctx.output.line(lines.join("\n"));
       return ExitCode.ok;
@@ -101,12 +102,9 @@ async function collect(client: DaemonClient, health: Health, signal: AbortSignal
 }
 
 function serviceEntry(s: ServiceStatus): StatusSnapshot["services"][number] {
-  const checks = Object.values(s.healthChecks);
-  const health = checks.length === 0
-    ? "-"
-    : checks.every((v) => v === "healthy" || v === "ok" || v === "passing")
-    ? "healthy"
-    : checks.join(",");
+  // health_checks carries kind, state and, once probed, healthy and detail (src/env/stack_status.ts).
+  const h = s.healthChecks;
+  const health = h.kind === "none" ? "-" : h.healthy === "true" ? "healthy" : h.healthy === "false" ? "unhealthy" : "-";
   return {
     name: s.name,
     status: s.status,
@@ -116,11 +114,12 @@ function serviceEntry(s: ServiceStatus): StatusSnapshot["services"][number] {
     cpuPercent: s.resourceUsage.cpuPercent,
     memoryBytes: s.resourceUsage.memoryBytes,
     required: s.required,
+    enabled: s.enabled,
     message: s.message,
   };
 }
 
-function render(snapshot: StatusSnapshot, output: Output): string[] {
+function render(snapshot: StatusSnapshot, output: Output, all: boolean): string[] {
   const c = output.colors;
   const d = snapshot.daemon;
   const state = d.healthy ? c.green("healthy") : c.yellow("starting");
@@ -131,7 +130,10 @@ function render(snapshot: StatusSnapshot, output: Output): string[] {
     `        grpc ${d.grpcAddress}  http ${d.httpAddress || "-"}${d.stateDir ? `  state ${d.stateDir}` : ""}`,
     "",
   ];
-  if (snapshot.services.length === 0) lines.push(c.dim("No services defined."));
+  // Disabled services that are not running are noise unless asked for (--all).
+  const shown = snapshot.services.filter((s) => all || s.enabled || s.status !== "stopped");
+  const hidden = snapshot.services.length - shown.length;
+  if (shown.length === 0) lines.push(c.dim("No services enabled."));
   else {
     const now = Date.now() / 1000;
     const colour = (s: string) =>
@@ -145,7 +147,7 @@ function render(snapshot: StatusSnapshot, output: Output): string[] {
     lines.push(
       ...renderTable(
         ["SERVICE", "STATE", "HEALTH", "PORTS", "UPTIME", "CPU", "MEMORY"],
-        snapshot.services.map((s) => [
+        shown.map((s) => [
           s.name,
           colour(s.status),
           s.health,
@@ -156,6 +158,9 @@ function render(snapshot: StatusSnapshot, output: Output): string[] {
         ]),
       ).map((line, i) => i === 0 ? c.bold(line) : line),
     );
+  }
+  if (hidden > 0) {
+    lines.push(c.dim(`${hidden} disabled ${hidden === 1 ? "service" : "services"} not shown (--all shows them)`));
   }
   const t = snapshot.tasks;
   lines.push(
