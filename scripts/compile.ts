@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { formatHazard, scanModuleGraph } from "./compile_safety.ts";
 import { CompileError, compileTarget } from "./compile_target.ts";
+import { npmCacheDir, npmExcludePaths } from "./npm_excludes.ts";
 import { detectCommit, readVersion, type Stamp, StampError, writeStamp } from "./stamp.ts";
 import { binaryName, hostTarget, isTarget, type Target, TARGETS } from "./targets.ts";
 
@@ -103,6 +104,10 @@ export async function compileAll(
       outDir: stampDir,
       signal,
     });
+    const exclude = npmExcludePaths({
+      npmCache: await npmCacheDir({ signal }),
+      lockfile: await Deno.readTextFile(`${root}/deno.lock`, { signal }),
+    });
     const built: BuiltBinary[] = [];
     for (const target of targets) {
       const path = `${outDir}/${target}/${binaryName(target)}`;
@@ -112,6 +117,7 @@ export async function compileAll(
         entry,
         output: path,
         importMap,
+        exclude,
         cwd: root,
         denortBin: options.denortBin,
         signal,

@@ -26,6 +26,8 @@ export interface CompileTargetOptions {
   cwd?: string;
   /** The runtime base to use instead of downloading one (`DENORT_BIN`). */
   denortBin?: string;
+  /** Paths left out of the binary (scripts/npm_excludes.ts). @default [] */
+  exclude?: readonly string[];
   /** The deno executable. @default Deno.execPath() */
   deno?: string;
   /** Cancels the build. */
@@ -64,6 +66,12 @@ export function compileArgs(options: CompileTargetOptions): string[] {
     // permission must fail the same way every time.
     "--no-prompt",
     "--frozen",
+    // Embed only the npm packages the program reaches, from Deno's cache,
+    // not the whole node_modules folder (which holds build tools such as
+    // buf's 95 MB binary).
+    "--node-modules-dir=none",
+    "--exclude-unused-npm",
+    ...(options.exclude ?? []).map((path) => `--exclude=${path}`),
     "--import-map",
     options.importMap,
     "--target",

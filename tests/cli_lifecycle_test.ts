@@ -77,7 +77,7 @@ Deno.test({
         assert(daemon.stdout.includes("dspy-agent serve started"), daemon.stdout);
       });
       await t.step("stop stops the service and the daemon; a second stop is not an error", async () => {
-        const r = await cli.run(["stop", "--remove"]);
+        const r = await cli.run(["stop", "--remove", "--timeout", "3"]);
         assertEquals(r.code, 0, r.stdout + r.stderr);
         assert(/✓ daemon\s+stopped/.test(r.stdout), r.stdout);
         assertEquals((await containersOf(engine, project)).length, 0);

@@ -4,6 +4,7 @@
  * so and how to provide it, and with a runtime base the whole pipeline runs
  * to the binary and checks it (issue 6).
  */
+import { Buffer } from "node:buffer";
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -15,10 +16,16 @@ interface Result {
   lines: string[];
 }
 
-/** Runs scripts/compile.ts as `deno task compile` does, on the small src/version.ts graph. */
+/** Runs scripts/compile.ts as `deno task compile` does (on src/version.ts's small graph unless args name an entry). */
 async function compile(args: string[], env: Record<string, string> = {}): Promise<Result> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=release", "scripts/compile.ts", "--entry", "src/version.ts", ...args],
+    args: [
+      "run",
+      "-P=release",
+      "scripts/compile.ts",
+      ...(args.includes("--entry") ? [] : ["--entry", "src/version.ts"]),
+      ...args,
+    ],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
@@ -88,22 +95,50 @@ Deno.test("compile refuses several targets with one DENORT_BIN and unknown targe
 });
 
 Deno.test({
-  name: "compile builds the binary with a runtime base and rejects one that is not denort",
-  // The deno executable stands in for denort: deno compile accepts it, but the
-  // result runs as deno, so the post-build `dspy-agent version` check must fail.
+  name: "compile builds dspy-agent with a runtime base and rejects one that is not denort",
+  // The deno executable stands in for denort: deno compile accepts it, so the
+  // whole program goes through deno compile (module graph, npm packages,
+  // permission set, stamp), but the result runs as deno, so the post-build
+  // `dspy-agent version` check must fail.
   ignore: Deno.build.target !== TARGET,
   async fn() {
     await withOutDir(async (dir) => {
       const before = await Deno.readTextFile(`${ROOT}/src/version.ts`);
-      const result = await compile(["--out-dir", dir], { DENORT_BIN: Deno.execPath() });
+      const result = await compile(["--entry", "src/main.ts", "--out-dir", dir], { DENORT_BIN: Deno.execPath() });
       assertEquals(result.code, 1);
       assertEquals(result.lines[1], `Built ${dir}/${TARGET}/dspy-agent`);
       assertMatch(
         result.lines[2],
         /^Cannot verify ".*\/dspy-agent": `dspy-agent version` did not report .*; is DENORT_BIN a denort binary\?$/,
       );
-      assert((await Deno.stat(`${dir}/${TARGET}/dspy-agent`)).size > 1_000_000);
+      // The runtime base plus the program and only the npm packages it uses
+      // (not node_modules' build tools, e.g. buf's 95 MB binary).
+      const size = (await Deno.stat(`${dir}/${TARGET}/dspy-agent`)).size;
+      const base = (await Deno.stat(Deno.execPath())).size;
+      assert(size > base && size < base + 40_000_000, `unexpected binary size ${size}`);
       assertEquals(await Deno.readTextFile(`${ROOT}/src/version.ts`), before);
+
+      // The permission set "dspy-agent" from deno.json is baked into the binary.
+      const set = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).permissions["dspy-agent"];
+      const baked = await bakedPermissions(`${dir}/${TARGET}/dspy-agent`);
+      assertEquals(baked.allow_net, set.net === true ? [] : set.net);
+      assertEquals(baked.allow_sys, set.sys === true ? [] : set.sys);
+      assertEquals(baked.allow_ffi, null);
     });
   },
 });
+
+/** Reads the `"permissions"` object deno compile writes into a binary's metadata. */
+async function bakedPermissions(binary: string): Promise<Record<string, unknown>> {
+  const bytes = Buffer.from(await Deno.readFile(binary));
+  const start = bytes.indexOf('"permissions":{') + '"permissions":'.length;
+  assert(start > '"permissions":'.length, "no permissions in the binary's metadata");
+  let depth = 0;
+  let end = start;
+  do {
+    if (bytes[end] === 0x7b) depth++;
+    if (bytes[end] === 0x7d) depth--;
+    end++;
+  } while (depth > 0);
+  return JSON.parse(bytes.subarray(start, end).toString("utf8"));
+}

@@ -202,8 +202,7 @@ Deno.test("the sysusers file creates user dspy-agent in the docker group", async
 });
 
 Deno.test("the launchd plist is a valid property list running `dspy-agent serve`", async () => {
-  const code =
-    "import json, plistlib, sys; print(json.dumps(plistlib.load(open(sys.argv[1], 'rb'))))";
+  const code = "import json, plistlib, sys; print(json.dumps(plistlib.load(open(sys.argv[1], 'rb'))))";
   const result = await run("/usr/bin/python3", ["-c", code, PLIST]);
   assertEquals(result.code, 0, result.stderr);
   const plist = JSON.parse(result.stdout);

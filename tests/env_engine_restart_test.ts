@@ -101,7 +101,10 @@ Deno.test({
 
       dockerd = await startPrivateDockerd(port);
       await waitForEngine(engine, 30_000);
-      const restarted = await recorder.waitFor((e) => e.type === "service_restarted" && e.resourceId === "web", 30_000);
+      const restarted = await recorder.waitFor((e) => e.type === "service_restarted" && e.resourceId === "web", 30_000)
+        .catch((error) => {
+          throw new Error(`${error.message}; events: ${JSON.stringify(recorder.events)}`);
+        });
       assertStringIncludes(restarted.data.reason, "container exited with code");
       assert(manager.supervising);
       const [web] = await manager.status({ names: ["web"], signal: AbortSignal.timeout(10_000) });

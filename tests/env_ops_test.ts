@@ -20,7 +20,8 @@ import {
 
 function setup(engine: Engine, labels: Record<string, string>) {
   const project = `dspy-agent-test-${labels["dspy-agent.test"]}`;
-  const executor = createExecutor({ engine, project, labels });
+  // No network: these tasks need none, and creating endpoints is the slowest part of a start.
+  const executor = createExecutor({ engine, project, labels, network: "none" });
   const handlers = envOpsHandlers({
     engine,
     executor,
@@ -117,6 +118,7 @@ Deno.test("StreamLogs: INVALID_ARGUMENT for an empty name, NOT_FOUND for an unkn
     const id = await engine.createContainer({
       Image: await buildBusyboxImage(engine),
       Cmd: ["sh", "-c", "echo hello; echo oops >&2; sleep 60"],
+      HostConfig: { NetworkMode: "none" },
       Labels: ownedLabels({ project, kind: "service", service: "web", extra: labels }),
     });
     await engine.startContainer(id);

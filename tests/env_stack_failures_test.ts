@@ -32,7 +32,12 @@ Deno.test({
         health: { kind: "http", port: 8080, path: "/health", timeoutSeconds: 2 },
       },
       dependent: httpService(busybox, 0, { dependsOn: ["broken"] }),
-      crashing: { image: busybox, command: ["sh", "-c", "echo bye; exit 4"], required: false, health: { kind: "tcp", port: 1 } },
+      crashing: {
+        image: busybox,
+        command: ["sh", "-c", "echo bye; exit 4"],
+        required: false,
+        health: { kind: "tcp", port: 1 },
+      },
       fine: httpService(busybox, 0),
     });
     await using manager = createEnvManager({ config, engine, registry: new Registry(), extraLabels: labels });
@@ -94,7 +99,7 @@ Deno.test({
       assertStringIncludes(missing.message, "docker load");
       assertStringIncludes(missing.message, "services.missing.image");
       const reddb = updates.find((u) => u.service === "reddb" && u.phase === "failed")!;
-      assertStringIncludes(reddb.message, 'docker build -t dspy-agent/reddb:latest .');
+      assertStringIncludes(reddb.message, "docker build -t dspy-agent/reddb:latest .");
       await manager.stop({ ...stopAll, signal: AbortSignal.timeout(60_000) });
       await assertNothingLeft(engine, labels);
     } finally {

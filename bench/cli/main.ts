@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { measureModuleLoading } from "./module_loading.ts";
 import { ensureBusyboxImage } from "./image.ts";
+import { measureRpcLatency } from "./rpc_latency.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -117,8 +118,12 @@ try {
     `cold start (daemon + 1 service) = ${cold.ms.toFixed(0)} ms; docker-compose up -d = ${up.ms.toFixed(0)} ms`,
   );
 
-  console.log("\nWhere start-up time goes (median of 5, in one process):");
-  for (const [what, ms] of await measureModuleLoading({ cli: CLI.slice(0, 4), root: ROOT, runs: 5 })) {
+  console.log("\nThe daemon's share: RPCs that status makes (median of 5, in-process):");
+  for (const [procedure, ms] of await measureRpcLatency(env.ORCHESTRATOR_GRPC_ADDR, 5)) {
+    console.log(`  ${procedure.padEnd(58)} ${ms.toFixed(0).padStart(5)} ms`);
+  }
+  console.log("\nThe CLI's share: process start-up and module loading (median of 5 fresh processes):");
+  for (const [what, ms] of await measureModuleLoading({ cli: CLI.slice(0, 5), root: ROOT, runs: 5 })) {
     console.log(`  ${what.padEnd(58)} ${ms.toFixed(0).padStart(5)} ms`);
   }
 } finally {

@@ -55,9 +55,11 @@ try {
   await assertNothingLeft(engine, labels);
   const o = median(ours);
   const c = median(compose);
-  console.log(`stack-start: ${BENCH_STACK.length} services, dependency depth 3, readiness ${
-    BENCH_STACK.map((s) => `${s.name} ${s.readySeconds}s`).join(", ")
-  }; median of ${runs} runs`);
+  console.log(
+    `stack-start: ${BENCH_STACK.length} services, dependency depth 3, readiness ${
+      BENCH_STACK.map((s) => `${s.name} ${s.readySeconds}s`).join(", ")
+    }; median of ${runs} runs`,
+  );
   const pathRatios = ours.map((x, i) => x / paths[i]);
   console.log(`  engine create+start latency (median):        ${fmt(latency)}`);
   console.log(`  (a) critical path ${path.chain.join(" -> ")}:  ${fmt(path.seconds)}`);
@@ -66,11 +68,15 @@ try {
       median(pathRatios).toFixed(2)
     }x critical path (median of per-run ratios; target <= 1.15x)`,
   );
-  console.log(`  (b) docker-compose up -d -> all healthy:     ${fmt(c)}   dspy-agent is ${(c / o).toFixed(2)}x faster (target >= 1.5x)`);
   console.log(
-    `  all runs: critical path [${paths.map(fmt).join(", ")}], dspy-agent [${ours.map(fmt).join(", ")}], docker-compose [${
-      compose.map(fmt).join(", ")
-    }]`,
+    `  (b) docker-compose up -d -> all healthy:     ${fmt(c)}   dspy-agent is ${
+      (c / o).toFixed(2)
+    }x faster (target >= 1.5x)`,
+  );
+  console.log(
+    `  all runs: critical path [${paths.map(fmt).join(", ")}], dspy-agent [${
+      ours.map(fmt).join(", ")
+    }], docker-compose [${compose.map(fmt).join(", ")}]`,
   );
 } finally {
   await removeByLabel(engine, labels);
@@ -84,7 +90,13 @@ async function runOurs(engine: Engine, labels: Record<string, string>): Promise<
   const seconds = (performance.now() - started) / 1000;
   const done = updates.at(-1)!;
   if (done.status !== "running") throw new Error(`dspy-agent start failed: ${JSON.stringify(updates, null, 1)}`);
-  await manager.stop({ names: [], remove: true, removeVolumes: true, timeoutSeconds: 0, signal: AbortSignal.timeout(60_000) });
+  await manager.stop({
+    names: [],
+    remove: true,
+    removeVolumes: true,
+    timeoutSeconds: 0,
+    signal: AbortSignal.timeout(60_000),
+  });
   await Deno.remove(config.home, { recursive: true });
   return seconds;
 }

@@ -25,7 +25,11 @@ export const BENCH_STACK: BenchService[] = [
 ];
 
 function httpCommand(s: BenchService): string[] {
-  return ["sh", "-c", `sleep ${s.readySeconds}; mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www`];
+  return [
+    "sh",
+    "-c",
+    `sleep ${s.readySeconds}; mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www`,
+  ];
 }
 
 const REDIS_COMMAND = ["/usr/bin/redis-server", "--protected-mode", "no", "--save", "", "--appendonly", "no"];

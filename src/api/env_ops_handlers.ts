@@ -8,6 +8,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import {
   DockerError,
   type Engine,
+  type EnvManager,
   type ExecutionResult,
   type Executor,
   InvalidExecutionSpecError,
@@ -155,4 +156,29 @@ function failureOf(taskId: string, timeoutSeconds: number, result: ExecutionResu
   if (result.timedOut) return `Task "${taskId}" timed out after ${timeoutSeconds} s and was killed`;
   if (result.exitCode !== 0) return `Task "${taskId}" exited with code ${result.exitCode}`;
   return "";
+}
+
+/** Options for {@linkcode envOpsDepsFor}. */
+export interface EnvOpsDepsForOptions {
+  /** The environment manager, whose registry says which services exist and which images they use. */
+  env: EnvManager;
+  /** The Docker engine. */
+  engine: Engine;
+  /** The executor of `payload.execution`. */
+  executor: Executor;
+  /** Slots per workload class (the orchestrator's `usage`). */
+  usage?: UsageProbe;
+}
+
+/** Builds {@linkcode EnvOpsDeps} from the environment manager's registry (what the daemon wires). */
+export function envOpsDepsFor(options: EnvOpsDepsForOptions): EnvOpsDeps {
+  const registry = options.env.services;
+  return {
+    engine: options.engine,
+    executor: options.executor,
+    project: registry.project,
+    isKnownService: (name) => registry.services.has(name),
+    serviceImages: () => [...new Set(registry.select([]).map((service) => service.image))],
+    usage: options.usage,
+  };
 }

@@ -24,11 +24,14 @@ export interface LegacyResponse {
 }
 
 /** Answers the legacy queue endpoints; undefined for any other path. */
-export function handleLegacyRequest(
+export async function handleLegacyRequest(
   req: LegacyRequest,
   orchestrator: Orchestrator,
 ): Promise<LegacyResponse | undefined> {
-  return Promise.resolve(answer(req, orchestrator));
+  const response = answer(req, orchestrator);
+  // A submitted task is durable before the answer says ok.
+  await orchestrator.flushed();
+  return response;
 }
 
 function answer(req: LegacyRequest, orchestrator: Orchestrator): LegacyResponse | undefined {

@@ -34,7 +34,7 @@ type RunStatus = Awaited<ReturnType<Orchestrator["workflows"]["startRun"]>>;
 export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
   const { tasks, events, workflows } = orchestrator;
   return {
-    submitTask(req) {
+    async submitTask(req) {
       const { task } = tasks.submit({
         id: req.id,
         class: req.class,
@@ -46,6 +46,8 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
         notBeforeMs: Number(req.notBeforeMs),
         labels: req.labels,
       });
+      // CONTRACT: once SubmitTask returns, the task survives a kill -9.
+      await orchestrator.flushed();
       return { success: true, taskId: task.id };
     },
 
@@ -99,8 +101,9 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
       };
     },
 
-    cancelTask(req) {
+    async cancelTask(req) {
       const { task, cancelled } = tasks.cancel(req.taskId, req.reason);
+      await orchestrator.flushed();
       return {
         success: cancelled,
         status: v1Status(task.state),
@@ -149,13 +152,14 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
       }
     },
 
-    createWorkflow(req) {
+    async createWorkflow(req) {
       const created = workflows.create({
         id: req.id,
         name: req.name,
         description: req.description,
         spec: req.spec,
       });
+      await orchestrator.flushed();
       return { success: true, workflowId: created.workflowId };
     },
 
@@ -165,6 +169,7 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
         idempotencyKey: req.idempotencyKey,
         input: req.input,
       });
+      await orchestrator.flushed();
       return { success: true, runId: status.runId };
     },
 
@@ -177,6 +182,7 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
 
     async cancelWorkflowRun(req) {
       const status = await workflows.cancelRun(req.runId, req.reason);
+      await orchestrator.flushed();
       return {
         success: status.state === "cancelled",
         status: status.state,

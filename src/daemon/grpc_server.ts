@@ -4,7 +4,7 @@ import { errorInterceptor } from "../api/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { authorized } from "./auth.ts";
 import { bind, type ListeningServer } from "./listen.ts";
-import { createNodeHandler } from "./node_adapter.ts";
+import { createStreamHandler } from "./node_adapter.ts";
 
 /** The largest request message accepted (issue #2: oversized input → RESOURCE_EXHAUSTED). */
 export const READ_MAX_BYTES = 4 * 1024 * 1024;
@@ -29,28 +29,19 @@ export interface GrpcServerOptions {
 export async function startGrpcServer(
   options: GrpcServerOptions,
 ): Promise<ListeningServer> {
-  const handler = createNodeHandler({
+  const handler = createStreamHandler({
     routes: options.routes,
     readMaxBytes: READ_MAX_BYTES,
     shutdownSignal: options.shutdownSignal,
     interceptors: [errorInterceptor(options.logger)],
     logger: options.logger,
   });
-  const server = http2.createServer((req, res) => {
-    if (
-      !authorized(
-        req.socket?.remoteAddress,
-        req.headers.authorization,
-        options.token,
-      )
-    ) {
-      return trailersOnly(
-        res,
-        16,
-        "a bearer token is required from non-loopback clients",
-      ); // UNAUTHENTICATED
+  const server = http2.createServer();
+  server.on("stream", (stream, headers) => {
+    if (!authorized(stream.session?.socket?.remoteAddress, headers.authorization, options.token)) {
+      return trailersOnly(stream, 16, "a bearer token is required from non-loopback clients"); // UNAUTHENTICATED
     }
-    if (!handler(req, res)) trailersOnly(res, 12, `unknown method ${req.url}`); // UNIMPLEMENTED
+    if (!handler(stream, headers)) trailersOnly(stream, 12, `unknown method ${headers[":path"]}`); // UNIMPLEMENTED
   });
   // Open streams per session, so shutdown knows when a session is idle.
   const sessions = new Map<http2.ServerHttp2Session, number>();
@@ -83,11 +74,11 @@ export async function startGrpcServer(
 
 /** Ends a call with only a status, in one HEADERS frame as gRPC requires. */
 function trailersOnly(
-  res: http2.Http2ServerResponse,
+  stream: http2.ServerHttp2Stream,
   code: number,
   message: string,
 ): void {
-  res.stream.respond(
+  stream.respond(
     {
       ":status": 200,
       "content-type": "application/grpc",

@@ -9,6 +9,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { Logger } from "../log/mod.ts";
+import { serveStream } from "./http2_stream_adapter.ts";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -86,4 +87,36 @@ function clientFaultForParseErrors(
       }
     })(),
   };
+}
+
+/**
+ * Like {@linkcode createNodeHandler}, for raw HTTP/2 streams (the gRPC
+ * listener): returns false when the path is not an RPC.
+ */
+export function createStreamHandler(
+  options: NodeHandlerOptions,
+): (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean {
+  const paths = handlersByPath(options);
+  return (stream, headers) => {
+    const handler = paths.get(String(headers[":path"] ?? "").split("?", 2)[0]);
+    if (!handler) return false;
+    serveStream(handler, stream, headers, clientFaultForParseErrors).catch((err) => {
+      options.logger.debug("RPC response not written", { method: handler.method.name, error: err });
+      if (!stream.destroyed) stream.close(2); // NGHTTP2_INTERNAL_ERROR
+    });
+    return true;
+  };
+}
+
+function handlersByPath(options: NodeHandlerOptions): Map<string, UniversalHandler> {
+  const router = createConnectRouter({
+    readMaxBytes: options.readMaxBytes,
+    shutdownSignal: options.shutdownSignal,
+    interceptors: options.interceptors,
+    acceptCompression: [compressionGzip, compressionBrotli],
+  });
+  options.routes(router);
+  const paths = new Map<string, UniversalHandler>();
+  for (const handler of router.handlers) paths.set(handler.requestPath, handler);
+  return paths;
 }

@@ -97,6 +97,7 @@ Deno.test("Engine runs, execs into, reads logs of and removes a labelled contain
     const id = await engine.createContainer({
       Image: image,
       Cmd: ["sh", "-c", "echo one; echo two >&2; echo three; exec sleep 60"],
+      HostConfig: { NetworkMode: "none" },
       Labels: ownedLabels({
         project: "dspy-agent-test",
         kind: "service",

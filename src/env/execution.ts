@@ -63,6 +63,8 @@ export interface ExecutorOptions {
   labels?: Record<string, string>;
   /** Pull an image the engine does not have before running it. @default true */
   pull?: boolean;
+  /** The network task containers join, e.g. the stack's, to reach services by name. @default the engine's bridge */
+  network?: string;
 }
 
 /** Creates an {@linkcode Executor} running containers on `engine` and local processes on this host. */
@@ -79,6 +81,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         project: options.project,
         labels: options.labels ?? {},
         pull: options.pull ?? true,
+        network: options.network,
         signal: combined,
       });
     },

@@ -11,11 +11,19 @@ import { ownedLabels } from "./labels.ts";
 
 /** Facts about the run that are not part of the spec. */
 export interface ContainerRunOptions {
+  /** The image to run. */
   image: string;
+  /** The task (labels the container). */
   taskId: string;
+  /** The project (namespace) label. */
   project: string;
+  /** Extra labels. */
   labels: Record<string, string>;
+  /** Pull the image when the engine does not have it. */
   pull: boolean;
+  /** The network to join; the engine's default bridge when absent. */
+  network?: string;
+  /** Kills the container and rejects. */
   signal?: AbortSignal;
 }
 
@@ -76,6 +84,7 @@ function containerSpec(spec: ExecutionSpec, options: ContainerRunOptions): Conta
       extra: options.labels,
     }),
     HostConfig: {
+      NetworkMode: options.network,
       // Mounts (not Binds): a missing host path is an error instead of a silently created folder.
       Mounts: spec.mounts.map((m) => ({
         Type: "bind" as const,

@@ -18,7 +18,7 @@ Deno.test("Executor runs a container task: output, env, mount, exit code, contai
   const labels = testLabels("exec");
   const dir = await Deno.makeTempDir({ prefix: "dspy-agent-exec-" });
   await Deno.writeTextFile(`${dir}/input.txt`, "from the host\n");
-  const executor = createExecutor({ engine, project: PROJECT, labels });
+  const executor = createExecutor({ engine, project: PROJECT, labels, network: "none" });
   try {
     const script = [
       'echo "mode=$MODE"',
@@ -59,7 +59,7 @@ Deno.test("Executor kills a container task at its time limit and removes it", as
   const engine = await ensureDockerEngine();
   const image = await buildBusyboxImage(engine);
   const labels = testLabels("exec-timeout");
-  const executor = createExecutor({ engine, project: PROJECT, labels });
+  const executor = createExecutor({ engine, project: PROJECT, labels, network: "none" });
   try {
     const spec = parseExecutionSpec({
       command: ["sh", "-c", "echo started; sleep 60; echo never"],
@@ -81,7 +81,7 @@ Deno.test("Executor cancels a container task when its signal aborts", async () =
   const engine = await ensureDockerEngine();
   const image = await buildBusyboxImage(engine);
   const labels = testLabels("exec-cancel");
-  const executor = createExecutor({ engine, project: PROJECT, labels });
+  const executor = createExecutor({ engine, project: PROJECT, labels, network: "none" });
   const controller = new AbortController();
   try {
     const spec = parseExecutionSpec({ command: ["sleep", "60"], image });
@@ -97,7 +97,7 @@ Deno.test("Executor cancels a container task when its signal aborts", async () =
 Deno.test("Executor reports an absent image it cannot pull, naming the image", async () => {
   const engine = await ensureDockerEngine();
   const labels = testLabels("exec-noimage");
-  const executor = createExecutor({ engine, project: PROJECT, labels });
+  const executor = createExecutor({ engine, project: PROJECT, labels, network: "none" });
   const spec = parseExecutionSpec({ command: ["true"], image: "dspy-agent-test/absent:0" });
   const err = await assertRejects(() => executor.execute(spec, { taskId: "t" }), DockerError);
   assertMatch(err.message, /^Cannot pull image "dspy-agent-test\/absent:0": .*docker load/);
@@ -149,4 +149,36 @@ Deno.test("Executor reports a local program that does not exist", async () => {
   const result = await executor.execute(spec, { taskId: "local-missing" });
   assert(result.exitCode !== 0);
   assertMatch(result.stderrTail, /dspy-agent-no-such-program/);
+});
+
+Deno.test("Executor runs a container task on the given network, reaching a service by name", async () => {
+  const engine = await ensureDockerEngine();
+  const image = await buildBusyboxImage(engine);
+  const labels = testLabels("exec-net");
+  const network = `dspy-agent-test-${labels["dspy-agent.test"]}`;
+  try {
+    await engine.createNetwork({ Name: network, Labels: labels });
+    const web = await engine.createContainer({
+      Image: image,
+      Cmd: ["sh", "-c", "mkdir -p /www && echo pong > /www/ping && exec httpd -f -p 8080 -h /www"],
+      Labels: labels,
+      HostConfig: { NetworkMode: network },
+      NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: ["web"] } } },
+    });
+    await engine.startContainer(web);
+    const executor = createExecutor({ engine, project: PROJECT, labels, network });
+    const spec = parseExecutionSpec({
+      command: [
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web:8080/ping && exit 0; sleep 0.2; done",
+      ],
+      image,
+    });
+    const result = await executor.execute(spec, { taskId: "task-net" });
+    assertEquals([result.exitCode, result.stdoutTail], [0, "pong\n"]);
+  } finally {
+    await removeByLabel(engine, labels);
+  }
+  await assertNothingLeft(engine, labels);
 });

@@ -30,6 +30,7 @@ async function startService(
   const id = await engine.createContainer({
     Image: await buildBusyboxImage(engine),
     Cmd: ["sh", "-c", script],
+    HostConfig: { NetworkMode: "none" },
     Labels: ownedLabels({ project, kind: "service", service: "talker", extra: labels }),
   });
   await engine.startContainer(id);

@@ -30,7 +30,7 @@ export {
   RESULT_MARKER,
 } from "./execution.ts";
 export { type LogLine, serviceLogs, type ServiceLogsOptions } from "./logs.ts";
-export { type PullImagesOptions, pullImages, type PullProgress, type PullStatus } from "./pull.ts";
+export { pullImages, type PullImagesOptions, type PullProgress, type PullStatus } from "./pull.ts";
 export {
   type ClassUsage,
   detectGpus,

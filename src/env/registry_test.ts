@@ -1,6 +1,12 @@
 import { Registry } from "prom-client";
 import { type Config, ConfigErrors, defaultConfig } from "../config/mod.ts";
-import { assert, assertEquals, assertNotEquals, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertNotEquals,
+  assertStringIncludes,
+  assertThrows,
+} from "../../tests/support/assert.ts";
 import { createEngine } from "./engine.ts";
 import { definitionHash, resolveRegistry } from "./registry.ts";
 import { createEnvManager } from "./stack.ts";
@@ -73,7 +79,10 @@ Deno.test("resolveRegistry() reports a cycle by naming it, a missing dependency,
     ConfigErrors,
   );
   assertStringIncludes(errors.message, "dependency cycle: a -> b -> c -> a");
-  const missing = assertThrows(() => resolveRegistry(config({ a: { image: "x", dependsOn: ["ghost"] } })), ConfigErrors);
+  const missing = assertThrows(
+    () => resolveRegistry(config({ a: { image: "x", dependsOn: ["ghost"] } })),
+    ConfigErrors,
+  );
   assertStringIncludes(missing.message, 'service "a" depends on "ghost", which is not defined');
   const unknown = assertThrows(() => resolveRegistry(config({ mystery: { ports: ["1:1"] } })), ConfigErrors);
   assertStringIncludes(unknown.message, 'unknown service "mystery"');

@@ -80,19 +80,29 @@ export function containerSpec(def: ServiceDefinition, options: ContainerSpecOpti
   };
 }
 
-/** The address the daemon probes a container port at: the container's IP on Linux, else the published port. */
+/**
+ * The address the daemon probes a container port at. On Linux with a local engine, the container's own IP (the
+ * bridge is reachable from the host, and probing it avoids docker-proxy, which accepts TCP connections on a
+ * published port before the service listens). Otherwise the published port, on the engine's host.
+ */
 export function probeAddress(
   details: ContainerDetails,
-  project: string,
-  containerPort: number | undefined,
+  options: { project: string; containerPort: number | undefined; dockerHost: string },
 ): { hostname: string; port: number } | undefined {
-  if (containerPort === undefined) return undefined;
-  const ip = details.NetworkSettings?.Networks?.[networkName(project)]?.IPAddress;
-  // On Linux the bridge is reachable from the host; probing it directly avoids docker-proxy, which accepts
-  // TCP connections on a published port before the service listens.
-  if (ip && Deno.build.os === "linux") return { hostname: ip, port: containerPort };
-  const bound = publishedPorts(details).find((p) => p.containerPort === containerPort);
-  return bound ? { hostname: "127.0.0.1", port: bound.hostPort } : undefined;
+  if (options.containerPort === undefined) return undefined;
+  const remote = engineHostname(options.dockerHost);
+  const ip = details.NetworkSettings?.Networks?.[networkName(options.project)]?.IPAddress;
+  if (ip && remote === undefined && Deno.build.os === "linux") return { hostname: ip, port: options.containerPort };
+  const bound = publishedPorts(details).find((p) => p.containerPort === options.containerPort);
+  return bound ? { hostname: remote ?? "127.0.0.1", port: bound.hostPort } : undefined;
+}
+
+/** The host of a tcp:// engine that is not on this machine, else undefined. */
+function engineHostname(dockerHost: string): string | undefined {
+  const match = dockerHost.match(/^(?:tcp|https?):\/\/(\[[^\]]+\]|[^:/]+)/);
+  if (!match) return undefined;
+  const host = match[1].replace(/^\[|\]$/g, "");
+  return ["127.0.0.1", "localhost", "::1"].includes(host) ? undefined : host;
 }
 
 /** The published ports of a container, from its inspect document. */

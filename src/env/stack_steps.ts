@@ -150,7 +150,11 @@ export async function probeUntilHealthy(
 export function probeContext(ctx: StackContext, def: ServiceDefinition, details: ContainerDetails): ProbeContext {
   const id = details.Id;
   return {
-    address: probeAddress(details, ctx.registry.project, def.health.port),
+    address: probeAddress(details, {
+      project: ctx.registry.project,
+      containerPort: def.health.port,
+      dockerHost: ctx.engine.dockerHost,
+    }),
     exec: async (command, signal) => {
       const result = await ctx.engine.exec(id, command, { signal });
       return { exitCode: result.exitCode, output: result.stdout + result.stderr };

@@ -53,9 +53,13 @@ export function startSupervisor(ctx: StackContext, options: SupervisorOptions = 
     pending.add(service);
     const attempt = record.restartCount + 1;
     const delay = Math.min(30_000, (options.restartDelayMs ?? 250) * 2 ** Math.min(10, failures.get(service) ?? 0));
-    sleep(delay, signal).then(() => restart(service, attempt, reason)).catch(() => {}).finally(() =>
-      pending.delete(service)
-    );
+    sleep(delay, signal)
+      .then(() => {
+        // Cleared first, so a failed restart can schedule the next attempt.
+        pending.delete(service);
+        return restart(service, attempt, reason);
+      })
+      .catch(() => pending.delete(service));
   };
 
   const restart = async (service: string, attempt: number, reason: string) => {

@@ -65,16 +65,23 @@ export function migrate(db: DatabaseSync, component: string, migrations: readonl
   }
 }
 
-/** Runs `fn` in one transaction: committed if it returns, rolled back if it throws. */
+/**
+ * Runs `fn` in one transaction: committed if it returns, rolled back if it
+ * throws. Inside an open transaction (a group commit) it is a savepoint, so
+ * a failing `fn` undoes only its own writes.
+ */
 export function inTransaction<T>(db: DatabaseSync, fn: () => T): T {
-  if (db.isTransaction) return fn();
-  db.exec("BEGIN IMMEDIATE");
+  const nested = db.isTransaction;
+  db.exec(nested ? "SAVEPOINT nested" : "BEGIN IMMEDIATE");
   try {
     const value = fn();
-    db.exec("COMMIT");
+    db.exec(nested ? "RELEASE nested" : "COMMIT");
     return value;
   } catch (error) {
-    db.exec("ROLLBACK");
+    if (nested) {
+      db.exec("ROLLBACK TO nested");
+      db.exec("RELEASE nested");
+    } else db.exec("ROLLBACK");
     throw error;
   }
 }

@@ -9,6 +9,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { BoundedQueue } from "./bounded_queue.ts";
 import { migrate } from "./db.ts";
+import type { GroupCommit } from "./group_commit.ts";
 import { SubscriberTooSlowError } from "./errors.ts";
 
 const MIGRATIONS = [
@@ -63,6 +64,8 @@ export interface SubscribeOptions extends EventQuery {
 
 /** Options of {@linkcode EventLog}. */
 export interface EventLogOptions {
+  /** Batches writes; without one each event commits on its own. */
+  batch?: GroupCommit;
   /** The clock. @default {Date.now} */
   now?: () => number;
   /** Events older than this are deleted when the log opens. @default {7 days} */
@@ -76,12 +79,14 @@ export class EventLog {
   #db: DatabaseSync;
   #insert: StatementSync;
   #now: () => number;
+  #batch?: GroupCommit;
   #listeners = new Set<(event: OrchestratorEvent) => void>();
 
   /** Creates or upgrades the events table in `db` and drops events past retention. */
   constructor(db: DatabaseSync, options: EventLogOptions = {}) {
     this.#db = db;
     this.#now = options.now ?? Date.now;
+    this.#batch = options.batch;
     migrate(db, "events", MIGRATIONS);
     const retention = options.retentionMs ?? 7 * 24 * 3600 * 1000;
     // The newest event always stays, so sequence numbers never restart.
@@ -93,7 +98,7 @@ export class EventLog {
     );
   }
 
-  /** Stores an event and hands it to every listener; returns it with its sequence. */
+  /** Stores an event and, once it is committed, hands it to every listener; returns it with its sequence. */
   publish(input: PublishInput): OrchestratorEvent {
     const data: Record<string, string> = {};
     for (const [key, value] of Object.entries(input.data ?? {})) {
@@ -101,12 +106,27 @@ export class EventLog {
       data[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
     const timestampMs = this.#now();
-    const sequence = Number(
-      this.#insert.run(input.type, input.resourceId, JSON.stringify(data), timestampMs)
-        .lastInsertRowid,
-    );
-    const event = { sequence, type: input.type, resourceId: input.resourceId, data, timestampMs };
-    for (const listener of this.#listeners) listener(event);
+    const insert = () =>
+      Number(
+        this.#insert.run(input.type, input.resourceId, JSON.stringify(data), timestampMs)
+          .lastInsertRowid,
+      );
+    const fanOut = () => {
+      for (const listener of this.#listeners) listener(event);
+    };
+    const event: OrchestratorEvent = {
+      sequence: 0,
+      type: input.type,
+      resourceId: input.resourceId,
+      data,
+      timestampMs,
+    };
+    if (this.#batch) {
+      event.sequence = this.#batch.write(insert, fanOut);
+    } else {
+      event.sequence = insert();
+      fanOut();
+    }
     return event;
   }
 

@@ -11,6 +11,7 @@ import type { Registry } from "prom-client";
 import { type ClassOverrides, classSettings, type Hardware } from "./classes.ts";
 import { openDatabase, startCheckpoints } from "./db.ts";
 import { EventLog } from "./event_log.ts";
+import { GroupCommit } from "./group_commit.ts";
 import { createExecutorSelector } from "./executors/select.ts";
 import { missingSlurmCommands } from "./executors/slurm.ts";
 import { type Executor, parseExecutionSpec } from "../env/mod.ts";
@@ -59,6 +60,8 @@ export interface Orchestrator extends AsyncDisposable {
   metrics(): Record<string, number>;
   /** The limit and running tasks of a class. */
   usage(className: string): { capacity: number; inUse: number };
+  /** Resolves once every change made so far is committed (durable across a kill -9). */
+  flushed(): Promise<void>;
   /** The open store, for components that add tables to it. */
   db: DatabaseSync;
 }
@@ -73,7 +76,8 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
   const db = await openDatabase({ stateDir: options.stateDir, signal: options.signal });
   try {
     const store = new TaskStore(db);
-    const events = new EventLog(db, { now });
+    const batch = new GroupCommit(db);
+    const events = new EventLog(db, { now, batch });
     const classes = classSettings(options.hardware, options.classes, slurm);
     const select = createExecutorSelector({
       backend: options.executor,
@@ -82,7 +86,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
       slurm,
     });
     const tasks = new TaskService({
-      db,
+      batch,
       store,
       events,
       classes,
@@ -103,6 +107,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
     for (const task of store.active()) {
       if (task.state === "running") tasks.apply(task, { type: "recover", nowMs: now() });
     }
+    batch.flush();
     // The scheduler reports finished attempts to the metrics, which read the scheduler.
     const hooks: { attemptEnded?: (task: Task, outcome: string, latencyMs: number) => void } = {};
     const scheduler = new Scheduler({
@@ -130,12 +135,14 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
       workflows,
       db,
       metrics: () => orchestratorMetrics.snapshot(),
+      flushed: () => batch.flushed(),
       usage: (className) => scheduler.usage(className),
       async [Symbol.asyncDispose]() {
         if (closed) return;
         closed = true;
         await scheduler.stop();
         await workflows.close();
+        batch.flush();
         stopCheckpoints();
         db.close();
       },

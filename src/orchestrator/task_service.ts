@@ -7,10 +7,9 @@
  * @module
  */
 
-import type { DatabaseSync } from "node:sqlite";
-import { inTransaction } from "./db.ts";
 import { InvalidTaskError, SlurmUnavailableError, TaskNotFoundError } from "./errors.ts";
 import type { EventLog } from "./event_log.ts";
+import type { GroupCommit } from "./group_commit.ts";
 import type { ClassSettings } from "./classes.ts";
 import { DEFAULT_CLASS } from "./classes.ts";
 import { decodePayload } from "./payload.ts";
@@ -49,7 +48,8 @@ export interface ListTasksInput extends Omit<TaskFilter, "states"> {
 
 /** Options of {@linkcode TaskService}. */
 export interface TaskServiceOptions {
-  db: DatabaseSync;
+  /** Batches writes; listeners hear of a change after its batch commits. */
+  batch: GroupCommit;
   store: TaskStore;
   events: EventLog;
   classes: Map<string, ClassSettings>;
@@ -81,7 +81,8 @@ export class TaskService {
   }
 
   /**
-   * Stores a new task before returning (it survives a kill -9 from then on).
+   * Stores a new task in the current write batch; it survives a kill -9 once
+   * {@linkcode TaskService.flushed} resolves (SubmitTask waits for that).
    * An id that exists returns the existing task with `created: false`.
    */
   submit(input: SubmitTaskInput): { task: Task; created: boolean } {
@@ -135,17 +136,20 @@ export class TaskService {
       task = { ...task, state: "failed", error: unrunnable, finishedAtMs: nowMs, waitingReason: "" };
       task.result = buildResult(task, { latencyMs: 0, error: unrunnable });
     }
-    const created = inTransaction(this.#options.db, () => {
+    const created = this.#options.batch.write(() => {
       if (!store.insert(task)) return false;
       events.publish({ type: "task_submitted", resourceId: id, data: this.#eventData(task) });
       if (unrunnable) {
-        events.publish({ type: "task_failed", resourceId: id, data: { ...this.#eventData(task), error: unrunnable } });
+        events.publish({
+          type: "task_failed",
+          resourceId: id,
+          data: { ...this.#eventData(task), error: unrunnable },
+        });
       }
+      this.#counts[task.state]++;
       return true;
-    });
+    }, () => this.#notify(task));
     if (!created) return { task: store.get(id)!, created: false };
-    this.#counts[task.state]++;
-    this.#notify(task);
     return { task, created: true };
   }
 
@@ -194,6 +198,11 @@ export class TaskService {
     return next ? { task: next, cancelled: true } : { task: this.get(id), cancelled: false };
   }
 
+  /** Resolves once every change made so far is committed (durable across a kill -9). */
+  flushed(): Promise<void> {
+    return this.#options.batch.flushed();
+  }
+
   /** Calls `listener` after every committed change of any task; returns the function that stops it. */
   subscribe(listener: (task: Task) => void): () => void {
     this.#listeners.add(listener);
@@ -202,13 +211,13 @@ export class TaskService {
 
   /**
    * Applies a lifecycle event to `task` as last read: stores it if nobody
-   * changed the task since (else returns undefined), records the attempt and
-   * the event, then notifies listeners.
+   * changed the task since (else returns undefined) with the attempt and the
+   * event, in the current write batch; listeners hear of it after the commit.
    */
   apply(task: Task, event: TaskEvent): Task | undefined {
     const next = transitionTask(task, event);
     const { store, events } = this.#options;
-    const stored = inTransaction(this.#options.db, () => {
+    const stored = this.#options.batch.write(() => {
       if (!store.update(next, task.revision)) return false;
       if (event.type === "start") store.recordAttemptStart(task.id, next.attempts, event.nowMs);
       else if (task.state === "running") {
@@ -232,12 +241,11 @@ export class TaskService {
           },
         });
       }
+      this.#counts[task.state]--;
+      this.#counts[next.state]++;
       return true;
-    });
+    }, () => this.#notify(next));
     if (!stored) return undefined;
-    this.#counts[task.state]--;
-    this.#counts[next.state]++;
-    this.#notify(next);
     return next;
   }
 

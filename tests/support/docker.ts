@@ -46,7 +46,8 @@ export async function ensureDockerEngine(
       dockerHost !== TEST_DOCKER_HOST
     ) throw err;
   }
-  await startDockerd();
+  // A dockerd that is running but slow (starting up, or a loaded machine) is waited for, not duplicated.
+  if (!(await dockerdRunning())) await startDockerd();
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
     try {
@@ -59,10 +60,20 @@ export async function ensureDockerEngine(
   }
 }
 
-/** Starts `dockerd` detached, logging to /tmp/dockerd.log. */
+/** True when the system dockerd (the one writing /var/run/docker.pid) is alive. */
+async function dockerdRunning(): Promise<boolean> {
+  try {
+    const pid = Number((await Deno.readTextFile("/var/run/docker.pid")).trim());
+    return pid > 0 && (await Deno.stat(`/proc/${pid}`).then(() => true, () => false));
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `dockerd` detached, appending to /tmp/dockerd.log. */
 export async function startDockerd(): Promise<void> {
   const command = new Deno.Command("sh", {
-    args: ["-c", "nohup dockerd >/tmp/dockerd.log 2>&1 &"],
+    args: ["-c", "nohup dockerd >>/tmp/dockerd.log 2>&1 &"],
     stdin: "null",
     stdout: "null",
     stderr: "null",

@@ -133,7 +133,10 @@ async function startServices(parts: {
     return await followStart(stream, view);
   } catch (error) {
     parts.signal.throwIfAborted();
-    if (parts.daemonPid > 0 && !isProcessAlive(parts.daemonPid)) {
+    // A broken stream and a daemon that no longer answers: it died (or was killed) while starting services.
+    const gone = (parts.daemonPid > 0 && !isProcessAlive(parts.daemonPid)) ||
+      (error as { code?: string }).code === "unavailable" && !await probeHealth(client, { timeoutMs: 1000 });
+    if (gone) {
       const logFile = statePaths(parts.config.home).daemonLog;
       throw new DaemonExitedError({ logTail: await tailFile(logFile, 20), logFile, stage: "services" }, {
         cause: error,
