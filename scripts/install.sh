@@ -141,7 +141,8 @@ if [ "$service" = yes ] && [ "$os_kind" = linux ]; then
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/dspy-agent-install.XXXXXX")"
-trap 'rm -rf "$work"' EXIT INT TERM
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 
 say "Downloading $base_url/SHA256SUMS"
 download "$base_url/SHA256SUMS" "$work/SHA256SUMS" || fail "could not download $base_url/SHA256SUMS"

@@ -66,10 +66,11 @@ Deno.test({
       },
     });
     const recorder = eventRecorder();
+    const metrics = new Registry();
     await using manager = createEnvManager({
       config,
       engine,
-      registry: new Registry(),
+      registry: metrics,
       extraLabels: labels,
       onEvent: recorder.onEvent,
     });
@@ -85,6 +86,13 @@ Deno.test({
       assert(at(updates, "router", "starting").elapsedMs >= at(updates, "worker", "healthy").elapsedMs);
       assert(at(updates, "worker", "starting").elapsedMs >= at(updates, "cache", "healthy").elapsedMs);
 
+      const scrape = await metrics.metrics();
+      assertStringIncludes(scrape, 'env_manager_service_start_total{service_name="redis",status="healthy"} 1');
+      assertStringIncludes(scrape, "env_manager_active_services 5");
+      assertStringIncludes(
+        scrape,
+        'env_manager_service_health_check_duration_seconds_count{service_name="router",status="healthy"} 1',
+      );
       const status = await manager.status({ names: [], signal: AbortSignal.timeout(20_000) });
       const byName = new Map(status.map((s) => [s.name, s]));
       for (const name of ["redis", "cache", "api", "worker", "router"]) {

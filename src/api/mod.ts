@@ -4,11 +4,13 @@
  * @module
  */
 import type { ConnectRouter } from "@connectrpc/connect";
-import type { EnvManager } from "../env/mod.ts";
+import type { Engine, EnvManager, Executor } from "../env/mod.ts";
 import { EnvManagerService } from "../gen/env_manager/v1/env_manager_pb.ts";
 import { OrchestratorService } from "../gen/orchestrator/v1/orchestrator_pb.ts";
 import type { Orchestrator } from "../orchestrator/mod.ts";
 import { healthHandler, type HealthReporter } from "./health.ts";
+import { envManagerHandlers } from "./env_manager_service.ts";
+import { envOpsDepsFor, envOpsHandlers } from "./env_ops_handlers.ts";
 import { orchestratorHandlers } from "./orchestrator_service.ts";
 
 export { toConnectError } from "./errors.ts";
@@ -24,12 +26,22 @@ export interface ApiDeps {
   orchestrator: Orchestrator;
   /** The service stack. */
   env: EnvManager;
+  /** The Docker engine (pulls, logs). */
+  engine: Engine;
+  /** Runs ExecuteTask's `payload.execution`. */
+  executor: Executor;
 }
 
 /** Returns a function that registers every service of the daemon on a router. */
 export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
   return (router) => {
     router.service(OrchestratorService, { ...orchestratorHandlers(deps.orchestrator), ...healthHandler(deps.health) });
-    router.service(EnvManagerService, {});
+    const ops = envOpsHandlers(envOpsDepsFor({
+      env: deps.env,
+      engine: deps.engine,
+      executor: deps.executor,
+      usage: (workloadClass) => deps.orchestrator.usage(workloadClass),
+    }));
+    router.service(EnvManagerService, envManagerHandlers(deps.env, ops));
   };
 }

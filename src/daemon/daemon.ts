@@ -1,7 +1,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type ApiDeps, handleLegacyRequest, type HealthReporter, routes } from "../api/mod.ts";
 import type { Config } from "../config/mod.ts";
-import { createEngine, createEnvManager, type Engine } from "../env/mod.ts";
+import {
+  createEngine,
+  createEnvManager,
+  createExecutor,
+  detectGpus,
+  type Engine,
+} from "../env/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { createRegistry } from "../metrics/mod.ts";
 import { openOrchestrator } from "../orchestrator/mod.ts";
@@ -68,18 +74,22 @@ export async function startDaemon(
     await Deno.mkdir(config.home, { recursive: true });
     const registry = createRegistry({ version: VERSION, startedAt });
     const token = await loadOrCreateToken(config.home);
+    const engine = createEngine({ dockerHost: config.dockerHost });
+    watchEngine(engine, components, shutdown.signal, logger);
+    const executor = createExecutor({ engine, project: config.project, signal: shutdown.signal });
+    const gpus = await detectGpus({ signal: AbortSignal.timeout(10_000) }).catch(() => []);
+
     const orchestrator = await openOrchestrator({
       stateDir: config.home,
       registry,
+      executor,
       runnerUrl: config.runnerUrl,
-      hardware: { cpuCores: navigator.hardwareConcurrency, gpus: 0 },
+      hardware: { cpuCores: navigator.hardwareConcurrency, gpus: gpus.length },
       classes: config.tasks.classes,
     });
     stack.use(orchestrator);
     components.store = components.scheduler = "ready";
 
-    const engine = createEngine({ dockerHost: config.dockerHost });
-    watchEngine(engine, components, shutdown.signal, logger);
     const env = createEnvManager({
       config,
       engine,
@@ -90,7 +100,7 @@ export async function startDaemon(
     stack.use(env);
     components.env_manager = "ready";
 
-    const deps: ApiDeps = { health, orchestrator, env };
+    const deps: ApiDeps = { health, orchestrator, env, engine, executor };
     const serviceRoutes = routes(deps);
 
     grpc = await startGrpcServer({

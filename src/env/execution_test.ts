@@ -27,6 +27,9 @@ Deno.test("Executor runs a container task: output, env, mount, exit code, contai
       "echo '__DSPY_RESULT__:{\"score\": 0.5}'",
       'echo \'__DSPY_RESULT__:{"score": 0.9, "cwd": "\'$(pwd)\'"}\'',
       "echo written > /in/output.txt",
+      // The limits, from cgroup v2 or v1, as the task itself sees them.
+      "echo mem=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)",
+      "echo cpu=$(cut -d' ' -f1 /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)",
       "exit 3",
     ].join("; ");
     const spec = parseExecutionSpec({
@@ -45,6 +48,7 @@ Deno.test("Executor runs a container task: output, env, mount, exit code, contai
     assertMatch(result.stdoutTail, /^mode=fast\nfrom the host\n/);
     assertEquals(result.stderrTail, "warn\n");
     assertEquals(await Deno.readTextFile(`${dir}/output.txt`), "written\n");
+    assertMatch(result.stdoutTail, /\nmem=67108864\ncpu=50000\n/);
     assert(result.containerId);
     assert(result.latencyMs > 0);
     assertEquals(await engine.listContainers({ selector: { ...labels, [LABEL_TASK]: "task-1" } }), []);
@@ -177,6 +181,21 @@ Deno.test("Executor runs a container task on the given network, reaching a servi
     });
     const result = await executor.execute(spec, { taskId: "task-net" });
     assertEquals([result.exitCode, result.stdoutTail], [0, "pong\n"]);
+  } finally {
+    await removeByLabel(engine, labels);
+  }
+  await assertNothingLeft(engine, labels);
+});
+
+Deno.test("Executor reports a GPU request the engine cannot satisfy, and removes the container", async () => {
+  const engine = await ensureDockerEngine();
+  const image = await buildBusyboxImage(engine);
+  const labels = testLabels("exec-gpu");
+  const executor = createExecutor({ engine, project: PROJECT, labels, network: "none" });
+  try {
+    const spec = parseExecutionSpec({ command: ["true"], image, resources: { gpu_count: 1 } });
+    const err = await assertRejects(() => executor.execute(spec, { taskId: "task-gpu" }), DockerError);
+    assertMatch(err.message, /^Cannot start container "[0-9a-f]{12}": .*nvidia/);
   } finally {
     await removeByLabel(engine, labels);
   }

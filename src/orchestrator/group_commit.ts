@@ -29,10 +29,7 @@ export class GroupCommit {
     this.#onError = onError;
   }
 
-  /**
-   * Runs `fn` inside the current batch (a savepoint: a throw undoes only its
-   * own writes) and, once the batch commits, `afterCommit`.
-   */
+  /** Runs `fn` inside the current batch and, once the batch commits, `afterCommit`. */
   write<T>(fn: () => T, afterCommit?: () => void): T {
     // Inside a caller's own transaction (the workflow store's), the writes
     // commit with it; since transactions are synchronous, it has ended by
@@ -41,7 +38,10 @@ export class GroupCommit {
       this.#db.exec("BEGIN IMMEDIATE");
       this.#open = true;
     }
-    const value = inTransaction(this.#db, fn);
+    // In our own batch, `fn` runs bare: a savepoint per write would cost two
+    // statements, and the writers here check before they write, so a throw
+    // mid-way means the database itself failed and the batch fails with it.
+    const value = this.#open ? fn() : inTransaction(this.#db, fn);
     if (afterCommit) this.#afterCommit.push(afterCommit);
     this.#scheduleFlush();
     return value;

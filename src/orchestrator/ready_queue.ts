@@ -6,16 +6,17 @@
  * @module
  */
 
-interface Entry {
+interface Entry<T> {
   id: string;
   priority: number;
   readyAtMs: number;
+  value: T;
 }
 
 /** Ready tasks of one class. Picking is O(number of distinct priorities). */
-export class ReadyQueue {
-  #buckets = new Map<number, { items: Entry[]; head: number }>();
-  #ids = new Map<string, Entry>();
+export class ReadyQueue<T = string> {
+  #buckets = new Map<number, { items: Entry<T>[]; head: number }>();
+  #ids = new Map<string, Entry<T>>();
   #agingMs: number;
 
   /** Creates an empty queue; `agingMs` is the wait worth one priority step. */
@@ -33,10 +34,18 @@ export class ReadyQueue {
     return this.#ids.has(id);
   }
 
-  /** Adds a task that became ready at `readyAtMs` (its place in FIFO order). */
-  add(id: string, priority: number, readyAtMs: number): void {
-    if (this.#ids.has(id)) return;
-    const entry = { id, priority, readyAtMs };
+  /**
+   * Adds a task that became ready at `readyAtMs` (its place in FIFO order),
+   * with a value handed back by {@linkcode ReadyQueue.take}. A task already
+   * queued keeps its place; only its value is replaced.
+   */
+  add(id: string, priority: number, readyAtMs: number, value: T): void {
+    const queued = this.#ids.get(id);
+    if (queued) {
+      queued.value = value;
+      return;
+    }
+    const entry = { id, priority, readyAtMs, value };
     this.#ids.set(id, entry);
     let bucket = this.#buckets.get(priority);
     if (!bucket) this.#buckets.set(priority, bucket = { items: [], head: 0 });
@@ -61,9 +70,9 @@ export class ReadyQueue {
     return oldest === Infinity ? 0 : Math.max(0, nowMs - oldest);
   }
 
-  /** Takes the task to run next, or undefined when none waits. */
-  take(nowMs: number): string | undefined {
-    let best: { entry: Entry; score: number; bucket: { items: Entry[]; head: number } } | undefined;
+  /** Takes the value of the task to run next, or undefined when none waits. */
+  take(nowMs: number): T | undefined {
+    let best: { entry: Entry<T>; score: number; bucket: { items: Entry<T>[]; head: number } } | undefined;
     for (const [priority, bucket] of this.#buckets) {
       const head = this.#head(bucket);
       if (!head) {
@@ -78,10 +87,10 @@ export class ReadyQueue {
     if (!best) return undefined;
     best.bucket.head++;
     this.#ids.delete(best.entry.id);
-    return best.entry.id;
+    return best.entry.value;
   }
 
-  #head(bucket: { items: Entry[]; head: number }): Entry | undefined {
+  #head(bucket: { items: Entry<T>[]; head: number }): Entry<T> | undefined {
     while (bucket.head < bucket.items.length) {
       const entry = bucket.items[bucket.head];
       if (this.#ids.get(entry.id) === entry) break;

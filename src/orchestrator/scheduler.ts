@@ -49,7 +49,7 @@ class StopReason {
 /** Runs tasks. */
 export class Scheduler {
   #options: SchedulerOptions;
-  #queues = new Map<string, ReadyQueue>();
+  #queues = new Map<string, ReadyQueue<Task>>();
   #limits = new Map<string, AdaptiveLimit>();
   #running = new Map<string, Running>();
   #inUse = new Map<string, number>();
@@ -64,7 +64,7 @@ export class Scheduler {
   constructor(options: SchedulerOptions, active: Task[]) {
     this.#options = options;
     for (const settings of options.classes.values()) {
-      this.#queues.set(settings.name, new ReadyQueue(options.agingMs ?? 10_000));
+      this.#queues.set(settings.name, new ReadyQueue<Task>(options.agingMs ?? 10_000));
       this.#limits.set(settings.name, new AdaptiveLimit(settings));
       this.#inUse.set(settings.name, 0);
     }
@@ -131,7 +131,7 @@ export class Scheduler {
       if (task.notBeforeMs > nowMs) {
         this.#delay(task);
       } else {
-        queue.add(task.id, task.priority, task.state === "retrying" ? task.notBeforeMs : task.createdAtMs);
+        queue.add(task.id, task.priority, task.state === "retrying" ? task.notBeforeMs : task.createdAtMs, task);
         this.#schedulePump();
       }
       return;
@@ -160,7 +160,7 @@ export class Scheduler {
       for (const [id, { task, atMs }] of this.#delayed) {
         if (atMs <= nowMs) {
           this.#delayed.delete(id);
-          this.#queues.get(task.class)?.add(task.id, task.priority, atMs);
+          this.#queues.get(task.class)?.add(task.id, task.priority, atMs, task);
         } else next = Math.min(next, atMs);
       }
       if (next < Infinity) this.#armDelayTimer(next);
@@ -183,21 +183,19 @@ export class Scheduler {
     for (const [className, queue] of this.#queues) {
       const limit = this.#limits.get(className)!;
       while (queue.size > 0 && this.#inUse.get(className)! < limit.limit) {
-        const id = queue.take(nowMs);
-        if (id === undefined) break;
-        this.#start(id);
+        const task = queue.take(nowMs);
+        if (task === undefined) break;
+        this.#start(task);
       }
     }
   }
 
-  #start(id: string): void {
+  /**
+   * Starts the task as last heard of. If it changed since (a cancel not yet
+   * committed), the revision guard refuses the start.
+   */
+  #start(task: Task): void {
     const { tasks, now } = this.#options;
-    let task: Task;
-    try {
-      task = tasks.get(id);
-    } catch {
-      return;
-    }
     if (task.state !== "pending" && task.state !== "retrying") return;
     const started = tasks.apply(task, { type: "start", nowMs: now() });
     if (!started) return;
@@ -209,7 +207,7 @@ export class Scheduler {
         started.timeoutSeconds * 1000,
       );
     }
-    this.#running.set(id, run);
+    this.#running.set(task.id, run);
     this.#inUse.set(started.class, this.#inUse.get(started.class)! + 1);
     void this.#execute(run);
   }
