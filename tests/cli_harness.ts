@@ -134,3 +134,50 @@ port = 8080
 path = "/health"
 `;
 }
+
+/** A CLI process still running, for tests that interrupt it. */
+export interface RunningCli {
+  /** Resolves once stdout contains the text (rejects after `timeoutMs`). */
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
+  /** Sends a signal. */
+  kill(signal: Deno.Signal): void;
+  /** Resolves with the result when it exits. */
+  result: Promise<CliResult>;
+}
+
+/** Starts the CLI without waiting for it to end. */
+export function spawnCli(args: string[], env: Record<string, string>): RunningCli {
+  const { cmd, args: base } = cliCommand();
+  const child = new Deno.Command(cmd, {
+    args: [...base, ...args],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .spawn();
+  let stdout = "";
+  let stderr = "";
+  const drain = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) add(chunk);
+  };
+  const drained = Promise.all([drain(child.stdout, (s) => stdout += s), drain(child.stderr, (s) => stderr += s)]);
+  const result = child.status.then(async (s) => {
+    await drained;
+    return { code: s.code, stdout, stderr: withoutDenoNoise(stderr) };
+  });
+  return {
+    result,
+    kill: (signal) => child.kill(signal),
+    async waitFor(text, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!stdout.includes(text)) {
+        if (Date.now() > deadline) {
+          throw new Error(`"${text}" did not appear; stdout so far:\n${stdout}\nstderr:\n${stderr}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}

@@ -9,7 +9,7 @@ import type { Engine } from "../src/env/engine.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { buildBusyboxImage, ensureDockerEngine } from "./support/docker.ts";
 import { freePort } from "./support/daemon.ts";
-import { type CliEnv, createCliEnv, projectToml, webService } from "./cli_harness.ts";
+import { type CliEnv, createCliEnv, projectToml, spawnCli, webService } from "./cli_harness.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 
@@ -75,6 +75,27 @@ Deno.test({
         const daemon = await cli.run(["logs", "daemon"]);
         assertEquals(daemon.code, 0);
         assert(daemon.stdout.includes("dspy-agent serve started"), daemon.stdout);
+      });
+      await t.step("logs -f follows until Ctrl-C, which ends it cleanly", async () => {
+        const follow = spawnCli(["logs", "web", "-f"], cli.env);
+        await follow.waitFor("hello from web");
+        follow.kill("SIGINT");
+        const r = await follow.result;
+        assertEquals(r.code, 0, r.stderr);
+        assert(!r.stderr.includes("Error"), r.stderr);
+      });
+      await t.step("tasks submit, get and list reach the orchestrator", async () => {
+        const submit = await cli.run(["tasks", "submit", "--class", "cpu_short", "-p", "note=from-cli", "--json"]);
+        assertEquals(submit.code, 0, submit.stderr);
+        const { taskId } = JSON.parse(submit.stdout);
+        assert(typeof taskId === "string" && taskId.length > 0);
+        const get = await cli.run(["tasks", "get", taskId, "--json"]);
+        assertEquals(get.code, 0, get.stderr);
+        assertEquals(JSON.parse(get.stdout).id, taskId);
+        const list = await cli.run(["tasks", "list", "--json"]);
+        assert(JSON.parse(list.stdout).some((task: { id: string }) => task.id === taskId), list.stdout);
+        const missing = await cli.run(["tasks", "get", "no-such-task"]);
+        assertEquals(missing.code, 2, missing.stderr);
       });
       await t.step("stop stops the service and the daemon; a second stop is not an error", async () => {
         const r = await cli.run(["stop", "--remove", "--timeout", "3"]);

@@ -30,6 +30,29 @@ async function deno(args: string[], cwd: string): Promise<{ code: number; stdout
   };
 }
 
+/** A TCP port that was free a moment ago. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Polls a /health URL for up to 60 s and returns the first answer's status. */
+async function waitForHealth(url: string): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  while (true) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await response.body?.cancel();
+      return response.status;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 Deno.test("the scan flags module-relative file reads and computed imports", () => {
   const source = [
     'const text = await Deno.readTextFile(new URL("./schema.sql", import.meta.url));',
@@ -59,7 +82,7 @@ Deno.test("dspy-agent's module graph has nothing deno compile would miss", async
   assertEquals(scan.hazards.map(formatHazard), []);
 });
 
-Deno.test("dspy-agent runs from a copy of its modules with the repository unreadable", async () => {
+Deno.test("dspy-agent and its daemon run from a copy of its modules with the repository unreadable", async () => {
   const { modules } = await scanModuleGraph(ENTRY, { cwd: ROOT });
   const dir = await Deno.makeTempDir({ prefix: "dist-compile-safety-" });
   try {
@@ -89,6 +112,40 @@ Deno.test("dspy-agent runs from a copy of its modules with the repository unread
     const help = await run(["--help"]);
     assertEquals(help.code, 0, help.stderr);
     assertStringIncludes(help.stdout, "serve");
+
+    // The daemon itself: up, healthy, and stopped by SIGTERM, all from the copy.
+    const [grpcPort, httpPort] = [freePort(), freePort()];
+    const serve = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-q",
+        "-P=dspy-agent",
+        "--no-prompt",
+        `--config=${copy}/deno.json`,
+        `--deny-read=${ROOT}`,
+        `${copy}/src/main.ts`,
+        "serve",
+      ],
+      cwd: elsewhere,
+      env: {
+        NO_COLOR: "1",
+        DSPY_AGENT_HOME: `${dir}/home`,
+        ORCHESTRATOR_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+        ORCHESTRATOR_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output = serve.output();
+    try {
+      assertEquals(await waitForHealth(`http://127.0.0.1:${httpPort}/health`), 200);
+    } finally {
+      serve.kill("SIGTERM");
+    }
+    const stopped = await output;
+    const log = new TextDecoder().decode(stopped.stderr) + new TextDecoder().decode(stopped.stdout);
+    assertEquals(stopped.code, 0, log);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -177,6 +177,39 @@ Deno.test("the unit's readiness check fails when /health never answers 200", asy
   );
 });
 
+Deno.test("the unit's readiness check waits for a real `dspy-agent serve`, which stops cleanly on SIGTERM", async () => {
+  const home = await Deno.makeTempDir({ prefix: "dist-systemd-serve-" });
+  const ports = [0, 0].map(() => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    listener.close();
+    return (listener.addr as Deno.NetAddr).port;
+  });
+  const daemon = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-q", "-P=dspy-agent", "--no-prompt", `${ROOT}src/main.ts`, "serve"],
+    cwd: ROOT,
+    env: {
+      NO_COLOR: "1",
+      DSPY_AGENT_HOME: home,
+      ORCHESTRATOR_GRPC_ADDR: `127.0.0.1:${ports[0]}`,
+      ORCHESTRATOR_HTTP_ADDR: `127.0.0.1:${ports[1]}`,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = daemon.output();
+  try {
+    // Started together with the daemon, as systemd runs ExecStartPost= right after ExecStart=.
+    const ready = await run("/bin/bash", ["-c", await readinessScript(ports[1], 60)]);
+    assertEquals(ready.code, 0, ready.stderr);
+  } finally {
+    daemon.kill("SIGTERM");
+    const stopped = await output;
+    await Deno.remove(home, { recursive: true });
+    assertEquals(stopped.code, 0, new TextDecoder().decode(stopped.stderr));
+  }
+});
+
 Deno.test("the sysusers file creates user dspy-agent in the docker group", async () => {
   const root = await Deno.makeTempDir({ prefix: "dist-sysusers-" });
   try {

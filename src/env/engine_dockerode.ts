@@ -79,6 +79,11 @@ export class DockerodeEngine implements Engine {
     }
   }
 
+  /** Translates an error that cuts a response stream. */
+  #fail(action: string): (err: unknown) => unknown {
+    return (err) => translateEngineError(err, action, this.dockerHost);
+  }
+
   #loose(): Loose {
     return this.docker;
   }
@@ -186,7 +191,12 @@ export class DockerodeEngine implements Engine {
       signal,
       () => this.#container(id).logs({ ...query, tail: tail && tail > 0 ? tail : undefined }),
     );
-    yield* readBody(body, signal, (chunks) => demuxFrames(chunks, { tty }));
+    yield* readBody(
+      body,
+      signal,
+      (chunks) => demuxFrames(chunks, { tty }),
+      this.#fail(`read the logs of "${short(id)}"`),
+    );
   }
 
   stats(
@@ -287,7 +297,7 @@ export class DockerodeEngine implements Engine {
       signal,
       () => this.#loose().pull(image, { abortSignal: signal }),
     );
-    yield* readBody(body, signal, (chunks) => jsonLines<ProgressMessage>(chunks));
+    yield* readBody(body, signal, (chunks) => jsonLines<ProgressMessage>(chunks), this.#fail(`pull image "${image}"`));
   }
 
   async importImage(tar: Readable, options: CallOptions & { repo: string; tag: string; changes?: string[] }) {
@@ -299,7 +309,7 @@ export class DockerodeEngine implements Engine {
       signal,
       () => this.#loose().importImage(tar, { repo, tag, changes, abortSignal: signal }),
     );
-    for await (const message of readBody(body, signal, (c) => jsonLines<ProgressMessage>(c))) {
+    for await (const message of readBody(body, signal, (c) => jsonLines<ProgressMessage>(c), this.#fail(action))) {
       if (message.error) throw new DockerError(action, message.errorDetail?.message ?? message.error);
     }
   }
@@ -314,6 +324,6 @@ export class DockerodeEngine implements Engine {
       signal,
       () => this.#loose().getEvents({ filters, since, abortSignal: signal }),
     );
-    yield* readBody(body, signal, (chunks) => jsonLines<EngineEvent>(chunks));
+    yield* readBody(body, signal, (chunks) => jsonLines<EngineEvent>(chunks), this.#fail("follow the engine's events"));
   }
 }

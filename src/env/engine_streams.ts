@@ -4,11 +4,15 @@
  */
 import type { Readable } from "node:stream";
 
-/** Iterates a response body (a stream, or a buffer for non-follow calls); destroys it when the consumer stops. */
+/**
+ * Iterates a response body (a stream, or a buffer for non-follow calls); destroys it when the consumer stops.
+ * `fail` translates an error that cuts the stream.
+ */
 export async function* readBody<T>(
   body: Readable | Uint8Array,
   signal: AbortSignal | undefined,
   parse: (chunks: AsyncIterable<Uint8Array>) => AsyncIterable<T>,
+  fail: (err: unknown) => unknown = (err) => err,
 ): AsyncGenerator<T> {
   if (body instanceof Uint8Array) {
     yield* parse((async function* () {
@@ -21,7 +25,8 @@ export async function* readBody<T>(
   } catch (err) {
     // An aborted stream ends quietly: the caller asked for it to stop.
     if (signal?.aborted) return;
-    throw err;
+    // A stream cut mid-way (the engine stopped or restarted) fails like any other engine call.
+    throw fail(err);
   } finally {
     body.destroy();
   }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Engine } from "./engine.ts";
+import { projectSelector } from "./labels.ts";
 import { runInContainer } from "./execution_container.ts";
 import { runLocalProcess } from "./execution_process.ts";
 import type { ExecutionSpec } from "./execution_spec.ts";
@@ -86,4 +87,30 @@ export function createExecutor(options: ExecutorOptions): Executor {
       });
     },
   };
+}
+
+/** Options for {@linkcode removeTaskContainers}. */
+export interface RemoveTaskContainersOptions {
+  /** The Docker engine. */
+  engine: Engine;
+  /** The project whose task containers are removed. */
+  project: string;
+  /** Aborts the cleanup. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Removes every task container of the project (running or not) and returns how many there were.
+ *
+ * Call it when the daemon starts, before tasks resume: a daemon that was killed mid-run leaves its
+ * one-off containers behind, and a retried task must not run twice at once. Only one daemon serves a
+ * project, so every task container found then is an orphan.
+ */
+export async function removeTaskContainers(options: RemoveTaskContainersOptions): Promise<number> {
+  const { engine, project, signal } = options;
+  const containers = await engine.listContainers({ selector: projectSelector(project, { kind: "task" }), signal });
+  for (const container of containers) {
+    await engine.removeContainer(container.Id, { force: true, removeVolumes: true, signal });
+  }
+  return containers.length;
 }

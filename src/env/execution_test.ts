@@ -7,8 +7,8 @@ import {
   testLabels,
 } from "../../tests/support/docker.ts";
 import { DockerError } from "./errors.ts";
-import { createExecutor, parseExecutionSpec } from "./execution.ts";
-import { LABEL_TASK } from "./labels.ts";
+import { createExecutor, parseExecutionSpec, removeTaskContainers } from "./execution.ts";
+import { LABEL_TASK, ownedLabels } from "./labels.ts";
 
 const PROJECT = "dspy-agent-test";
 
@@ -196,6 +196,33 @@ Deno.test("Executor reports a GPU request the engine cannot satisfy, and removes
     const spec = parseExecutionSpec({ command: ["true"], image, resources: { gpu_count: 1 } });
     const err = await assertRejects(() => executor.execute(spec, { taskId: "task-gpu" }), DockerError);
     assertMatch(err.message, /^Cannot start container "[0-9a-f]{12}": .*nvidia/);
+  } finally {
+    await removeByLabel(engine, labels);
+  }
+  await assertNothingLeft(engine, labels);
+});
+
+Deno.test("removeTaskContainers() removes the task containers a killed daemon left, and nothing else", async () => {
+  const engine = await ensureDockerEngine();
+  const image = await buildBusyboxImage(engine);
+  const labels = testLabels("exec-orphans");
+  const project = `dspy-agent-test-${labels["dspy-agent.test"]}`;
+  try {
+    const create = (kind: "task" | "service", owner: string) =>
+      engine.createContainer({
+        Image: image,
+        Cmd: ["sleep", "60"],
+        Labels: ownedLabels({ project: owner, kind, taskId: kind === "task" ? "t" : undefined, extra: labels }),
+        HostConfig: { NetworkMode: "none" },
+      });
+    const orphan = await create("task", project);
+    await engine.startContainer(orphan);
+    await create("task", project);
+    const service = await create("service", project);
+    const otherProject = await create("task", `${project}-other`);
+    assertEquals(await removeTaskContainers({ engine, project }), 2);
+    const left = (await engine.listContainers({ selector: labels })).map((c) => c.Id).sort();
+    assertEquals(left, [service, otherProject].sort());
   } finally {
     await removeByLabel(engine, labels);
   }

@@ -27,6 +27,8 @@ export {
   type Executor,
   type ExecutorOptions,
   parseExecutionSpec,
+  removeTaskContainers,
+  type RemoveTaskContainersOptions,
   RESULT_MARKER,
 } from "./execution.ts";
 export { type LogLine, serviceLogs, type ServiceLogsOptions } from "./logs.ts";
@@ -61,6 +63,6 @@ export type { ResourceUsageInfo, ServiceStatusInfo, StatusOptions } from "./stac
 export type { HealthInfo, WatchHealthOptions } from "./stack_health_watch.ts";
 export { definitionHash, resolveRegistry, type ServiceRegistry } from "./registry.ts";
 export type { HealthCheck, PortSpec, ServiceDefinition, VolumeSpec } from "./service_definition.ts";
-export { ImageNotFoundError, ServiceNotRunningError, ServiceStartError, UnknownServiceError } from "./stack_errors.ts";
+export { ImageNotFoundError, ServiceStartError, UnknownServiceError } from "./stack_errors.ts";
 export { NoFreePortError } from "./ports.ts";
 export { IllegalServiceTransitionError, type ServiceStatusValue } from "./service_state.ts";

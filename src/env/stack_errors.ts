@@ -60,16 +60,3 @@ export class ServiceStartError extends Error {
     this.logTail = facts.logTail ?? [];
   }
 }
-
-/** A service that is defined but has no container to act on. */
-export class ServiceNotRunningError extends Error {
-  /** The service. */
-  readonly service: string;
-
-  /** Creates the error. */
-  constructor(facts: { service: string }, options?: ErrorOptions) {
-    super(`Cannot act on service "${facts.service}": it has no container`, options);
-    this.name = "ServiceNotRunningError";
-    this.service = facts.service;
-  }
-}

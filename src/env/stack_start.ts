@@ -7,7 +7,8 @@
  * @module
  */
 import type { ContainerSummary } from "./engine.ts";
-import { LABEL_DEFINITION_HASH, LABEL_SERVICE, projectSelector } from "./labels.ts";
+import { LABEL_DEFINITION_HASH } from "./labels.ts";
+import { listExisting, logTail } from "./stack_lookup.ts";
 import { definitionHash } from "./registry.ts";
 import type { ServiceDefinition } from "./service_definition.ts";
 import { type ServiceStatusValue, statusOf } from "./service_state.ts";
@@ -86,14 +87,15 @@ async function* run(ctx: StackContext, defs: ServiceDefinition[], signal: AbortS
   const began = performance.now();
   const queue: StartUpdate[] = [];
   let wake: (() => void) | undefined;
-  const emit = (def: ServiceDefinition, phase: StartPhase, message: string, logTail: string[] = []) => {
+  const emit: Emit = (def, phase, message, logTail = [], percent) => {
     const record = recordOf(ctx, def.name);
     queue.push({
       service: def.name,
       status: phase === "skipped" ? "failed" : statusOf(record.state),
       phase,
       message,
-      progress: PROGRESS[phase],
+      // A pull moves the service from 10% to 30% as its layers arrive.
+      progress: percent === undefined ? PROGRESS[phase] : Math.round(10 + percent / 5),
       portMappings: [...record.portMappings],
       logTail,
       required: def.required,
@@ -137,7 +139,13 @@ async function* run(ctx: StackContext, defs: ServiceDefinition[], signal: AbortS
   };
 }
 
-type Emit = (def: ServiceDefinition, phase: StartPhase, message: string, logTail?: string[]) => void;
+type Emit = (
+  def: ServiceDefinition,
+  phase: StartPhase,
+  message: string,
+  logTail?: string[],
+  percent?: number,
+) => void;
 
 /** Brings one service up; resolves true once healthy, false when it failed or was skipped. */
 async function bringUp(
@@ -168,7 +176,7 @@ async function bringUp(
     }
     await prepareContainer(ctx, def, hash, {
       signal,
-      onPhase: (phase, message) => emit(def, phase, message),
+      onPhase: (phase, message, percent) => emit(def, phase, message, [], percent),
     });
     await ensureVolumes(ctx, def, signal);
     const depsHealthy = (await Promise.all(deps)).every(Boolean);
@@ -255,30 +263,6 @@ function skip(ctx: StackContext, def: ServiceDefinition, emit: Emit): false {
   ctx.publish({ type: "service_failed", resourceId: def.name, data: { error: message, skipped: "true" } });
   emit(def, "skipped", message);
   return false;
-}
-
-/** The service containers of the project by service name. */
-export async function listExisting(ctx: StackContext, signal: AbortSignal): Promise<Map<string, ContainerSummary>> {
-  const containers = await ctx.engine.listContainers({
-    selector: projectSelector(ctx.registry.project, { kind: "service" }),
-    signal,
-  });
-  return new Map(containers.map((c) => [c.Labels?.[LABEL_SERVICE] ?? "", c]));
-}
-
-/** The last lines a container wrote, for failure messages. */
-export async function logTail(ctx: StackContext, containerId: string | undefined, lines = 20): Promise<string[]> {
-  if (!containerId) return [];
-  try {
-    const decoder = new TextDecoder();
-    let text = "";
-    for await (const frame of ctx.engine.logs(containerId, { tail: lines, signal: AbortSignal.timeout(3000) })) {
-      text += decoder.decode(frame.data, { stream: true });
-    }
-    return text.split("\n").filter((l) => l.trim() !== "").slice(-lines);
-  } catch {
-    return [];
-  }
 }
 
 function healthData(record: { containerId?: string; portMappings: string[] }): Record<string, string> {

@@ -4,20 +4,16 @@
  *
  * @module
  */
-import type { ContainerStatsSample, ContainerSummary } from "./engine.ts";
+import type { ContainerSummary } from "./engine.ts";
+import { containerStats, type ContainerUsage } from "./stats.ts";
 import { LABEL_DEFINITION_HASH } from "./labels.ts";
 import { definitionHash } from "./registry.ts";
 import { type ServiceStatusValue, statusOf } from "./service_state.ts";
-import { listExisting } from "./stack_start.ts";
+import { listExisting } from "./stack_lookup.ts";
 import { recordOf, type StackContext } from "./stack_context.ts";
 
-/** CPU, memory and network of a container (one sample of the stats API). */
-export interface ResourceUsageInfo {
-  cpuPercent: number;
-  memoryBytes: number;
-  networkRxBytes: number;
-  networkTxBytes: number;
-}
+/** CPU, memory and network of a container (from the stats API, like `docker stats`). */
+export type ResourceUsageInfo = ContainerUsage;
 
 /** The status of one service. */
 export interface ServiceStatusInfo {
@@ -45,7 +41,7 @@ export interface ServiceStatusInfo {
 export interface StatusOptions {
   /** Services to report; empty means every defined service plus any container of the project. */
   names: readonly string[];
-  /** Also read CPU, memory and network of running containers (one stats call each, ~1 s). @default {true} */
+  /** Also read CPU, memory and network of running containers (two stats samples each, ~0.1 s). @default {true} */
   usage?: boolean;
   signal: AbortSignal;
 }
@@ -60,7 +56,9 @@ export async function servicesStatus(ctx: StackContext, options: StatusOptions):
   return await Promise.all(names.map(async (name) => {
     const info = describe(ctx, name, existing.get(name));
     if (options.usage !== false && info.status !== "stopped" && info.containerId && existing.get(name)) {
-      info.usage = await usageOf(ctx, info.containerId, options.signal).catch(() => undefined);
+      info.usage = await containerStats(ctx.engine, info.containerId, { signal: options.signal }).catch(() =>
+        undefined
+      );
     }
     return info;
   }));
@@ -120,26 +118,4 @@ function statusFromBoth(
   if (running) return "running";
   const code = Number(container.Status.match(/Exited \((\d+)\)/)?.[1] ?? "0");
   return code === 0 ? "stopped" : "failed";
-}
-
-/** One stats sample as CPU percent, memory and network bytes (the same formula as `docker stats`). */
-export async function usageOf(ctx: StackContext, id: string, signal: AbortSignal): Promise<ResourceUsageInfo> {
-  const s: ContainerStatsSample = await ctx.engine.stats(id, { signal });
-  const cpuDelta = s.cpu_stats.cpu_usage.total_usage - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
-  const systemDelta = (s.cpu_stats.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
-  const cpus = s.cpu_stats.online_cpus ?? s.cpu_stats.cpu_usage.percpu_usage?.length ?? 1;
-  const cpuPercent = systemDelta > 0 && cpuDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0;
-  const cache = (s.memory_stats.stats as Record<string, number> | undefined)?.inactive_file ?? 0;
-  let rx = 0;
-  let tx = 0;
-  for (const net of Object.values(s.networks ?? {})) {
-    rx += net.rx_bytes;
-    tx += net.tx_bytes;
-  }
-  return {
-    cpuPercent,
-    memoryBytes: Math.max(0, (s.memory_stats.usage ?? 0) - cache),
-    networkRxBytes: rx,
-    networkTxBytes: tx,
-  };
 }

@@ -7,13 +7,19 @@ import { DockerError } from "./errors.ts";
 import type { ContainerDetails } from "./engine.ts";
 import { type ProbeContext, waitHealthy, type WaitHealthyResult } from "./health.ts";
 import { ownedLabels, projectSelector } from "./labels.ts";
+import { pullImages } from "./pull.ts";
 import { formatPortMapping, type ServiceDefinition } from "./service_definition.ts";
 import { containerSpec, networkName, probeAddress, publishedPorts, volumeName } from "./stack_container.ts";
 import { apply, recordOf, type StackContext } from "./stack_context.ts";
 import { ImageNotFoundError } from "./stack_errors.ts";
 
 /** Told when a service enters a step. */
-export type OnPhase = (phase: "pulling" | "creating" | "starting" | "probing", message: string) => void;
+export type OnPhase = (
+  phase: "pulling" | "creating" | "starting" | "probing",
+  message: string,
+  /** The pull's own progress, 0 to 100. */
+  percent?: number,
+) => void;
 
 /** Creates the stack's labelled network unless it exists. */
 export async function ensureNetwork(ctx: StackContext, signal: AbortSignal): Promise<void> {
@@ -63,7 +69,7 @@ export async function prepareContainer(
   if (!(await ctx.engine.findImage(def.image, { signal }))) {
     apply(ctx, def.name, { type: "pull" });
     options.onPhase("pulling", `pulling image "${def.image}"`);
-    await pullImage(ctx, def, signal);
+    await pullImage(ctx, def, signal, options.onPhase);
   }
   apply(ctx, def.name, { type: "create" });
   const hostPorts: (number | undefined)[] = [];
@@ -173,12 +179,18 @@ export function probeContext(ctx: StackContext, def: ServiceDefinition, details:
   };
 }
 
-async function pullImage(ctx: StackContext, def: ServiceDefinition, signal: AbortSignal): Promise<void> {
+async function pullImage(
+  ctx: StackContext,
+  def: ServiceDefinition,
+  signal: AbortSignal,
+  onPhase: OnPhase,
+): Promise<void> {
   let failure: string | undefined;
   try {
     await ctx.engineSlots.run(async () => {
-      for await (const message of ctx.engine.pull(def.image, { signal })) {
-        if (message.error) failure = message.errorDetail?.message ?? message.error;
+      for await (const progress of pullImages(ctx.engine, [def.image], { signal, throttleMs: 250 })) {
+        if (progress.status === "error") failure = progress.message;
+        else onPhase("pulling", `pulling image "${def.image}": ${progress.status}`, progress.percent);
       }
     }, signal);
   } catch (error) {

@@ -6,7 +6,7 @@
  */
 import { LABEL_SERVICE, projectSelector } from "./labels.ts";
 import { apply, recordOf, type StackContext } from "./stack_context.ts";
-import { listExisting } from "./stack_start.ts";
+import { listExisting } from "./stack_lookup.ts";
 import { networkName } from "./stack_container.ts";
 
 /** Options of {@linkcode stopStack}. */

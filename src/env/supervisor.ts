@@ -11,7 +11,7 @@ import { probeOnce, sleep } from "./health.ts";
 import { LABEL_SERVICE, projectSelector } from "./labels.ts";
 import { definitionHash } from "./registry.ts";
 import { apply, recordOf, type StackContext } from "./stack_context.ts";
-import { listExisting } from "./stack_start.ts";
+import { listExisting } from "./stack_lookup.ts";
 import { probeContext, probeUntilHealthy } from "./stack_steps.ts";
 import { publishedPorts } from "./stack_container.ts";
 

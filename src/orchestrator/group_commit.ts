@@ -24,7 +24,7 @@ export class GroupCommit {
   #onError: (error: unknown) => void;
 
   /** Batches writes on `db`; `onError` hears of a commit that failed (the batch is rolled back). */
-  constructor(db: DatabaseSync, onError: (error: unknown) => void = console.error) {
+  constructor(db: DatabaseSync, onError: (error: unknown) => void) {
     this.#db = db;
     this.#onError = onError;
   }

@@ -15,6 +15,7 @@ import { GroupCommit } from "./group_commit.ts";
 import { createExecutorSelector } from "./executors/select.ts";
 import { missingSlurmCommands } from "./executors/slurm.ts";
 import { type Executor, parseExecutionSpec } from "../env/mod.ts";
+import { type Logger, silentLogger } from "../log/mod.ts";
 import { createOrchestratorMetrics } from "./metrics.ts";
 import { Scheduler } from "./scheduler.ts";
 import { TaskService } from "./task_service.ts";
@@ -42,6 +43,8 @@ export interface OrchestratorOptions {
   retryBaseMs?: number;
   /** Waiting this long is worth one priority step. @default {10000} */
   agingMs?: number;
+  /** Where failures nobody waits for go (a listener that threw, a failed commit). @default {silentLogger} */
+  logger?: Logger;
   /** Aborts opening. */
   signal?: AbortSignal;
   /** The clock, in unix ms (tests only). @default {Date.now} */
@@ -76,7 +79,8 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
   const db = await openDatabase({ stateDir: options.stateDir, signal: options.signal });
   try {
     const store = new TaskStore(db);
-    const batch = new GroupCommit(db);
+    const logger = options.logger ?? silentLogger;
+    const batch = new GroupCommit(db, (error) => logger.error("Cannot commit orchestrator writes", { error }));
     const events = new EventLog(db, { now, batch });
     const classes = classSettings(options.hardware, options.classes, slurm);
     const select = createExecutorSelector({
@@ -87,6 +91,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
     });
     const tasks = new TaskService({
       batch,
+      logger,
       store,
       events,
       classes,
@@ -126,7 +131,13 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
     tasks.subscribe((task) => {
       if (task.revision === 1) orchestratorMetrics.taskSubmitted(task);
     });
-    const workflows = createWorkflowEngine({ db, tasks, events, now });
+    const workflows = createWorkflowEngine({
+      db,
+      tasks,
+      events,
+      now,
+      onError: (error, runId) => logger.error("Cannot advance workflow run", { runId, error }),
+    });
     const stopCheckpoints = startCheckpoints(db);
     let closed = false;
     return {

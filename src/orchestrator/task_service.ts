@@ -8,6 +8,7 @@
  */
 
 import { InvalidTaskError, SlurmUnavailableError, TaskNotFoundError } from "./errors.ts";
+import type { Logger } from "../log/mod.ts";
 import type { EventLog } from "./event_log.ts";
 import type { GroupCommit } from "./group_commit.ts";
 import type { ClassSettings } from "./classes.ts";
@@ -50,6 +51,8 @@ export interface ListTasksInput extends Omit<TaskFilter, "states"> {
 export interface TaskServiceOptions {
   /** Batches writes; listeners hear of a change after its batch commits. */
   batch: GroupCommit;
+  /** Hears of listeners that threw. */
+  logger: Logger;
   store: TaskStore;
   events: EventLog;
   classes: Map<string, ClassSettings>;
@@ -266,7 +269,7 @@ export class TaskService {
         listener(task);
       } catch (error) {
         // A broken listener must not break the scheduler or other listeners.
-        console.error(`task listener failed on task "${task.id}":`, error);
+        this.#options.logger.error("A task listener failed", { taskId: task.id, error });
       }
     }
   }

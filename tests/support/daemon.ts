@@ -55,7 +55,7 @@ export function freePort(): Promise<number> {
 export function cliCommand(): { cmd: string; args: string[] } {
   return {
     cmd: Deno.execPath(),
-    args: ["run", "-q", "-P=dspy-agent", "--config", `${ROOT}deno.json`, MAIN],
+    args: ["run", "-q", "--no-prompt", "-P=dspy-agent", "--config", `${ROOT}deno.json`, MAIN],
   };
 }
 

@@ -38,7 +38,7 @@ export async function ensureDockerEngine(
   const dockerHost = options.dockerHost ?? TEST_DOCKER_HOST;
   const engine = createEngine({ dockerHost });
   try {
-    await engine.ping({ signal: AbortSignal.timeout(5_000) });
+    await engine.ping({ signal: AbortSignal.timeout(15_000) });
     return engine;
   } catch (err) {
     if (
