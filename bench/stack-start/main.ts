@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { Registry } from "prom-client";
-import { createEnvManager, type Engine, ownedLabels } from "../../src/env/mod.ts";
+import { createEnvManager, type Engine, ownedLabels, type StartUpdate } from "../../src/env/mod.ts";
 import {
   assertNothingLeft,
   buildBusyboxImage,
@@ -26,6 +26,8 @@ const runs = Math.max(1, Number(values.runs));
 const engine = await ensureDockerEngine();
 const images = { busybox: await buildBusyboxImage(engine), redis: await buildRedisImage(engine) };
 const labels = testLabels("bench-stack-start");
+/** The updates of the last dspy-agent run, for the breakdown. */
+let lastUpdates: StartUpdate[] = [];
 
 try {
   const ours: number[] = [];
@@ -78,8 +80,28 @@ try {
       ours.map(fmt).join(", ")
     }], docker-compose [${compose.map(fmt).join(", ")}]`,
   );
+  printBreakdown(lastUpdates);
 } finally {
   await removeByLabel(engine, labels);
+}
+
+/** Where the time of the last dspy-agent run went, per service: engine start, then the wait for health. */
+function printBreakdown(updates: StartUpdate[]): void {
+  const at = (service: string, phase: string) =>
+    updates.find((u) => u.service === service && u.phase === phase)?.elapsedMs ?? NaN;
+  console.log(`  where the time went (last dspy-agent run, ms since StartServices):`);
+  for (const s of BENCH_STACK) {
+    const starting = at(s.name, "starting");
+    const probing = at(s.name, "probing");
+    const healthy = at(s.name, "healthy");
+    console.log(
+      `    ${s.name.padEnd(7)} created by ${String(at(s.name, "creating")).padStart(5)}, start ${
+        String(starting).padStart(5)
+      } (+${probing - starting} engine start), healthy ${String(healthy).padStart(5)} (+${
+        healthy - probing
+      } waiting; readiness ${s.readySeconds * 1000})`,
+    );
+  }
 }
 
 async function runOurs(engine: Engine, labels: Record<string, string>): Promise<number> {
@@ -88,6 +110,7 @@ async function runOurs(engine: Engine, labels: Record<string, string>): Promise<
   const started = performance.now();
   const updates = await drainStart(manager);
   const seconds = (performance.now() - started) / 1000;
+  lastUpdates = updates;
   const done = updates.at(-1)!;
   if (done.status !== "running") throw new Error(`dspy-agent start failed: ${JSON.stringify(updates, null, 1)}`);
   await manager.stop({

@@ -9,6 +9,7 @@ import type { Config } from "../config/mod.ts";
 import type { CommandContext } from "./context.ts";
 import { DaemonNotRunningError } from "./errors.ts";
 import { probeHealth } from "./lifecycle/wait_health.ts";
+import { isProcessAlive, readDaemonInfo } from "./lifecycle/state_files.ts";
 import type { Health } from "../client/mod.ts";
 
 /** The address to dial for a listen address (`0.0.0.0` and `[::]` mean this machine). */
@@ -28,13 +29,33 @@ export function clientFor(ctx: CommandContext, config: Config): Promise<DaemonCl
   });
 }
 
-/** Connects and checks Health; throws {@linkcode DaemonNotRunningError} when nothing answers. */
+/**
+ * Finds the daemon of this state folder: the configured address first, then
+ * the address in `daemon.json` when its process lives (a daemon started with
+ * other settings). `health` is undefined when neither answers.
+ */
+export async function findDaemon(
+  ctx: CommandContext,
+  config: Config,
+): Promise<{ client: DaemonClient; health?: Health }> {
+  const client = await clientFor(ctx, config);
+  const health = await probeHealth(client, { signal: ctx.signal });
+  if (health) return { client, health };
+  const info = await readDaemonInfo(config.home, ctx.signal);
+  if (info?.grpcAddr && dialAddress(info.grpcAddr) !== client.address && isProcessAlive(info.pid)) {
+    const other = await clientFor(ctx, { ...config, grpcAddr: info.grpcAddr });
+    const otherHealth = await probeHealth(other, { signal: ctx.signal });
+    if (otherHealth) return { client: other, health: otherHealth };
+  }
+  return { client };
+}
+
+/** Like {@linkcode findDaemon}, but throws {@linkcode DaemonNotRunningError} when no daemon answers. */
 export async function requireDaemon(
   ctx: CommandContext,
   config: Config,
 ): Promise<{ client: DaemonClient; health: Health }> {
-  const client = await clientFor(ctx, config);
-  const health = await probeHealth(client, { signal: ctx.signal });
+  const { client, health } = await findDaemon(ctx, config);
   if (!health) throw new DaemonNotRunningError(client.address);
   return { client, health };
 }

@@ -123,9 +123,13 @@ export class ServicesFailedError extends Error {
 
   /** Creates the error from the failed services. */
   constructor(failures: { service: string; reason: string }[], options?: ErrorOptions) {
-    const names = failures.map((f) => `"${f.service}"`).join(", ");
+    const [first] = failures;
     super(
-      `Cannot start ${failures.length === 1 ? "service" : "services"} ${names}: ${failures[0]?.reason ?? "failed"}`,
+      failures.length > 1
+        ? `Cannot start ${failures.length} required services: ${failures.map((f) => `"${f.service}"`).join(", ")}`
+        : first && /^Cannot /.test(first.reason)
+        ? first.reason
+        : `Cannot start service "${first?.service}": ${first?.reason ?? "failed"}`,
       options,
     );
     this.name = "ServicesFailedError";
@@ -236,12 +240,16 @@ export function describeFailure(error: unknown): FailureReport {
         hint: `See the daemon log: ${(error as DaemonTimeoutError).logFile}`,
         exitCode: ExitCode.daemonNotRunning,
       };
-    case "ServicesFailedError":
+    case "ServicesFailedError": {
+      const { failures } = error as ServicesFailedError;
+      const one = failures.length === 1 && failures[0].service !== "stack" ? failures[0].service : "SERVICE";
       return {
         message: error.message,
-        hint: "Run `dspy-agent logs SERVICE` to see why.",
+        details: failures.length > 1 ? failures.map((f) => `${f.service}: ${f.reason}`) : undefined,
+        hint: `Run \`dspy-agent logs ${one}\` to see why.`,
         exitCode: ExitCode.serviceFailed,
       };
+    }
     case "DockerUnavailableError":
       return {
         message: error.message,

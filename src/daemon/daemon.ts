@@ -4,9 +4,11 @@ import type { Config } from "../config/mod.ts";
 import {
   createEngine,
   createEnvManager,
+  createEnvMetrics,
   createExecutor,
   detectGpus,
   type Engine,
+  removeTaskContainers,
 } from "../env/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { createRegistry } from "../metrics/mod.ts";
@@ -74,8 +76,16 @@ export async function startDaemon(
     await Deno.mkdir(config.home, { recursive: true });
     const registry = createRegistry({ version: VERSION, startedAt });
     const token = await loadOrCreateToken(config.home);
-    const engine = createEngine({ dockerHost: config.dockerHost });
+    const envMetrics = createEnvMetrics(registry);
+    const engine = createEngine({
+      dockerHost: config.dockerHost,
+      observe: (operation, status, seconds) => envMetrics.observeEngineCall(operation, status, seconds),
+    });
     watchEngine(engine, components, shutdown.signal, logger);
+    // A daemon killed mid-task leaves its task containers running; the retried attempt must not
+    // run beside them (at-least-once, never twice at the same time).
+    await removeTaskContainers({ engine, project: config.project, signal: AbortSignal.timeout(30_000) })
+      .catch((error) => logger.warn("Cannot remove leftover task containers", { error }));
     const executor = createExecutor({ engine, project: config.project, signal: shutdown.signal });
     const gpus = await detectGpus({ signal: AbortSignal.timeout(10_000) }).catch(() => []);
 

@@ -82,14 +82,22 @@ export async function startDockerd(): Promise<void> {
   if (!success) throw new Error("Cannot start dockerd: the shell failed");
 }
 
-/** Builds (once) a ~2 MB image from the static busybox binary, every applet linked in `/bin`. */
+/**
+ * Builds (once) a ~2 MB image from the static busybox binary, every applet linked in `/bin`;
+ * `files` (absolute path to text) are added to the image.
+ */
 export async function buildBusyboxImage(
   engine: Engine,
   tag = BUSYBOX_IMAGE,
+  options: { files?: Record<string, string> } = {},
 ): Promise<string> {
   if (await engine.findImage(tag)) return tag;
   await withRootfs(async (root) => {
     await addBusybox(root);
+    for (const [path, text] of Object.entries(options.files ?? {})) {
+      await Deno.mkdir(`${root}${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
+      await Deno.writeTextFile(`${root}${path}`, text);
+    }
     await importRootfs(engine, root, tag, ['CMD ["/bin/sh"]']);
   });
   return tag;
@@ -243,4 +251,63 @@ async function importRootfs(
 function splitTag(tag: string): [string, string] {
   const colon = tag.lastIndexOf(":");
   return colon > tag.lastIndexOf("/") ? [tag.slice(0, colon), tag.slice(colon + 1)] : [tag, "latest"];
+}
+
+/** A throwaway image registry on loopback (Debian's `docker-registry`), for real pulls in tests. */
+export interface TestRegistry extends AsyncDisposable {
+  /** `127.0.0.1:PORT`: the prefix of image names in it (loopback registries need no TLS). */
+  address: string;
+  /** Tags a local image into the registry and pushes it; returns the registry's image name. */
+  push(engine: Engine, image: string, name: string): Promise<string>;
+}
+
+/** Starts `docker-registry` with its storage in a temp folder; disposing stops it and deletes the folder. */
+export async function startRegistry(): Promise<TestRegistry> {
+  const dir = await Deno.makeTempDir({ prefix: "dspy-agent-registry-" });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const address = `127.0.0.1:${listener.addr.port}`;
+  listener.close();
+  await Deno.writeTextFile(
+    `${dir}/config.yml`,
+    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: ${address}\n`,
+  );
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("docker-registry", {
+      args: ["serve", `${dir}/config.yml`],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  } catch (err) {
+    await Deno.remove(dir, { recursive: true });
+    throw new Error("Cannot start docker-registry: install it with apt-get install docker-registry", { cause: err });
+  }
+  const deadline = Date.now() + 10_000;
+  while (!(await fetch(`http://${address}/v2/`).then((r) => (r.body?.cancel(), r.ok), () => false))) {
+    if (Date.now() > deadline) throw new Error(`Cannot reach docker-registry at ${address} after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    address,
+    async push(engine, image, name) {
+      const target = `${address}/${name}`;
+      const [repo, tag] = splitTag(target);
+      await engine.docker.getImage(image).tag({ repo, tag });
+      // dockerode's types miss the promise form of push(); the engine wants an (empty) X-Registry-Auth.
+      const pushable = engine.docker.getImage(target) as unknown as {
+        push(options: { authconfig: Record<string, never> }): Promise<AsyncIterable<Uint8Array>>;
+      };
+      const stream = await pushable.push({ authconfig: {} });
+      let log = "";
+      for await (const chunk of stream) log += new TextDecoder().decode(chunk);
+      if (log.includes('"error"')) throw new Error(`Cannot push "${target}": ${log}`);
+      return target;
+    },
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGTERM");
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }

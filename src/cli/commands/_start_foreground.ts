@@ -1,6 +1,7 @@
 /**
  * `dspy-agent start --foreground`: the daemon runs in this process, the
- * services start with the same live view, and Ctrl-C stops everything.
+ * services start with the same live view, and Ctrl-C (or SIGTERM) stops the
+ * services and then the daemon.
  *
  * @module
  */
@@ -21,8 +22,17 @@ export async function runForeground(ctx: CommandContext, config: Config, timeout
   ]);
   let release!: () => void;
   const stop = new Promise<void>((resolve) => release = resolve);
-  ctx.signal.addEventListener("abort", () => release(), { once: true });
-  Deno.addSignalListener("SIGTERM", () => release());
+  const client = await clientFor(ctx, config);
+  // Like `docker compose up`: ending the foreground run stops its services, then the daemon.
+  const stopEverything = async () => {
+    ctx.output.error("Stopping services…");
+    await client.stopServices({ serviceNames: ctx.positionals }, { signal: AbortSignal.timeout(60_000) }).catch(
+      () => {},
+    );
+    release();
+  };
+  ctx.signal.addEventListener("abort", () => void stopEverything(), { once: true });
+  Deno.addSignalListener("SIGTERM", () => void stopEverything());
   let daemonFailed: unknown;
   const daemon = runDaemon(config, { logger: createLogger({ level: config.logLevel }), stopWhen: stop })
     .catch((error) => {
@@ -30,7 +40,6 @@ export async function runForeground(ctx: CommandContext, config: Config, timeout
       throw error;
     });
   const exited = daemon.then(() => 0, () => 1);
-  const client = await clientFor(ctx, config);
   const view = ctx.globals.json ? undefined : new LiveView({ output: ctx.output });
   try {
     await waitForHealth({ client, home: config.home, timeoutSeconds, exited, signal: ctx.signal }).catch((error) => {

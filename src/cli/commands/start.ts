@@ -9,7 +9,7 @@
 import type { DaemonClient, Health } from "../../client/mod.ts";
 import type { Config } from "../../config/mod.ts";
 import { type CommandContext, configOf } from "../context.ts";
-import { clientFor } from "../daemon_connection.ts";
+import { findDaemon } from "../daemon_connection.ts";
 import { CommandFailedError, DaemonExitedError, ExitCode, ServicesFailedError, UsageError } from "../errors.ts";
 import { acquireStartLock } from "../lifecycle/start_lock.ts";
 import { serveCommand, spawnDaemon } from "../lifecycle/spawn_daemon.ts";
@@ -34,9 +34,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutSeconds * 1000)]);
   const view = ctx.globals.json ? undefined : new LiveView({ output: ctx.output });
   try {
-    const client = await clientFor(ctx, config);
     await using _lock = await acquireStartLock(config.home);
-    const daemon = await ensureDaemon({ ctx, config, client, view, timeoutSeconds });
+    const daemon = await ensureDaemon({ ctx, config, view, timeoutSeconds });
+    const client = daemon.client;
     const started = await startServices({
       ctx,
       config,
@@ -64,6 +64,8 @@ export async function run(ctx: CommandContext): Promise<number> {
 }
 
 interface DaemonState {
+  /** The client of the daemon in use. */
+  client: DaemonClient;
   health: Health;
   /** Whether this run started it. */
   spawned: boolean;
@@ -72,13 +74,14 @@ interface DaemonState {
 async function ensureDaemon(parts: {
   ctx: CommandContext;
   config: Config;
-  client: DaemonClient;
   view?: LiveView;
   timeoutSeconds: number;
 }): Promise<DaemonState> {
-  const { ctx, config, client, view } = parts;
-  const existing = await probeHealth(client, { signal: ctx.signal });
-  if (existing?.healthy) return { health: existing, spawned: false };
+  const { ctx, config, view } = parts;
+  const found = await findDaemon(ctx, config);
+  const client = found.client;
+  const existing = found.health;
+  if (existing?.healthy) return { client, health: existing, spawned: false };
   const info = await readDaemonInfo(config.home, ctx.signal);
   if (existing || (info && isProcessAlive(info.pid))) {
     // A daemon runs but is not ready yet (started by systemd or an earlier start): wait for it.
@@ -90,7 +93,7 @@ async function ensureDaemon(parts: {
       signal: ctx.signal,
     });
     view?.set("daemon", { state: "ok", text: `ready on ${health.grpcAddress || client.address}` });
-    return { health, spawned: false };
+    return { client, health, spawned: false };
   }
   view?.set("daemon", { state: "active", text: "starting" });
   const spawned = await spawnDaemon({ home: config.home, command: serveCommand({ configFile: ctx.globals.config }) });
@@ -107,7 +110,7 @@ async function ensureDaemon(parts: {
       state: "ok",
       text: `ready on ${health.grpcAddress || client.address} (pid ${health.pid || spawned.pid})`,
     });
-    return { health, spawned: true };
+    return { client, health, spawned: true };
   } catch (error) {
     view?.set("daemon", { state: "failed", text: error instanceof Error ? error.message : String(error) });
     throw error;

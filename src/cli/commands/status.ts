@@ -7,7 +7,7 @@
 
 import type { DaemonClient, Health, ServiceStatus } from "../../client/mod.ts";
 import { type CommandContext, configOf } from "../context.ts";
-import { clientFor } from "../daemon_connection.ts";
+import { findDaemon } from "../daemon_connection.ts";
 import { CommandFailedError, ExitCode } from "../errors.ts";
 import { probeHealth, sleep } from "../lifecycle/wait_health.ts";
 import { formatBytes, formatDuration } from "../output/format.ts";
@@ -48,10 +48,12 @@ export interface StatusSnapshot {
 /** Runs `status`. */
 export async function run(ctx: CommandContext): Promise<number> {
   const config = await configOf(ctx);
-  const client = await clientFor(ctx, config);
+  const found = await findDaemon(ctx, config);
+  const client = found.client;
   const watch = ctx.values.watch === true && !ctx.globals.json;
+  let health = found.health;
   while (true) {
-    const health = await probeHealth(client, { signal: ctx.signal });
+    health ??= await probeHealth(client, { signal: ctx.signal });
     if (!health) {
       throw new CommandFailedError(`No daemon is running at ${client.address}`, ExitCode.daemonNotRunning, {
         hint: "Start it with `dspy-agent start`.",
@@ -68,7 +70,12 @@ export async function run(ctx: CommandContext): Promise<number> {
       return ExitCode.ok;
     }
     ctx.output.write(`\x1b[H\x1b[2J${lines.join("\n")}\n\n${ctx.output.colors.dim("Every 2s · Ctrl-C to quit")}\n`);
-    await sleep(2000, ctx.signal);
+    health = undefined;
+    try {
+      await sleep(2000, ctx.signal);
+    } catch {
+      return ExitCode.ok; // Ctrl-C ends a watch
+    }
   }
 }
 

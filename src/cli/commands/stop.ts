@@ -7,11 +7,10 @@
  */
 
 import { type CommandContext, configOf } from "../context.ts";
-import { clientFor } from "../daemon_connection.ts";
+import { findDaemon } from "../daemon_connection.ts";
 import { CommandFailedError, ExitCode, UsageError } from "../errors.ts";
 import { isProcessAlive, readDaemonInfo } from "../lifecycle/state_files.ts";
 import { stopDaemonProcess } from "../lifecycle/stop_daemon.ts";
-import { probeHealth } from "../lifecycle/wait_health.ts";
 import { parseSeconds } from "../output/format.ts";
 
 /** Runs `stop`. */
@@ -22,11 +21,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const force = ctx.values.force === true;
   const config = await configOf(ctx);
-  const client = await clientFor(ctx, config);
+  const { client, health } = await findDaemon(ctx, config);
   const out = ctx.output;
   const c = out.colors;
   const result: { services: Record<string, string>; daemon: string } = { services: {}, daemon: "not running" };
-  const health = await probeHealth(client, { signal: ctx.signal });
   const info = await readDaemonInfo(config.home, ctx.signal);
   const pid = Number(health?.pid ?? 0) || info?.pid;
   let failed = false;
