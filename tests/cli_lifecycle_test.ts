@@ -206,6 +206,14 @@ Deno.test({
     assertEquals(r.code, 5, r.stdout + r.stderr);
     assert(/docker/i.test(r.stderr), r.stderr);
     assert(r.stderr.includes("doctor"), r.stderr);
+    // The daemon itself runs: status shows it and why services are unknown; stop still ends it.
+    const status = await cli.run(["status"]);
+    assertEquals(status.code, 0, status.stderr);
+    assert(status.stdout.includes("Services unknown:"), status.stdout);
+    const stop = await cli.run(["stop"]);
+    assertEquals(stop.code, 5, stop.stderr);
+    assert(/✓ daemon\s+stopped/.test(stop.stdout), stop.stdout);
+    assertEquals((await cli.run(["status"])).code, 3);
   },
 });
 

@@ -77,6 +77,7 @@ Deno.test({
       await assertNothingLeft(engine, labels);
     } finally {
       await removeByLabel(engine, labels);
+      await Deno.remove(config.home, { recursive: true });
     }
   },
 });

@@ -73,12 +73,14 @@ Deno.test({
     let dockerd = await startPrivateDockerd(port);
     const engine = createEngine({ dockerHost });
     const labels = testLabels("env-engine-restart");
+    let home: string | undefined;
     try {
       await waitForEngine(engine, 30_000);
       const busybox = await buildBusyboxImage(engine);
       const config = await testStackConfig("engine", { web: httpService(busybox, 0, { restart: "on-failure" }) }, {
         dockerHost,
       });
+      home = config.home;
       const recorder = eventRecorder();
       await using manager = createEnvManager({
         config,
@@ -122,6 +124,7 @@ Deno.test({
     } finally {
       await removeByLabel(engine, labels).catch(() => {});
       await dockerd.stop();
+      if (home) await Deno.remove(home, { recursive: true });
     }
   },
 });

@@ -72,6 +72,7 @@ Deno.test({
       await assertNothingLeft(engine, labels);
     } finally {
       await removeByLabel(engine, labels);
+      await Deno.remove(config.home, { recursive: true });
     }
   },
 });
@@ -104,6 +105,7 @@ Deno.test({
       await assertNothingLeft(engine, labels);
     } finally {
       await removeByLabel(engine, labels);
+      await Deno.remove(config.home, { recursive: true });
     }
   },
 });
@@ -157,6 +159,7 @@ Deno.test({
         squatter.close();
       } catch { /* already closed */ }
       await removeByLabel(engine, labels);
+      await Deno.remove(config.home, { recursive: true });
     }
   },
 });

@@ -14,7 +14,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { OrchestratorService } from "../src/gen/orchestrator/v1/orchestrator_pb.ts";
 import { type DaemonProcess, startDaemonProcess } from "./support/daemon.ts";
 import { assert, assertEquals } from "./support/assert.ts";
@@ -51,8 +51,16 @@ function random(seed: number): () => number {
   };
 }
 
-function connect(daemon: DaemonProcess): Client {
-  return createClient(OrchestratorService, createGrpcTransport({ baseUrl: `http://${daemon.grpcAddr}` }));
+/**
+ * A client with its own HTTP/2 session, closed before its daemon stops: a
+ * session still open when the daemon sends GOAWAY trips an assertion in
+ * Deno 2.9's nghttp2 binding (find_stream_on_goaway_func) and aborts the test.
+ */
+function connect(daemon: DaemonProcess): Client & { close(): void } {
+  const baseUrl = `http://${daemon.grpcAddr}`;
+  const sessionManager = new Http2SessionManager(baseUrl);
+  const client = createClient(OrchestratorService, createGrpcTransport({ baseUrl, sessionManager }));
+  return Object.assign(client, { close: () => sessionManager.abort() });
 }
 
 interface Accepted {
@@ -114,6 +122,7 @@ Deno.test({
         assertEquals(await daemon.exited, 137, daemon.output());
         stop.abort();
         await Promise.all(submitters);
+        client.close();
         daemon = await startDaemonProcess({ home });
         client = connect(daemon);
       }
@@ -152,6 +161,7 @@ Deno.test({
           } s in all)`,
       );
     } finally {
+      client.close();
       await daemon.stop();
     }
 

@@ -76,17 +76,30 @@ await Deno.writeTextFile(
   `${composeDir}/docker-compose.yml`,
   `version: "3"\nservices:\n  web:\n    image: ${image}\n    command: ["sleep", "3600"]\n`,
 );
+// A second state folder whose daemon runs no service: its `status` makes no
+// Docker stats call, which isolates the CLI's and the daemon's own cost.
+const idleHome = await Deno.makeTempDir({ prefix: "dspy-agent-bench-cli-idle-" });
+await Deno.writeTextFile(`${idleHome}/config.toml`, `project = "${project}-idle"\n[services]\nredis = false\n`);
+const idleEnv: Record<string, string> = {
+  ...env,
+  DSPY_AGENT_HOME: idleHome,
+  ORCHESTRATOR_GRPC_ADDR: `127.0.0.1:${freePort()}`,
+  ORCHESTRATOR_HTTP_ADDR: `127.0.0.1:${freePort()}`,
+};
 const composeProject = `dspybenchcli${id}`;
 const compose = ["docker-compose", "-p", composeProject, "-f", `${composeDir}/docker-compose.yml`];
 
 try {
   const cold = await timed([...CLI, "start"], env);
   if (cold.code !== 0) throw new Error(`dspy-agent start failed (${cold.code}):\n${cold.out}`);
+  const idle = await timed([...CLI, "start"], idleEnv);
+  if (idle.code !== 0) throw new Error(`dspy-agent start (no services) failed (${idle.code}):\n${idle.out}`);
   const up = await timed([...compose, "up", "-d"], env);
   if (up.code !== 0) throw new Error(`docker-compose up failed:\n${up.out}`);
 
-  const commands: [string, string[]][] = [
+  const commands: [string, string[], Record<string, string>?][] = [
     ["dspy-agent status", [...CLI, "status"]],
+    ["dspy-agent status (no service running)", [...CLI, "status"], idleEnv],
     ["dspy-agent start (all running)", [...CLI, "start"]],
     ["dspy-agent --help", [...CLI, "--help"]],
     ["dspy-agent version", [...CLI, "version"]],
@@ -94,20 +107,20 @@ try {
   ];
   const times = new Map(commands.map(([name]) => [name, [] as number[]]));
   for (let i = 0; i < runs + 1; i++) {
-    for (const [name, argv] of commands) {
-      const r = await timed(argv, env);
+    for (const [name, argv, runEnv] of commands) {
+      const r = await timed(argv, runEnv ?? env);
       if (r.code !== 0) throw new Error(`${name} failed (${r.code}):\n${r.out}`);
       if (i > 0) times.get(name)!.push(r.ms); // the first round warms caches
     }
   }
   const reference = median(times.get("docker-compose ps")!);
   console.log(`\nbench/cli: ${runs} runs each, interleaved; medians (min–max)\n`);
-  console.log(`${"command".padEnd(32)} ${"median".padStart(9)} ${"range".padStart(15)}  vs compose ps`);
+  console.log(`${"command".padEnd(40)} ${"median".padStart(9)} ${"range".padStart(15)}  vs compose ps`);
   for (const [name, xs] of times) {
     const m = median(xs);
     const range = `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)} ms`;
     console.log(
-      `${name.padEnd(32)} ${m.toFixed(0).padStart(6)} ms ${range.padStart(15)}  ${(m / reference).toFixed(2)}×`,
+      `${name.padEnd(40)} ${m.toFixed(0).padStart(6)} ms ${range.padStart(15)}  ${(m / reference).toFixed(2)}×`,
     );
   }
   const ratio = median(times.get("dspy-agent status")!) / reference;
@@ -128,6 +141,8 @@ try {
   }
 } finally {
   await timed([...CLI, "stop", "--remove", "--force"], env);
+  await timed([...CLI, "stop", "--force"], idleEnv);
+  await Deno.remove(idleHome, { recursive: true }).catch(() => {});
   await timed([...compose, "down", "-t", "1"], env);
   await Deno.remove(home, { recursive: true }).catch(() => {});
   await Deno.remove(composeDir, { recursive: true }).catch(() => {});

@@ -95,7 +95,7 @@ function printBreakdown(updates: StartUpdate[]): void {
     const probing = at(s.name, "probing");
     const healthy = at(s.name, "healthy");
     console.log(
-      `    ${s.name.padEnd(7)} created by ${String(at(s.name, "creating")).padStart(5)}, start ${
+      `    ${s.name.padEnd(7)} creating at ${String(at(s.name, "creating")).padStart(5)}, start ${
         String(starting).padStart(5)
       } (+${probing - starting} engine start), healthy ${String(healthy).padStart(5)} (+${
         healthy - probing
@@ -132,22 +132,34 @@ async function runCompose(engine: Engine, labels: Record<string, string>): Promi
   const compose = (...args: string[]) =>
     new Deno.Command("docker-compose", { args: ["-p", project, "-f", file, ...args], stdout: "piped", stderr: "piped" })
       .output();
+  // Health is read from the engine's event stream: polling would load the engine while compose works.
+  const watch = new AbortController();
+  const healthy = new Set<string>();
+  let allHealthy!: () => void;
+  const done = new Promise<void>((resolve) => allHealthy = resolve);
+  const events = (async () => {
+    const selector = { "com.docker.compose.project": project };
+    for await (const event of engine.events({ selector, types: ["container"], signal: watch.signal })) {
+      if (event.Action === "health_status: healthy") healthy.add(event.Actor.ID);
+      if (healthy.size === BENCH_STACK.length) allHealthy();
+    }
+  })();
   try {
+    await new Promise((r) => setTimeout(r, 100)); // let the event stream connect
     const started = performance.now();
     const up = await compose("up", "-d");
     if (!up.success) throw new Error(`docker-compose up failed: ${new TextDecoder().decode(up.stderr)}`);
-    const selector = { "com.docker.compose.project": project };
-    while (true) {
-      const containers = await engine.listContainers({ selector });
-      const health = await Promise.all(
-        containers.map(async (c) => (await engine.inspectContainer(c.Id)).State?.Health?.Status),
-      );
-      if (containers.length === BENCH_STACK.length && health.every((h) => h === "healthy")) break;
-      if (performance.now() - started > 120_000) throw new Error(`compose stack not healthy: ${health}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const timeout = AbortSignal.timeout(120_000);
+    await Promise.race([
+      done,
+      new Promise((_, reject) =>
+        timeout.addEventListener("abort", () => reject(new Error("compose stack not healthy")))
+      ),
+    ]);
     return (performance.now() - started) / 1000;
   } finally {
+    watch.abort();
+    await events.catch(() => {});
     await compose("down", "-v", "-t", "0");
     await Deno.remove(dir, { recursive: true });
   }

@@ -24,7 +24,7 @@ export function workflowHandlers(
   engine: WorkflowEngine,
 ): Pick<ServiceImpl<typeof OrchestratorService>, WorkflowRpcs> {
   return {
-    createWorkflow(request) {
+    async createWorkflow(request) {
       requireArgument(
         request.spec.length > 0,
         "Cannot create workflow: spec is empty",
@@ -35,6 +35,8 @@ export function workflowHandlers(
         description: request.description,
         spec: request.spec,
       });
+      // Once CreateWorkflow returns, the workflow survives a kill -9.
+      await engine.flushed();
       return { success: true, workflowId };
     },
 

@@ -156,7 +156,7 @@ function printFailure(output: Output, failure: ReturnType<typeof describeFailure
   output.error(`${c.red("Error:")} ${failure.message}`);
   for (const line of failure.details ?? []) output.error(`  ${line}`);
   if (failure.hint) output.error(`${c.dim("Hint:")} ${failure.hint}`);
-  if (output.json) {
+  if (output.json && !output.wroteJson()) {
     output.writeJson({ error: { message: failure.message, hint: failure.hint, exitCode: failure.exitCode } });
   }
   for (let e = error; e instanceof Error; e = e.cause) output.error(c.dim(e.stack ?? String(e)));

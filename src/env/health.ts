@@ -58,7 +58,7 @@ export async function probeOnce(check: HealthCheck, ctx: ProbeContext, signal: A
 }
 
 /** Each pause is this share of the time already waited (see {@linkcode waitHealthy}). */
-const GROWTH = 0.05;
+const GROWTH = 0.025;
 
 /** Options of {@linkcode waitHealthy}. */
 export interface WaitHealthyOptions {
@@ -89,10 +89,11 @@ export interface WaitHealthyResult extends ProbeResult {
 /**
  * Probes until healthy, the deadline passes, or the container exits.
  *
- * The first probe runs at once; the pause then grows exponentially, by 5% of the time already waited, from
- * `initialIntervalMs` to at most `maxIntervalMs`. So a probe never lags readiness by more than about 5% (the
+ * The first probe runs at once; the pause then grows exponentially, by 2.5% of the time already waited, from
+ * `initialIntervalMs` to at most `maxIntervalMs`. So a probe never lags readiness by more than about 2.5% (the
  * issue asks for a stack start within 1.15× of the critical path; bench/stack-start) while a slow service costs
- * at most one probe a second. A failed probe is one refused connection, so the early, dense probes are cheap.
+ * at most one probe a second. A failed probe is one refused connection, so the early, dense probes are cheap
+ * (a service ready after 30 s costs about 250 probes; 5% measured ~50 ms slower per 2 s wait).
  */
 export async function waitHealthy(
   check: HealthCheck,

@@ -104,11 +104,14 @@ async function* run(ctx: StackContext, defs: ServiceDefinition[], signal: AbortS
     wake?.();
   };
 
-  const [existing] = await Promise.all([listExisting(ctx, signal), ensureNetwork(ctx, signal)]);
+  // The network is awaited only right before the first create, so image checks run meanwhile.
+  const network = ensureNetwork(ctx, signal);
+  network.catch(() => {});
+  const existing = await listExisting(ctx, signal);
   const outcomes = new Map<string, Promise<boolean>>();
   for (const def of defs) {
     const deps = def.dependsOn.map((d) => outcomes.get(d) ?? Promise.resolve(true));
-    outcomes.set(def.name, bringUp(ctx, def, deps, existing.get(def.name), emit, signal));
+    outcomes.set(def.name, bringUp(ctx, def, { deps, network, existing: existing.get(def.name), emit, signal }));
   }
   let finished = false;
   const all = Promise.all(outcomes.values()).finally(() => {
@@ -151,11 +154,15 @@ type Emit = (
 async function bringUp(
   ctx: StackContext,
   def: ServiceDefinition,
-  deps: Promise<boolean>[],
-  existing: ContainerSummary | undefined,
-  emit: Emit,
-  signal: AbortSignal,
+  options: {
+    deps: Promise<boolean>[];
+    network: Promise<void>;
+    existing: ContainerSummary | undefined;
+    emit: Emit;
+    signal: AbortSignal;
+  },
 ): Promise<boolean> {
+  const { deps, existing, emit, signal } = options;
   const record = recordOf(ctx, def.name);
   const hash = definitionHash(def);
   try {
@@ -176,6 +183,7 @@ async function bringUp(
     }
     await prepareContainer(ctx, def, hash, {
       signal,
+      network: options.network,
       onPhase: (phase, message, percent) => emit(def, phase, message, [], percent),
     });
     await ensureVolumes(ctx, def, signal);

@@ -13,6 +13,11 @@ import { containerSpec, networkName, probeAddress, publishedPorts, volumeName } 
 import { apply, recordOf, type StackContext } from "./stack_context.ts";
 import { ImageNotFoundError } from "./stack_errors.ts";
 
+/** Engine operations on the critical path go first when the engine slots are all taken. */
+const PRIORITY_START = 2;
+const PRIORITY_CREATE_NOW = 1;
+const PRIORITY_CREATE_LATER = 0;
+
 /** Told when a service enters a step. */
 export type OnPhase = (
   phase: "pulling" | "creating" | "starting" | "probing",
@@ -62,7 +67,7 @@ export async function prepareContainer(
   ctx: StackContext,
   def: ServiceDefinition,
   hash: string,
-  options: { signal: AbortSignal; onPhase: OnPhase },
+  options: { signal: AbortSignal; onPhase: OnPhase; network?: Promise<void> },
 ): Promise<void> {
   const { signal } = options;
   const record = recordOf(ctx, def.name);
@@ -108,7 +113,10 @@ export async function prepareContainer(
     hostPorts,
     extraLabels: ctx.extraLabels,
   });
-  const id = await ctx.engineSlots.run(() => ctx.engine.createContainer(spec, { signal }), signal);
+  await options.network;
+  // Containers that can start at once are created first; the others have until their dependencies are healthy.
+  const priority = def.dependsOn.length === 0 ? PRIORITY_CREATE_NOW : PRIORITY_CREATE_LATER;
+  const id = await ctx.engineSlots.run(() => ctx.engine.createContainer(spec, { signal }), signal, priority);
   record.containerId = id;
   apply(ctx, def.name, { type: "created", containerId: id });
 }
@@ -124,6 +132,7 @@ export async function startPrepared(
   await ctx.engineSlots.run(
     () => ctx.engine.startContainer(record.containerId!, { signal: options.signal }),
     options.signal,
+    PRIORITY_START,
   );
   apply(ctx, def.name, { type: "probe" });
   options.onPhase("probing", `waiting for the ${def.health.kind} health check`);

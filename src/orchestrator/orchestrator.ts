@@ -88,6 +88,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
       parseExecution: parseExecutionSpec,
       runnerUrl: options.runnerUrl,
       slurm,
+      slurmWorkDir: `${options.stateDir}/slurm`,
     });
     const tasks = new TaskService({
       batch,

@@ -166,3 +166,24 @@ Deno.test("a clean stop gives running tasks back without counting the attempt", 
   assertEquals(z1.attempts, 1);
   orch.tasks.cancel("z1");
 });
+
+Deno.test("a class whose tasks keep failing gets a lower concurrency limit, reported in metrics", async () => {
+  await using orch = await openTestOrchestrator();
+  assertEquals(orch.usage("cpu_short").capacity, 4);
+  const ids = Array.from({ length: 40 }, (_, i) => `bad${i}`);
+  for (const id of ids) orch.tasks.submit({ id, payload: { task_type: "fail" } });
+  for (const id of ids) await waitForTask(orch.tasks, id);
+  const limit = orch.usage("cpu_short").capacity;
+  assert(limit < 4 && limit >= 1, `limit ${limit}`);
+  assertEquals(orch.metrics()["concurrency_limit.cpu_short"], limit);
+  assertEquals(orch.metrics()["error_rate.cpu_short"], 1);
+});
+
+Deno.test("a deep, healthy queue raises the limit up to twice the host default", async () => {
+  await using orch = await openTestOrchestrator();
+  const ids = Array.from({ length: 300 }, (_, i) => `ok${i}`);
+  for (const id of ids) orch.tasks.submit({ id, payload: { task_type: "noop" } });
+  for (const id of ids) await waitForTask(orch.tasks, id);
+  const limit = orch.usage("cpu_short").capacity;
+  assert(limit > 4 && limit <= 8, `limit ${limit}`);
+});

@@ -41,6 +41,9 @@ interface Running {
   timer?: ReturnType<typeof setTimeout>;
 }
 
+/** The longest delay setTimeout takes; longer ones fire at once, so longer waits re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Why an attempt's signal was aborted. */
 class StopReason {
   constructor(readonly kind: "cancel" | "timeout" | "shutdown", readonly detail: string) {}
@@ -165,7 +168,7 @@ export class Scheduler {
       }
       if (next < Infinity) this.#armDelayTimer(next);
       this.#schedulePump();
-    }, Math.max(0, atMs - this.#options.now()));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, atMs - this.#options.now())));
   }
 
   #schedulePump(): void {
@@ -202,10 +205,14 @@ export class Scheduler {
     const controller = new AbortController();
     const run: Running = { task: started, controller };
     if (started.timeoutSeconds > 0) {
-      run.timer = setTimeout(
-        () => controller.abort(new StopReason("timeout", `timed out after ${started.timeoutSeconds}s`)),
-        started.timeoutSeconds * 1000,
-      );
+      const deadline = Date.now() + started.timeoutSeconds * 1000;
+      const arm = () => {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          controller.abort(new StopReason("timeout", `timed out after ${started.timeoutSeconds}s`));
+        } else run.timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      };
+      arm();
     }
     this.#running.set(task.id, run);
     this.#inUse.set(started.class, this.#inUse.get(started.class)! + 1);

@@ -39,7 +39,14 @@ export async function run(ctx: CommandContext): Promise<number> {
     const { client } = await requireDaemon(ctx, config);
     const services = names.length > 0
       ? names
-      : Object.keys(await client.getServicesStatus({}, { signal: ctx.signal })).sort();
+      : Object.values(await client.getServicesStatus({}, { signal: ctx.signal }))
+        .filter((s) => s.containerId !== "") // services that never ran have no logs
+        .map((s) => s.name)
+        .sort();
+    if (services.length === 0) {
+      ctx.output.error("No service has run yet: nothing to show. Start them with `dspy-agent start`.");
+      return ExitCode.ok;
+    }
     const width = Math.max(...services.map((s) => s.length));
     const prefix = (name: string) => ctx.output.colors.palette(services.indexOf(name), `${name.padEnd(width)} |`);
     await Promise.all(services.map(async (serviceName) => {

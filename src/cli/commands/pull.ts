@@ -48,7 +48,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (ctx.globals.json) ctx.output.writeJson({ ok: failed.length === 0, images: Object.fromEntries(last) });
   if (failed.length > 0) {
     throw new CommandFailedError(
-      `Cannot pull ${failed.map(([name]) => `"${name}"`).join(", ")}: ${failed[0][1].message}`,
+      failed.length === 1 && /^Cannot /.test(failed[0][1].message)
+        ? failed[0][1].message
+        : `Cannot pull ${failed.map(([name]) => `"${name}"`).join(", ")}: ${failed[0][1].message}`,
       ExitCode.failure,
       {
         hint: "Check the engine can reach the registry, or build the image locally and tag it.",

@@ -34,7 +34,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutSeconds * 1000)]);
   const view = ctx.globals.json ? undefined : new LiveView({ output: ctx.output });
   try {
-    await using _lock = await acquireStartLock(config.home);
+    await using _lock = await acquireStartLock(
+      config.home,
+      () => view?.set("daemon", { state: "active", text: "waiting for another `dspy-agent start` to finish" }),
+    );
     const daemon = await ensureDaemon({ ctx, config, view, timeoutSeconds });
     const client = daemon.client;
     const started = await startServices({
@@ -81,7 +84,16 @@ async function ensureDaemon(parts: {
   const found = await findDaemon(ctx, config);
   const client = found.client;
   const existing = found.health;
-  if (existing?.healthy) return { client, health: existing, spawned: false };
+  if (existing?.healthy) {
+    // Only a start that waited for another one has a daemon line to finish.
+    if (view?.rows().some(([name]) => name === "daemon")) {
+      view.set("daemon", {
+        state: "ok",
+        text: `ready on ${existing.grpcAddress || client.address} (pid ${existing.pid})`,
+      });
+    }
+    return { client, health: existing, spawned: false };
+  }
   const info = await readDaemonInfo(config.home, ctx.signal);
   if (existing || (info && isProcessAlive(info.pid))) {
     // A daemon runs but is not ready yet (started by systemd or an earlier start): wait for it.

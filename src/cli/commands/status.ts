@@ -41,6 +41,8 @@ export interface StatusSnapshot {
     enabled: boolean;
     message: string;
   }[];
+  /** Why services are unknown (for example Docker is unavailable). */
+  servicesError?: string;
   /** Task counts from GetMetrics. */
   tasks: { pending: number; running: number; completed: number; failed: number; total: number };
 }
@@ -55,9 +57,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   while (true) {
     health ??= await probeHealth(client, { signal: ctx.signal });
     if (!health) {
-      throw new CommandFailedError(`No daemon is running at ${client.address}`, ExitCode.daemonNotRunning, {
-        hint: "Start it with `dspy-agent start`.",
-      });
+      // One line, as scripts and people read it (issue 5 §3).
+      throw new CommandFailedError(
+        `No daemon is running at ${client.address}: start it with \`dspy-agent start\``,
+        ExitCode.daemonNotRunning,
+      );
     }
     const snapshot = await collect(client, health, ctx.signal);
     if (ctx.globals.json) {
@@ -81,7 +85,11 @@ export async function run(ctx: CommandContext): Promise<number> {
 
 async function collect(client: DaemonClient, health: Health, signal: AbortSignal): Promise<StatusSnapshot> {
   const [services, metrics] = await Promise.all([
-    client.getServicesStatus({}, { signal, timeoutMs: 10_000 }),
+    // The daemon answers even when Docker does not: show it, and say why services are unknown.
+    client.getServicesStatus({}, { signal, timeoutMs: 10_000 }).catch((error: Error) => {
+      signal.throwIfAborted();
+      return error;
+    }),
     client.getMetrics({}, { signal, timeoutMs: 5000 }).catch(() => ({} as Record<string, number>)),
   ]);
   const m = metrics;
@@ -97,7 +105,12 @@ async function collect(client: DaemonClient, health: Health, signal: AbortSignal
       stateDir: health.stateDir,
       components: { ...health.services },
     },
-    services: Object.values(services).sort((a, b) => a.name.localeCompare(b.name)).map(serviceEntry),
+    services: services instanceof Error
+      ? []
+      : Object.values(services).sort((a, b) => a.name.localeCompare(b.name)).map(serviceEntry),
+    servicesError: services instanceof Error
+      ? ((services as { rawMessage?: string }).rawMessage ?? services.message)
+      : undefined,
     tasks: {
       pending: m.tasks_pending ?? 0,
       running: m.tasks_running ?? 0,
@@ -140,7 +153,8 @@ function render(snapshot: StatusSnapshot, output: Output, all: boolean): string[
   // Disabled services that are not running are noise unless asked for (--all).
   const shown = snapshot.services.filter((s) => all || s.enabled || s.status !== "stopped");
   const hidden = snapshot.services.length - shown.length;
-  if (shown.length === 0) lines.push(c.dim("No services enabled."));
+  if (snapshot.servicesError) lines.push(c.red(`Services unknown: ${snapshot.servicesError}`));
+  else if (shown.length === 0) lines.push(c.dim("No services enabled."));
   else {
     const now = Date.now() / 1000;
     const colour = (s: string) =>

@@ -28,12 +28,18 @@ export async function run(ctx: CommandContext): Promise<number> {
   const info = await readDaemonInfo(config.home, ctx.signal);
   const pid = Number(health?.pid ?? 0) || info?.pid;
   let failed = false;
+  let servicesError: unknown;
 
   if (health) {
     const response = await client.stopServices(
       { serviceNames: ctx.positionals, timeoutSeconds: Math.ceil(timeoutSeconds), remove: ctx.values.remove === true },
       { signal: ctx.signal, timeoutMs: (timeoutSeconds + 30) * 1000 },
-    );
+    ).catch((error) => {
+      // Services cannot be stopped (for example Docker is down): the daemon still stops; the error is reported last.
+      ctx.signal.throwIfAborted();
+      servicesError = error;
+      return { success: false, serviceResults: {} as Record<string, string> };
+    });
     result.services = { ...response.serviceResults };
     failed = !response.success;
     if (!ctx.globals.json) {
@@ -47,7 +53,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 
   if (ctx.positionals.length === 0 && pid && (health || isProcessAlive(pid))) {
-    result.daemon = await stopDaemonProcess({ pid, timeoutSeconds, force, signal: ctx.signal });
+    // The daemon's own graceful exit (ending streams, closing the store) gets at least 10 s.
+    result.daemon = await stopDaemonProcess({
+      pid,
+      timeoutSeconds: Math.max(timeoutSeconds, 10),
+      force,
+      signal: ctx.signal,
+    });
     if (!ctx.globals.json) {
       const mark = result.daemon === "still running" ? c.red("✗") : c.green("✓");
       out.line(`${mark} ${"daemon".padEnd(20)} ${result.daemon === "exited" ? "stopped" : result.daemon} (pid ${pid})`);
@@ -59,13 +71,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (ctx.globals.json) out.writeJson({ ok: !failed && result.daemon !== "still running", ...result });
   if (result.daemon === "still running") {
     throw new CommandFailedError(
-      `Cannot stop the daemon (pid ${pid}): still running after ${timeoutSeconds} s`,
+      `Cannot stop the daemon (pid ${pid}): still running after ${Math.max(timeoutSeconds, 10)} s`,
       ExitCode.failure,
       {
         hint: "Run `dspy-agent stop --force` to kill it.",
       },
     );
   }
+  if (servicesError) throw servicesError;
   if (failed) {
     throw new CommandFailedError("Cannot stop every service", ExitCode.failure, {
       hint: "Try `dspy-agent stop --force`.",

@@ -198,6 +198,8 @@ function print(ctx: CommandContext, r: TaskResult): void {
   const mark = r.status === "completed" ? c.green("✓") : r.status === "failed" ? c.red("✗") : "…";
   const took = r.durationMs > 0 ? ` (${formatDuration(r.durationMs)})` : "";
   ctx.output.line(`${mark} ${r.taskId}  ${state}${took}${r.error ? `: ${r.error}` : ""}`);
+  // The task's output (CONTRACT §2.7: JSON in result.data).
+  if (r.status === "completed" && r.result.data) ctx.output.line(`  ${c.dim("data:")} ${r.result.data}`);
 }
 
 function taskJson(t: Task): Record<string, unknown> {

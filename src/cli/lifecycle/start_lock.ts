@@ -7,13 +7,19 @@
 
 import { statePaths } from "./state_files.ts";
 
-/** Holds `<home>/start.lock` exclusively until disposed. */
-export async function acquireStartLock(home: string): Promise<AsyncDisposable> {
+/** Holds `<home>/start.lock` exclusively until disposed; `onWait` is called when another start holds it. */
+export async function acquireStartLock(home: string, onWait?: () => void): Promise<AsyncDisposable> {
   const paths = statePaths(home);
   await Deno.mkdir(paths.logsDir, { recursive: true });
   const file = await Deno.open(paths.startLock, { create: true, write: true, read: true });
   // Blocks while another start holds it; the OS frees it if that process dies.
-  await file.lock(true);
+  const locked = file.lock(true);
+  const timer = setTimeout(() => onWait?.(), 200);
+  try {
+    await locked;
+  } finally {
+    clearTimeout(timer);
+  }
   return {
     async [Symbol.asyncDispose]() {
       try {

@@ -95,7 +95,7 @@ export class LiveView {
     this.#lastPlain.set(name, key);
     const c = this.#output.colors;
     const mark = { waiting: "·", active: "…", ok: c.green("✓"), failed: c.red("✗"), skipped: "-" }[row.state];
-    const time = row.endedMs !== undefined ? ` (${formatDuration(row.endedMs)})` : "";
+    const time = row.endedMs ? ` (${formatDuration(row.endedMs)})` : "";
     this.#output.line(`${mark} ${name.padEnd(this.#width())}  ${row.text}${time}`);
     if (row.state === "failed") { for (const d of row.details ?? []) this.#output.line(`    ${c.dim(d)}`); }
   }
@@ -151,7 +151,7 @@ function truncate(line: string, columns: number): string {
         continue;
       }
     }
-    if (visible >= columns - 1) break;
+    if (visible >= columns - 1) return out + (out.includes("\x1b[") ? "\x1b[0m" : ""); // close any open colour
     out += line[i];
     visible++;
   }

@@ -28,6 +28,8 @@ export interface Output {
   error(text: string): void;
   /** Writes a value as pretty JSON on stdout. */
   writeJson(value: unknown): void;
+  /** Whether a JSON result was written (then a failure adds no second document). */
+  wroteJson(): boolean;
 }
 
 /** Options of {@linkcode createOutput}. */
@@ -50,6 +52,7 @@ export function createOutput(options: OutputOptions): Output {
     let written = 0;
     while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
   };
+  let wroteJson = false;
   return {
     isTerminal,
     json: options.json ?? false,
@@ -65,7 +68,11 @@ export function createOutput(options: OutputOptions): Output {
     write: (text) => writeAll(Deno.stdout, text),
     line: (text = "") => writeAll(Deno.stdout, text + "\n"),
     error: (text) => writeAll(Deno.stderr, text + "\n"),
-    writeJson: (value) => writeAll(Deno.stdout, JSON.stringify(value, jsonReplacer, 2) + "\n"),
+    writeJson: (value) => {
+      wroteJson = true;
+      writeAll(Deno.stdout, JSON.stringify(value, jsonReplacer, 2) + "\n");
+    },
+    wroteJson: () => wroteJson,
   };
 }
 

@@ -26,6 +26,8 @@ export interface ExecutorSelectorOptions {
   slurm: boolean;
   /** How often the Slurm executor polls sacct. @default {2000} */
   slurmPollMs?: number;
+  /** Where Slurm job scripts and logs go (must be visible to compute nodes). */
+  slurmWorkDir?: string;
 }
 
 /** Picks the executor of a task, or says why there is none. */
@@ -40,7 +42,9 @@ export function createExecutorSelector(options: ExecutorSelectorOptions): Execut
     parse: options.parseExecution ?? ((value) => value),
   });
   const runner = options.runnerUrl ? runnerExecutor(options.runnerUrl) : undefined;
-  const slurm = options.slurm ? slurmExecutor({ pollMs: options.slurmPollMs }) : undefined;
+  const slurm = options.slurm
+    ? slurmExecutor({ pollMs: options.slurmPollMs, workDir: options.slurmWorkDir })
+    : undefined;
   return (task) => {
     if (task.class === "gpu_slurm" && slurm) return { executor: slurm, name: "slurm" };
     if (isBuiltinTask(task)) return { executor: runBuiltin, name: "builtin" };

@@ -43,8 +43,13 @@ const DONE_STATES = [
   "DEADLINE",
 ];
 
-/** Returns an executor that runs each task as a Slurm batch job, polling every `pollMs`. */
-export function slurmExecutor(options: { pollMs?: number } = {}): TaskExecutor {
+/**
+ * Returns an executor that runs each task as a Slurm batch job, polling
+ * every `pollMs`. Scripts and logs go to a fresh folder under `workDir`,
+ * which compute nodes must see (the state folder is usually on a shared
+ * file system; the system temp folder usually is not).
+ */
+export function slurmExecutor(options: { pollMs?: number; workDir?: string } = {}): TaskExecutor {
   const pollMs = options.pollMs ?? 2000;
   return async (task: Task, context: ExecutionContext): Promise<ExecutionResult> => {
     const execution = (task.payload.execution ?? {}) as Record<string, unknown>;
@@ -57,7 +62,8 @@ export function slurmExecutor(options: { pollMs?: number } = {}): TaskExecutor {
       );
     }
     // The task id is never used in a path: the script and log live in a fresh temp folder.
-    const dir = await Deno.makeTempDir({ prefix: "dspy-agent-slurm-" });
+    if (options.workDir) await Deno.mkdir(options.workDir, { recursive: true });
+    const dir = await Deno.makeTempDir({ dir: options.workDir, prefix: "dspy-agent-slurm-" });
     try {
       const gpus = Number((execution.resources as Record<string, unknown> | undefined)?.gpu_count ?? 1);
       const script = [

@@ -65,6 +65,8 @@ export interface WorkflowEngine {
   watch(runId: string, signal: AbortSignal): AsyncIterable<RunStatus>;
   /** Cancels a run and its unfinished steps; a finished run is returned unchanged. */
   cancelRun(runId: string, reason?: string): Promise<RunStatus>;
+  /** Resolves once every workflow write made so far is committed (await it before answering a client). */
+  flushed(): Promise<void>;
   /** Resolves once the runs found unfinished at open have been advanced. */
   readonly recovered: Promise<void>;
   /** Stops listening to task changes; waits for advances in progress. */
@@ -132,12 +134,14 @@ export function createWorkflowEngine(
     return runStatus(run, store.listSteps(runId));
   };
 
+  const flushed = () => options.tasks.flushed?.() ?? Promise.resolve();
   const recovered = Promise.all(
     store.unfinishedRunIds().map((runId) => schedule(runId)),
   ).then(() => {});
 
   return {
     recovered,
+    flushed,
 
     create(input) {
       const workflowId = input.id || `wf-${crypto.randomUUID()}`;
@@ -181,6 +185,7 @@ export function createWorkflowEngine(
       const existing = key === "" ? undefined : store.findRunByKey(workflow.id, key);
       if (existing) {
         await schedule(existing.id);
+        await flushed();
         return loadStatus(existing.id);
       }
       const spec = JSON.parse(workflow.specJson);
@@ -202,6 +207,8 @@ export function createWorkflowEngine(
         })
       );
       await schedule(runId);
+      // CONTRACT: once StartWorkflowRun returns, the run survives a kill -9.
+      await flushed();
       return loadStatus(runId);
     },
 
@@ -252,6 +259,7 @@ export function createWorkflowEngine(
         });
         await publish(context, "workflow_run_cancelled", run, { reason: why });
         notify(runId);
+        await flushed();
         return loadStatus(runId);
       });
     },

@@ -43,6 +43,11 @@ export interface WorkflowTaskService {
   get(id: string): Promise<WorkflowTask | undefined> | WorkflowTask | undefined;
   /** Cancels a pending or running task. */
   cancel(id: string, reason: string): unknown;
+  /**
+   * Resolves once every write made so far is committed (the orchestrator
+   * batches the writes of one event-loop turn). Absent: writes commit at once.
+   */
+  flushed?(): Promise<void>;
   /** Calls `listener` after every committed task change; returns the unsubscribe function. */
   subscribe(listener: (task: WorkflowTask) => void): () => void;
 }
