@@ -3,7 +3,7 @@
  * depth three with a real Redis, started, adopted, inspected and stopped.
  */
 import { Registry } from "prom-client";
-import { createEnvManager, LABEL_PROJECT, LABEL_TEST, type StartUpdate } from "../src/env/mod.ts";
+import { createEnvManager, LABEL_PROJECT, LABEL_SERVICE, LABEL_TEST, type StartUpdate } from "../src/env/mod.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import {
   assertNothingLeft,
@@ -111,17 +111,39 @@ Deno.test({
       const after = await engine.listContainers({ selector: { [LABEL_PROJECT]: config.project } });
       assertEquals(after.map((c) => c.Id).sort(), containers.map((c) => c.Id).sort());
 
-      const stopped = await manager.stop({
+      // A changed definition is recreated; the rest of the stack is adopted. A new manager is a restarted daemon.
+      const changed = {
+        ...config,
+        services: { ...config.services, worker: { ...config.services.worker, env: { MODE: "changed" } } },
+      };
+      await using successor = createEnvManager({
+        config: changed,
+        engine,
+        registry: new Registry(),
+        extraLabels: labels,
+      });
+      const third = await drainStart(successor);
+      at(third, "worker", "healthy");
+      for (const name of ["redis", "cache", "api", "router"]) at(third, name, "adopted");
+      const oldWorker = containers.find((c) => c.Labels[LABEL_SERVICE] === "worker")!.Id;
+      const now = await engine.listContainers({ selector: { [LABEL_PROJECT]: config.project } });
+      assertEquals(now.length, 5);
+      assertEquals(now.some((c) => c.Id === oldWorker), false, "the old worker container was replaced");
+
+      // Removing containers keeps volumes unless asked.
+      const stopped = await successor.stop({
         names: [],
         remove: true,
-        removeVolumes: true,
         timeoutSeconds: 1,
         signal: AbortSignal.timeout(60_000),
       });
       assertEquals(stopped.success, true, JSON.stringify(stopped));
       assertEquals(Object.keys(stopped.results).sort(), ["api", "cache", "redis", "router", "worker"]);
       assert(Object.values(stopped.results).every((r) => r === "removed"));
-      assert(recorder.events.some((e) => e.type === "service_stopped" && e.resourceId === "router"));
+      const volumes = await engine.listVolumes({ selector: { [LABEL_PROJECT]: config.project } });
+      assertEquals(volumes.map((v) => v.Name), [`${config.project}_cache_data`]);
+      await successor.stop({ names: [], remove: true, removeVolumes: true, signal: AbortSignal.timeout(60_000) });
+      assert(recorder.events.some((e) => e.type === "service_healthy" && e.resourceId === "router"));
       assertStringIncludes(recorder.events.map((e) => e.type).join(","), "service_healthy");
       await assertNothingLeft(engine, labels);
     } finally {

@@ -122,3 +122,10 @@ Deno.test("definitionHash() changes with what shapes the container and only then
   assertEquals(definitionHash(redis), definitionHash({ ...redis, required: false }));
   assert(/^[0-9a-f]{16}$/.test(definitionHash(redis)));
 });
+
+Deno.test("select() leaves services that need a GPU out unless the start asks for GPUs or names them", () => {
+  const registry = resolveRegistry(config({ trainer: { image: "x", gpu: true }, cpu: { image: "y" } }));
+  assertEquals(registry.select([]).map((d) => d.name), ["cpu", "redis"]);
+  assertEquals(registry.select([], { gpu: true }).map((d) => d.name), ["cpu", "redis", "trainer"]);
+  assertEquals(registry.select(["trainer"]).map((d) => d.name), ["trainer"]);
+});

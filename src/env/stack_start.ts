@@ -181,12 +181,13 @@ async function bringUp(
       if (!(await Promise.all(deps)).every(Boolean)) return skip(ctx, def, emit);
       return await adopt(ctx, def, existing!, emit, signal);
     }
+    // Named volumes first: creating the container would otherwise make them, without our labels.
+    await ensureVolumes(ctx, def, signal);
     await prepareContainer(ctx, def, hash, {
       signal,
       network: options.network,
       onPhase: (phase, message, percent) => emit(def, phase, message, [], percent),
     });
-    await ensureVolumes(ctx, def, signal);
     const depsHealthy = (await Promise.all(deps)).every(Boolean);
     if (!depsHealthy) {
       if (record.containerId) {

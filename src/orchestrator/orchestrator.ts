@@ -152,8 +152,10 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
       async [Symbol.asyncDispose]() {
         if (closed) return;
         closed = true;
-        await scheduler.stop();
+        // Runs stop advancing first (they submit step tasks), then tasks stop.
         await workflows.close();
+        tasks.close();
+        await scheduler.stop();
         batch.flush();
         stopCheckpoints();
         db.close();

@@ -200,3 +200,22 @@ export function transitionTask(task: Task, event: TaskEvent): Task {
       };
   }
 }
+
+/** The event type published when a task enters `next.state` through `event` (undefined: none). */
+export function lifecycleEventType(next: Task, event: TaskEvent): string | undefined {
+  switch (next.state) {
+    case "running":
+      return "task_started";
+    case "completed":
+      return "task_completed";
+    case "retrying":
+      return "task_retrying";
+    case "cancelled":
+      return "task_cancelled";
+    case "failed":
+    case "timed_out":
+      return "task_failed";
+    case "pending":
+      return event.type === "recover" || event.type === "release" ? "task_requeued" : undefined;
+  }
+}

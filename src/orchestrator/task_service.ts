@@ -7,7 +7,7 @@
  * @module
  */
 
-import { InvalidTaskError, SlurmUnavailableError, TaskNotFoundError } from "./errors.ts";
+import { InvalidTaskError, OrchestratorClosedError, SlurmUnavailableError, TaskNotFoundError } from "./errors.ts";
 import type { Logger } from "../log/mod.ts";
 import type { EventLog } from "./event_log.ts";
 import type { GroupCommit } from "./group_commit.ts";
@@ -15,7 +15,15 @@ import type { ClassSettings } from "./classes.ts";
 import { DEFAULT_CLASS } from "./classes.ts";
 import { decodePayload } from "./payload.ts";
 import { buildResult } from "./result.ts";
-import { isTerminal, type Task, TASK_STATES, type TaskEvent, type TaskState, transitionTask } from "./task.ts";
+import {
+  isTerminal,
+  lifecycleEventType,
+  type Task,
+  TASK_STATES,
+  type TaskEvent,
+  type TaskState,
+  transitionTask,
+} from "./task.ts";
 import type { TaskFilter, TaskStore } from "./task_store.ts";
 import { validateLabels, validatePayload, validateTaskId } from "./validation.ts";
 
@@ -70,6 +78,7 @@ export class TaskService {
   #options: TaskServiceOptions;
   #listeners = new Set<(task: Task) => void>();
   #counts: Record<string, number>;
+  #closed = false;
 
   /** Wraps a store; counts tasks by state once. */
   constructor(options: TaskServiceOptions) {
@@ -89,6 +98,7 @@ export class TaskService {
    * An id that exists returns the existing task with `created: false`.
    */
   submit(input: SubmitTaskInput): { task: Task; created: boolean } {
+    if (this.#closed) throw new OrchestratorClosedError();
     const { store, events, classes, now } = this.#options;
     const id = input.id || `task-${crypto.randomUUID()}`;
     validateTaskId(id);
@@ -195,10 +205,16 @@ export class TaskService {
 
   /** Cancels a task that is not finished; returns it and whether this call cancelled it. */
   cancel(id: string, reason = ""): { task: Task; cancelled: boolean } {
+    if (this.#closed) throw new OrchestratorClosedError();
     const task = this.get(id);
     if (isTerminal(task.state)) return { task, cancelled: false };
     const next = this.apply(task, { type: "cancel", nowMs: this.#options.now(), reason });
     return next ? { task: next, cancelled: true } : { task: this.get(id), cancelled: false };
+  }
+
+  /** Refuses further submissions and cancels (the orchestrator is stopping). */
+  close(): void {
+    this.#closed = true;
   }
 
   /** Resolves once every change made so far is committed (durable across a kill -9). */
@@ -233,7 +249,7 @@ export class TaskService {
           : "interrupted";
         store.recordAttemptEnd(task.id, task.attempts, outcome, next.error, event.nowMs);
       }
-      const type = eventType(next, event);
+      const type = lifecycleEventType(next, event);
       if (type) {
         events.publish({
           type,
@@ -272,23 +288,5 @@ export class TaskService {
         this.#options.logger.error("A task listener failed", { taskId: task.id, error });
       }
     }
-  }
-}
-
-function eventType(next: Task, event: TaskEvent): string | undefined {
-  switch (next.state) {
-    case "running":
-      return "task_started";
-    case "completed":
-      return "task_completed";
-    case "retrying":
-      return "task_retrying";
-    case "cancelled":
-      return "task_cancelled";
-    case "failed":
-    case "timed_out":
-      return "task_failed";
-    case "pending":
-      return event.type === "recover" || event.type === "release" ? "task_requeued" : undefined;
   }
 }
