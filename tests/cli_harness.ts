@@ -40,7 +40,11 @@ export interface CliEnvOptions {
   env?: Record<string, string>;
 }
 
-/** Creates a state folder with free ports; disposing it stops any daemon started there and removes it. */
+/**
+ * Creates a state folder with free ports. Disposing it stops any daemon
+ * started there, removes the folder and, when the config names a `project`,
+ * removes every Docker resource of that project by label and asserts none is left.
+ */
 export async function createCliEnv(options: CliEnvOptions = {}): Promise<CliEnv> {
   const home = await Deno.makeTempDir({ prefix: "dspy-agent-cli-" });
   if (options.configToml !== undefined) await Deno.writeTextFile(`${home}/config.toml`, options.configToml);
@@ -64,6 +68,8 @@ export async function createCliEnv(options: CliEnvOptions = {}): Promise<CliEnv>
     async [Symbol.asyncDispose]() {
       await killDaemon(home);
       await Deno.remove(home, { recursive: true }).catch(() => {});
+      const project = options.configToml?.match(/^project = "([^"]+)"/m)?.[1];
+      if (project) await removeProject(project);
     },
   };
 }
@@ -180,4 +186,18 @@ export function spawnCli(args: string[], env: Record<string, string>): RunningCl
       }
     },
   };
+}
+
+/** A unique project name for one test: `dspy-agent-test-cli-<name>-<random>`. */
+export function testProject(name: string): string {
+  return `dspy-agent-test-cli-${name}-${crypto.randomUUID().slice(0, 6)}`;
+}
+
+/** Removes the containers, networks and volumes labelled with a project, then asserts nothing is left. */
+export async function removeProject(project: string): Promise<void> {
+  const { assertNothingLeft, ensureDockerEngine, removeByLabel } = await import("./support/docker.ts");
+  const { LABEL_PROJECT } = await import("../src/env/mod.ts");
+  const engine = await ensureDockerEngine();
+  await removeByLabel(engine, { [LABEL_PROJECT]: project });
+  await assertNothingLeft(engine, { [LABEL_PROJECT]: project });
 }

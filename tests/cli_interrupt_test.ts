@@ -8,7 +8,7 @@ import { LABEL_PROJECT } from "../src/env/mod.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { buildBusyboxImage, ensureDockerEngine } from "./support/docker.ts";
 import { freePort } from "./support/daemon.ts";
-import { createCliEnv, projectToml, spawnCli, webService } from "./cli_harness.ts";
+import { createCliEnv, projectToml, spawnCli, testProject, webService } from "./cli_harness.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 
@@ -18,7 +18,7 @@ Deno.test({
   async fn() {
     const engine = await ensureDockerEngine();
     const image = await buildBusyboxImage(engine);
-    const project = `dspy-agent-test-cli-${crypto.randomUUID().slice(0, 6)}`;
+    const project = testProject("x");
     const worker = `[services.worker]\nimage = "${image}"\n` +
       `command = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]\n[services.worker.health]\nkind = "none"\n`;
     await using cli = await createCliEnv({ configToml: projectToml(project, worker) });
@@ -38,9 +38,6 @@ Deno.test({
       assert(left.every((c) => c.State !== "running"), `no container runs: ${left.map((c) => c.State)}`);
     } finally {
       await cli.run(["stop", "--remove", "--force", "--timeout", "2"]);
-      for (const c of await engine.listContainers({ selector: { [LABEL_PROJECT]: project } })) {
-        await engine.removeContainer(c.Id, { force: true, removeVolumes: true });
-      }
     }
   },
 });
@@ -51,7 +48,7 @@ Deno.test({
   async fn() {
     const engine = await ensureDockerEngine();
     const image = await buildBusyboxImage(engine);
-    const project = `dspy-agent-test-cli-${crypto.randomUUID().slice(0, 6)}`;
+    const project = testProject("x");
     await using cli = await createCliEnv({
       configToml: projectToml(project, webService("slow", image, await freePort(), 60)),
     });
@@ -63,12 +60,10 @@ Deno.test({
       const r = await run.result;
       assertEquals(r.code, 130, r.stdout + r.stderr);
       assert(r.stderr.includes("Interrupted"), r.stderr);
-      assertEquals((await cli.run(["status"])).code, 0, "the daemon keeps running");
+      const status = await cli.run(["status"]);
+      assertEquals(status.code, 0, `the daemon keeps running: ${status.stdout}${status.stderr}`);
     } finally {
       await cli.run(["stop", "--remove", "--force", "--timeout", "2"]);
-      for (const c of await engine.listContainers({ selector: { [LABEL_PROJECT]: project } })) {
-        await engine.removeContainer(c.Id, { force: true, removeVolumes: true });
-      }
     }
   },
 });

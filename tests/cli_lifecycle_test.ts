@@ -9,7 +9,7 @@ import type { Engine } from "../src/env/engine.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { buildBusyboxImage, ensureDockerEngine } from "./support/docker.ts";
 import { freePort } from "./support/daemon.ts";
-import { type CliEnv, createCliEnv, projectToml, spawnCli, webService } from "./cli_harness.ts";
+import { type CliEnv, createCliEnv, projectToml, spawnCli, testProject, webService } from "./cli_harness.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 
@@ -17,14 +17,9 @@ async function containersOf(engine: Engine, project: string) {
   return await engine.listContainers({ selector: { [LABEL_PROJECT]: project } });
 }
 
-async function cleanup(engine: Engine, cli: CliEnv, project: string): Promise<void> {
+/** Stops the stack the way a person would; the harness then sweeps the project by label and asserts nothing is left. */
+async function cleanup(cli: CliEnv): Promise<void> {
   await cli.run(["stop", "--remove", "--force", "--timeout", "5"]);
-  for (const c of await containersOf(engine, project)) {
-    await engine.removeContainer(c.Id, { force: true, removeVolumes: true });
-  }
-  for (const n of await engine.listNetworks({ selector: { [LABEL_PROJECT]: project } })) {
-    await engine.removeNetwork(n.Id);
-  }
 }
 
 Deno.test({
@@ -33,7 +28,7 @@ Deno.test({
   async fn(t) {
     const engine = await ensureDockerEngine();
     const image = await buildBusyboxImage(engine);
-    const project = `dspy-agent-test-cli-${crypto.randomUUID().slice(0, 6)}`;
+    const project = testProject("x");
     const port = await freePort();
     await using cli = await createCliEnv({ configToml: projectToml(project, webService("web", image, port)) });
     try {
@@ -113,7 +108,7 @@ Deno.test({
         assertEquals((await cli.run(["stop"])).code, 0);
       });
     } finally {
-      await cleanup(engine, cli, project);
+      await cleanup(cli);
     }
     assertEquals((await containersOf(engine, project)).length, 0, "nothing is left");
   },
@@ -125,7 +120,7 @@ Deno.test({
   async fn() {
     const engine = await ensureDockerEngine();
     const image = await buildBusyboxImage(engine);
-    const project = `dspy-agent-test-cli-${crypto.randomUUID().slice(0, 6)}`;
+    const project = testProject("x");
     const toml = projectToml(
       project,
       `[services.broken]\nimage = "${image}"\ncommand = ["sh", "-c", "echo boom-before-exit; exit 3"]\nrequired = true\nrestart = "no"\n[services.broken.health]\nkind = "http"\nport = 8080\npath = "/health"\n`,
@@ -139,7 +134,7 @@ Deno.test({
       assert(r.stderr.includes('"broken"'), r.stderr);
       assert(!r.stderr.includes("    at "), "no stack trace");
     } finally {
-      await cleanup(engine, cli, project);
+      await cleanup(cli);
     }
     assertEquals((await containersOf(engine, project)).length, 0, "nothing is left");
   },
@@ -149,7 +144,7 @@ Deno.test({
   name: "start exits 4 with one clear line when the daemon's address is in use",
   ...sanitize,
   async fn() {
-    await using cli = await createCliEnv({ configToml: projectToml("dspy-agent-test-cli-busy", "") });
+    await using cli = await createCliEnv({ configToml: projectToml(testProject("busy"), "") });
     const [host, port] = cli.grpcAddr.split(":");
     // A plain TCP listener that never speaks gRPC: Health cannot answer, serve cannot bind.
     using _listener = Deno.listen({ hostname: host, port: Number(port) });
@@ -166,7 +161,7 @@ Deno.test({
   async fn() {
     const engine = await ensureDockerEngine();
     const image = await buildBusyboxImage(engine);
-    const project = `dspy-agent-test-cli-${crypto.randomUUID().slice(0, 6)}`;
+    const project = testProject("x");
     const port = await freePort();
     await using cli = await createCliEnv({ configToml: projectToml(project, webService("slow", image, port, 30)) });
     try {
@@ -188,7 +183,7 @@ Deno.test({
       assertEquals(r.code, 3, r.stdout + r.stderr);
       assert(r.stderr.includes("the daemon stopped"), r.stderr);
     } finally {
-      await cleanup(engine, cli, project);
+      await cleanup(cli);
     }
   },
 });
@@ -198,7 +193,7 @@ Deno.test({
   ...sanitize,
   async fn() {
     const toml = projectToml(
-      "dspy-agent-test-cli-nodocker",
+      testProject("nodocker"),
       `[services.web]\nimage = "dspy-agent-test/busybox:1"\ncommand = ["sleep", "60"]\nrequired = true\n`,
     );
     await using cli = await createCliEnv({ configToml: toml, env: { DOCKER_HOST: "unix:///nonexistent.sock" } });
@@ -221,7 +216,7 @@ Deno.test({
   name: "two concurrent starts share one daemon",
   ...sanitize,
   async fn() {
-    await using cli = await createCliEnv({ configToml: projectToml("dspy-agent-test-cli-race", "") });
+    await using cli = await createCliEnv({ configToml: projectToml(testProject("race"), "") });
     const [a, b] = await Promise.all([cli.run(["start", "--json"]), cli.run(["start", "--json"])]);
     assertEquals([a.code, b.code], [0, 0], a.stderr + b.stderr);
     const [ra, rb] = [JSON.parse(a.stdout), JSON.parse(b.stdout)];

@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { ensureDockerEngine } from "./support/docker.ts";
 import { freePort } from "./support/daemon.ts";
-import { createCliEnv, projectToml, spawnCli } from "./cli_harness.ts";
+import { createCliEnv, projectToml, spawnCli, testProject } from "./cli_harness.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 
@@ -24,7 +24,7 @@ Deno.test({
   async fn() {
     await ensureDockerEngine();
     const port = await freePort();
-    const toml = projectToml("dspy-agent-test-cli-doctor", `[services.web]\nimage = "x"\nports = ["${port}:80"]\n`);
+    const toml = projectToml(testProject("doctor"), `[services.web]\nimage = "x"\nports = ["${port}:80"]\n`);
     await using cli = await createCliEnv({ configToml: toml });
     const ok = await cli.run(["doctor", "--json"]);
     assertEquals(ok.code, 0, ok.stdout + ok.stderr);
@@ -48,7 +48,7 @@ Deno.test({
   async fn() {
     await ensureDockerEngine();
     const toml = projectToml(
-      "dspy-agent-test-cli-pull",
+      testProject("pull"),
       `[services.web]\nimage = "dspy-agent-test/not-in-any-registry:1"\nenabled = false\n`,
     );
     await using cli = await createCliEnv({ configToml: toml });
@@ -70,7 +70,7 @@ Deno.test({
   name: "tasks submit --wait prints the result; cancel ends a running task; watch follows it to the end",
   ...sanitize,
   async fn() {
-    await using cli = await createCliEnv({ configToml: projectToml("dspy-agent-test-cli-tasks", "") });
+    await using cli = await createCliEnv({ configToml: projectToml(testProject("tasks"), "") });
     assertEquals((await cli.run(["start"])).code, 0);
     const quick = `execution=${JSON.stringify({ command: ["sh", "-c", `echo '__DSPY_RESULT__:{"answer":42}'`] })}`;
     const done = await cli.run(["tasks", "submit", "-p", quick, "--wait"]);

@@ -7,7 +7,7 @@
 import { assertEquals } from "./support/assert.ts";
 import { cliCommand } from "./support/daemon.ts";
 import { runPythonJson } from "./support/python.ts";
-import { createCliEnv } from "./cli_harness.ts";
+import { createCliEnv, projectToml, testProject } from "./cli_harness.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 
@@ -36,7 +36,7 @@ Deno.test({
   ...sanitize,
   async fn() {
     await using cli = await createCliEnv({
-      configToml: 'project = "dspy-agent-test-cli-py"\n[services]\nredis = false\n',
+      configToml: projectToml(testProject("py"), ""),
     });
     const { cmd, args } = cliCommand();
     const wrapper = `${cli.home}/dspy-agent`;

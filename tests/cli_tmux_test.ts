@@ -7,8 +7,7 @@
 import { assert } from "./support/assert.ts";
 import { buildBusyboxImage, ensureDockerEngine } from "./support/docker.ts";
 import { cliCommand, freePort } from "./support/daemon.ts";
-import { createCliEnv, projectToml, webService } from "./cli_harness.ts";
-import { LABEL_PROJECT } from "../src/env/mod.ts";
+import { createCliEnv, projectToml, testProject, webService } from "./cli_harness.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 
@@ -25,7 +24,7 @@ Deno.test({
   async fn() {
     const engine = await ensureDockerEngine();
     const image = await buildBusyboxImage(engine);
-    const project = `dspy-agent-test-cli-${crypto.randomUUID().slice(0, 6)}`;
+    const project = testProject("x");
     await using cli = await createCliEnv({
       configToml: projectToml(project, webService("web", image, await freePort(), 3)),
     });
@@ -68,9 +67,6 @@ Deno.test({
     } finally {
       await tmux("kill-session", "-t", session).catch(() => "");
       await cli.run(["stop", "--remove", "--force"]);
-      for (const c of await engine.listContainers({ selector: { [LABEL_PROJECT]: project } })) {
-        await engine.removeContainer(c.Id, { force: true, removeVolumes: true });
-      }
     }
   },
 });

@@ -15,13 +15,22 @@ import {
   testLabels,
 } from "./support/docker.ts";
 
+/** Opens an orchestrator in a temp folder that is removed on dispose. */
 async function open(options: Partial<OrchestratorOptions> = {}): Promise<Orchestrator> {
-  return await openOrchestrator({
-    stateDir: await Deno.makeTempDir({ prefix: "dspy-orch-exec-" }),
+  const stateDir = await Deno.makeTempDir({ prefix: "dspy-orch-exec-" });
+  const orchestrator = await openOrchestrator({
+    stateDir,
     registry: new Registry(),
     hardware: { cpuCores: 2, gpus: 0 },
     slurm: false,
     ...options,
+  });
+  const dispose = orchestrator[Symbol.asyncDispose].bind(orchestrator);
+  return Object.assign(orchestrator, {
+    async [Symbol.asyncDispose]() {
+      await dispose();
+      await Deno.remove(stateDir, { recursive: true });
+    },
   });
 }
 

@@ -25,7 +25,8 @@ def main():
         ended = time.time()
         emit(count=count, started=started, ended=ended, p50=percentile(latencies, 0.5), p99=percentile(latencies, 0.99))
     elif mode == "roundtrip":
-        noop.delay(warmup=True).get(timeout=30)
+        for _ in range(5):  # warm the path, as grpc_client.py does
+            noop.delay(warmup=True).get(timeout=30)
         latencies = []
         for i in range(count):
             t0 = time.perf_counter()

@@ -31,6 +31,8 @@ const CODES: Record<string, Code> = {
   DockerUnavailableError: Code.Unavailable,
   PortInUseError: Code.FailedPrecondition,
   ImageNotFoundError: Code.FailedPrecondition,
+  IllegalServiceTransitionError: Code.FailedPrecondition,
+  NoFreePortError: Code.ResourceExhausted,
 };
 
 /** Turns any thrown value into a ConnectError, keeping the original as `cause` for logs. */

@@ -49,7 +49,8 @@ export class DaemonExitedError extends Error {
   ) {
     const stage = facts.stage ?? "startup";
     const code = facts.exitCode === undefined ? "" : ` with code ${facts.exitCode}`;
-    const last = facts.logTail.at(-1);
+    // `serve` ends with "Error: <reason>" and a hint (src/cli/mod.ts); that reason is the one to show.
+    const last = facts.logTail.findLast((l) => l.startsWith("Error: "))?.slice(7) ?? facts.logTail.at(-1);
     super(
       stage === "startup"
         ? `Cannot start the daemon: it exited${code}${last ? `: ${last}` : ""}`

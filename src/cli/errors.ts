@@ -108,7 +108,8 @@ export function describeFailure(error: unknown): FailureReport {
       const known = e.exitCode === undefined ? undefined : serveExitCodes[e.exitCode];
       return {
         message: e.message,
-        details: e.logTail.length > 1 ? e.logTail.slice(-10) : undefined,
+        // A known exit code says it all in one line; otherwise the log tail helps.
+        details: known || e.logTail.length <= 1 ? undefined : e.logTail.slice(-10),
         hint: known?.hint ?? `See the daemon log: ${e.logFile}`,
         exitCode: known?.exitCode ?? ExitCode.daemonNotRunning,
       };

@@ -10,10 +10,14 @@ import { openOrchestrator, type Orchestrator, type OrchestratorOptions } from ".
 import type { Task } from "./task.ts";
 import type { TaskService } from "./task_service.ts";
 
-/** Opens an orchestrator in a fresh temp folder (or `stateDir`). */
+/**
+ * Opens an orchestrator in a fresh temp folder, removed on dispose (or in
+ * `stateDir`, which the caller owns).
+ */
 export async function openTestOrchestrator(
   overrides: Partial<OrchestratorOptions> = {},
 ): Promise<Orchestrator & { stateDir: string }> {
+  const owned = overrides.stateDir === undefined;
   const stateDir = overrides.stateDir ?? await Deno.makeTempDir({ prefix: "dspy-orch-test-" });
   const orchestrator = await openOrchestrator({
     registry: new Registry(),
@@ -23,7 +27,14 @@ export async function openTestOrchestrator(
     ...overrides,
     stateDir,
   });
-  return Object.assign(orchestrator, { stateDir });
+  const dispose = orchestrator[Symbol.asyncDispose].bind(orchestrator);
+  return Object.assign(orchestrator, {
+    stateDir,
+    async [Symbol.asyncDispose]() {
+      await dispose();
+      if (owned) await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    },
+  });
 }
 
 /** Resolves with the task once `done(task)` holds; rejects after `timeoutMs`. */
@@ -49,4 +60,15 @@ export function waitForTask(
     const current = tasks.get(id);
     if (done(current)) finish(current);
   });
+}
+
+/** A temp state folder removed on dispose; declare it before the orchestrators using it. */
+export async function tempStateDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "dspy-orch-test-" });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
 }

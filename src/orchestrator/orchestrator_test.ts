@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
-import { openTestOrchestrator, waitForTask } from "./_test_support.ts";
+import { openTestOrchestrator, tempStateDir, waitForTask } from "./_test_support.ts";
 
 Deno.test("openOrchestrator() runs a noop task to completion with the v1 result map", async () => {
   await using orch = await openTestOrchestrator();
@@ -125,7 +125,8 @@ Deno.test("a task with not_before waits until then", async () => {
 });
 
 Deno.test("tasks left running by a killed daemon are requeued, or failed without attempts left", async () => {
-  const stateDir = await Deno.makeTempDir({ prefix: "dspy-orch-test-" });
+  await using dir = await tempStateDir();
+  const stateDir = dir.path;
   {
     const orch = await openTestOrchestrator({ stateDir, classes: { cpu_long: { concurrency: 2 } } });
     orch.tasks.submit({
@@ -155,7 +156,8 @@ Deno.test("tasks left running by a killed daemon are requeued, or failed without
 });
 
 Deno.test("a clean stop gives running tasks back without counting the attempt", async () => {
-  const stateDir = await Deno.makeTempDir({ prefix: "dspy-orch-test-" });
+  await using dir = await tempStateDir();
+  const stateDir = dir.path;
   {
     await using orch = await openTestOrchestrator({ stateDir });
     orch.tasks.submit({ id: "z1", payload: { task_type: "sleep", sleep_ms: "60000" } });

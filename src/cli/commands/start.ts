@@ -13,7 +13,7 @@ import { findDaemon } from "../daemon_connection.ts";
 import { CommandFailedError, DaemonExitedError, ExitCode, ServicesFailedError, UsageError } from "../errors.ts";
 import { acquireStartLock } from "../lifecycle/start_lock.ts";
 import { serveCommand, spawnDaemon } from "../lifecycle/spawn_daemon.ts";
-import { isProcessAlive, readDaemonInfo, statePaths, tailFile } from "../lifecycle/state_files.ts";
+import { isProcessAlive, readDaemonInfo, statePaths, tailDaemonLog } from "../lifecycle/state_files.ts";
 import { probeHealth, waitForHealth } from "../lifecycle/wait_health.ts";
 import { formatDuration, parseSeconds } from "../output/format.ts";
 import { LiveView } from "../output/live_view.ts";
@@ -153,7 +153,7 @@ async function startServices(parts: {
       (error as { code?: string }).code === "unavailable" && !await probeHealth(client, { timeoutMs: 1000 });
     if (gone) {
       const logFile = statePaths(parts.config.home).daemonLog;
-      throw new DaemonExitedError({ logTail: await tailFile(logFile, 20), logFile, stage: "services" }, {
+      throw new DaemonExitedError({ logTail: await tailDaemonLog(logFile, 20), logFile, stage: "services" }, {
         cause: error,
       });
     }

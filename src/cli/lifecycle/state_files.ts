@@ -72,8 +72,8 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Returns the last `lines` lines of a text file (empty when it does not exist). */
-export async function tailFile(path: string, lines: number, signal?: AbortSignal): Promise<string[]> {
+/** Returns the last `lines` lines of the daemon log written since the latest `start` spawned it (empty when there is none). */
+export async function tailDaemonLog(path: string, lines: number, signal?: AbortSignal): Promise<string[]> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
@@ -95,7 +95,9 @@ export async function tailFile(path: string, lines: number, signal?: AbortSignal
     }
     const text = new TextDecoder().decode(buffer.subarray(0, read));
     const all = text.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "" && !isDenoNoise(l));
-    return all.slice(-lines);
+    // Only this run of the daemon: lines after the last start marker `spawnDaemon` writes.
+    const start = all.findLastIndex((l) => l.startsWith("--- dspy-agent serve started"));
+    return all.slice(start + 1).slice(-lines);
   } finally {
     file.close();
   }

@@ -6,11 +6,11 @@
 
 import type { DaemonClient, Health } from "../../client/mod.ts";
 import { DaemonExitedError, DaemonTimeoutError } from "../errors.ts";
-import { statePaths, tailFile } from "./state_files.ts";
+import { statePaths, tailDaemonLog } from "./state_files.ts";
 
 /** Options of {@linkcode probeHealth}. */
 export interface ProbeOptions {
-  /** Milliseconds one call may take. @default {1500} */
+  /** Milliseconds one call may take; a refused connection fails at once, so this only bounds a busy daemon. @default {5000} */
   timeoutMs?: number;
   /** Aborts the call. */
   signal?: AbortSignal;
@@ -22,7 +22,7 @@ export async function probeHealth(
   options: ProbeOptions = {},
 ): Promise<Health | undefined> {
   try {
-    return await client.health({ timeoutMs: options.timeoutMs ?? 1500, signal: options.signal });
+    return await client.health({ timeoutMs: options.timeoutMs ?? 5000, signal: options.signal });
   } catch (error) {
     options.signal?.throwIfAborted();
     if ((error as { name?: string }).name === "DaemonCallError") return undefined;
@@ -64,7 +64,7 @@ export async function waitForHealth(options: WaitForHealthOptions): Promise<Heal
     const health = await probeHealth(options.client, { timeoutMs: 1000, signal: options.signal });
     if (health?.healthy) return health;
     if (exited) {
-      throw new DaemonExitedError({ exitCode, logTail: await tailFile(logFile, 20), logFile });
+      throw new DaemonExitedError({ exitCode, logTail: await tailDaemonLog(logFile, 20), logFile });
     }
     if (Date.now() >= deadline) throw new DaemonTimeoutError(options.timeoutSeconds, logFile);
     await sleep(delay, options.signal);

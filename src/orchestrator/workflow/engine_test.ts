@@ -266,3 +266,18 @@ Deno.test("WorkflowEngine resumes unfinished runs when it is created again on th
   ]);
   await engine.close();
 });
+
+Deno.test("WorkflowEngine submits a step task lost between recording the launch and submitting it", async () => {
+  await using t = await setUp();
+  t.engine.create({ id: "pipe", spec: PIPELINE });
+  const { runId } = await t.engine.startRun({ workflowId: "pipe", input: { dataset: "d" } });
+  await t.engine.close();
+  // As if the daemon died after the step row said "running" but before the task was stored.
+  t.tasks.tasks.delete(`${runId}.prep`);
+  const engine = createWorkflowEngine({ db: t.db, tasks: t.tasks, events: t.events });
+  await engine.recovered;
+  const prep = t.tasks.tasks.get(`${runId}.prep`);
+  assertEquals(prep?.input.payload, { task_type: "echo", dataset: "d" });
+  assertEquals(engine.getRun(runId).steps[0].state, "running");
+  await engine.close();
+});
