@@ -96,6 +96,7 @@ export async function startDaemon(
       runnerUrl: config.runnerUrl,
       hardware: { cpuCores: navigator.hardwareConcurrency, gpus: gpus.length },
       classes: config.tasks.classes,
+      logger,
     });
     stack.use(orchestrator);
     components.store = components.scheduler = "ready";

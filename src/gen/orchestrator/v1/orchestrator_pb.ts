@@ -38,6 +38,8 @@ export type SubmitTaskRequest = Message<"orchestrator.v1.SubmitTaskRequest"> & {
 
   /**
    * Values are decoded per CONTRACT §2.4 (booleans, numbers, JSON, null).
+   * payload.task_type "noop", "echo" (returns the payload), "sleep" (sleep_ms) or "fail" (message,
+   * fail_attempts) runs a built-in; payload.execution runs per CONTRACT §4; else ENV_RUNNER_URL.
    *
    * @generated from field: map<string, string> payload = 3;
    */
@@ -807,6 +809,10 @@ export const StreamEventsRequestSchema: GenMessage<StreamEventsRequest> = /*@__P
  */
 export type SystemEvent = Message<"orchestrator.v1.SystemEvent"> & {
   /**
+   * task_submitted, task_started, task_completed, task_failed, slurm_job_submitted,
+   * slurm_job_completed; also task_retrying, task_cancelled, task_requeued (a daemon restart gave
+   * a running task back), workflow_* and service_* events.
+   *
    * @generated from field: string event_type = 1;
    */
   eventType: string;
