@@ -82,21 +82,21 @@ Deno.test({
     let daemon = await startDaemonProcess({ home });
     let client = connect(daemon);
     const started = performance.now();
-    // A workflow run in progress continues across the kills: its steps are durable tasks.
-    const chain = Array.from({ length: 6 }, (_, i) => ({
-      id: `s${i}`,
-      depends_on: i === 0 ? [] : [`s${i - 1}`],
-      max_attempts: maxAttempts,
-      payload: i % 2 === 0
-        ? { task_type: "sleep", sleep_ms: 400 }
-        : { task_type: "echo", previous: `\${steps.s${i - 1}.output}` },
-    }));
-    await client.createWorkflow({
-      id: "durable-chain",
-      spec: new TextEncoder().encode(JSON.stringify({ steps: chain })),
-    });
-    const { runId } = await client.startWorkflowRun({ workflowId: "durable-chain", idempotencyKey: `seed-${seed}` });
     try {
+      // A workflow run in progress continues across the kills: its steps are durable tasks.
+      const chain = Array.from({ length: 6 }, (_, i) => ({
+        id: `s${i}`,
+        depends_on: i === 0 ? [] : [`s${i - 1}`],
+        max_attempts: maxAttempts,
+        payload: i % 2 === 0
+          ? { task_type: "sleep", sleep_ms: 400 }
+          : { task_type: "echo", previous: `\${steps.s${i - 1}.output}` },
+      }));
+      await client.createWorkflow({
+        id: "durable-chain",
+        spec: new TextEncoder().encode(JSON.stringify({ steps: chain })),
+      });
+      const { runId } = await client.startWorkflowRun({ workflowId: "durable-chain", idempotencyKey: `seed-${seed}` });
       for (let round = 0; round < killPoints; round++) {
         const stop = new AbortController();
         // Four submitters race the kill; a submission counts only once it returned success.

@@ -12,7 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { measureModuleLoading } from "./module_loading.ts";
-import { ensureBusyboxImage } from "./image.ts";
+import { ensureBusyboxImage, removeProject } from "./docker_cli.ts";
 import { measureRpcLatency } from "./rpc_latency.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -143,6 +143,8 @@ try {
   await timed([...CLI, "stop", "--remove", "--force"], env);
   await timed([...CLI, "stop", "--force"], idleEnv);
   await Deno.remove(idleHome, { recursive: true }).catch(() => {});
+  await removeProject(project);
+  await removeProject(`${project}-idle`);
   await timed([...compose, "down", "-t", "1"], env);
   await Deno.remove(home, { recursive: true }).catch(() => {});
   await Deno.remove(composeDir, { recursive: true }).catch(() => {});

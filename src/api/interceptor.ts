@@ -1,8 +1,4 @@
-import type {
-  Interceptor,
-  StreamResponse,
-  UnaryResponse,
-} from "@connectrpc/connect";
+import type { Interceptor, StreamResponse, UnaryResponse } from "@connectrpc/connect";
 import type { Logger } from "../log/mod.ts";
 import { toConnectError } from "./errors.ts";
 

@@ -8,27 +8,21 @@
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type {
-  OrchestratorService,
-  TaskResultSchema,
-  TaskSchema,
-  WorkflowStatusUpdateSchema,
-} from "../gen/orchestrator/v1/orchestrator_pb.ts";
+import type { OrchestratorService, TaskResultSchema, TaskSchema } from "../gen/orchestrator/v1/orchestrator_pb.ts";
 import {
   BoundedQueue,
-  InvalidTaskError,
   isTerminal,
   type Orchestrator,
   SubscriberTooSlowError,
   type Task,
   v1Status,
 } from "../orchestrator/mod.ts";
+import { workflowHandlers } from "./workflow_handlers.ts";
 
 /** Messages a slow StreamTaskResults client may fall behind before its stream ends. */
 const STREAM_BUFFER = 10_000;
 
 type Handlers = Omit<ServiceImpl<typeof OrchestratorService>, "health">;
-type RunStatus = Awaited<ReturnType<Orchestrator["workflows"]["startRun"]>>;
 
 /** Returns the OrchestratorService handlers (except Health) over an orchestrator. */
 export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
@@ -152,43 +146,7 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
       }
     },
 
-    async createWorkflow(req) {
-      const created = workflows.create({
-        id: req.id,
-        name: req.name,
-        description: req.description,
-        spec: req.spec,
-      });
-      await orchestrator.flushed();
-      return { success: true, workflowId: created.workflowId };
-    },
-
-    async startWorkflowRun(req) {
-      const status = await workflows.startRun({
-        workflowId: req.workflowId,
-        idempotencyKey: req.idempotencyKey,
-        input: req.input,
-      });
-      await orchestrator.flushed();
-      return { success: true, runId: status.runId };
-    },
-
-    async *streamWorkflowStatus(req, ctx) {
-      if (!req.runId) throw new InvalidTaskError("stream workflow status", "run_id", "run_id is empty");
-      for await (const status of workflows.watch(req.runId, ctx.signal)) {
-        yield toWorkflowUpdate(status);
-      }
-    },
-
-    async cancelWorkflowRun(req) {
-      const status = await workflows.cancelRun(req.runId, req.reason);
-      await orchestrator.flushed();
-      return {
-        success: status.state === "cancelled",
-        status: status.state,
-        error: status.state === "cancelled" ? "" : `Cannot cancel run "${status.runId}": it is already ${status.state}`,
-      };
-    },
+    ...workflowHandlers(workflows),
   };
 }
 
@@ -254,17 +212,5 @@ export function toTaskMessage(task: Task): MessageInitShape<typeof TaskSchema> {
     finishedAtMs: BigInt(task.finishedAtMs),
     notBeforeMs: BigInt(task.notBeforeMs),
     waitingReason: task.waitingReason,
-  };
-}
-
-function toWorkflowUpdate(status: RunStatus): MessageInitShape<typeof WorkflowStatusUpdateSchema> {
-  return {
-    runId: status.runId,
-    status: status.state,
-    currentStep: status.currentStep,
-    stepsCompleted: status.stepsCompleted,
-    totalSteps: status.totalSteps,
-    output: status.output,
-    error: status.error,
   };
 }

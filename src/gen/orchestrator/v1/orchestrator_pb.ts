@@ -662,6 +662,9 @@ export type WorkflowStatusUpdate = Message<"orchestrator.v1.WorkflowStatusUpdate
   totalSteps: number;
 
   /**
+   * The run's output once it succeeded: "STEP.KEY" for each key of each final step's output
+   * object ("STEP" for a non-object output); values are strings, non-strings as JSON text.
+   *
    * @generated from field: map<string, string> output = 6;
    */
   output: { [key: string]: string };

@@ -1,7 +1,8 @@
 /**
- * The busybox test image for the compose reference, built with the docker
- * CLI from the host's static busybox when the engine lacks it (no registry is
- * reachable here). Same tag as tests/support/docker.ts.
+ * What the benchmark needs from Docker, through the docker CLI: the busybox
+ * test image (built from the host's static busybox when the engine lacks it;
+ * no registry is reachable here; same tag as tests/support/docker.ts), and
+ * removing what a benchmark project leaves behind, by label.
  *
  * @module
  */
@@ -30,4 +31,14 @@ export async function ensureBusyboxImage(): Promise<string> {
   const built = await new Deno.Command("sh", { args: ["-c", script], stderr: "piped" }).output();
   if (!built.success) throw new Error(`Cannot build ${BUSYBOX_IMAGE}: ${new TextDecoder().decode(built.stderr)}`);
   return BUSYBOX_IMAGE;
+}
+
+/** Removes the containers and networks labelled with a dspy-agent project. */
+export async function removeProject(project: string): Promise<void> {
+  const script = [
+    `f=label=dev.dspy-agent.project=${project}`,
+    'ids=$(docker ps -aq --filter "$f"); [ -z "$ids" ] || docker rm -f $ids >/dev/null',
+    'nets=$(docker network ls -q --filter "$f"); [ -z "$nets" ] || docker network rm $nets >/dev/null',
+  ].join("\n");
+  await new Deno.Command("sh", { args: ["-c", script], stdout: "null", stderr: "null" }).output();
 }
