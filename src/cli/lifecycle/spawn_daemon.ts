@@ -34,12 +34,13 @@ export function serveCommand(options: ServeCommandOptions = {}): ServeCommand {
   const forwarded = options.configFile ? ["--config", options.configFile] : [];
   const base = execPath.split(/[\\/]/).pop() ?? "";
   if (base !== "deno" && base !== "deno.exe") return { program: execPath, args: ["serve", ...forwarded] };
+  // compile-safe: only under `deno run`; a compiled binary re-runs itself (branch above)
   const mainUrl = new URL(options.mainUrl ?? new URL("../../main.ts", import.meta.url).href);
   const mainPath = decodeURIComponent(mainUrl.pathname);
   const denoJson = decodeURIComponent(new URL("../deno.json", mainUrl).pathname);
   return {
     program: execPath,
-    args: ["run", "-P=dspy-agent", "--config", denoJson, mainPath, "serve", ...forwarded],
+    args: ["run", "-q", "--no-prompt", "-P=dspy-agent", "--config", denoJson, mainPath, "serve", ...forwarded],
   };
 }
 
