@@ -42,7 +42,9 @@ Deno.test("src/ folders import only what the architecture allows, through mod.ts
     const from = folderOf(rel);
     if (from === "gen") continue;
     const text = await Deno.readTextFile(file);
-    for (const m of text.matchAll(/(?:import|export)[^"']*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)) {
+    for (
+      const m of text.matchAll(/(?:import|export)[^"']*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)
+    ) {
       const spec = m[1] ?? m[2];
       if (!spec.startsWith(".")) continue;
       const target = new URL(spec, `file://${file}`).pathname;

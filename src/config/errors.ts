@@ -45,7 +45,5 @@ function formatConfigError(
   if (where.file) parts.push(`"${where.file}"`);
   if (where.line) parts.push(`line ${where.line}`);
   if (where.key) parts.push(`key "${where.key}"`);
-  return parts.length > 0
-    ? `Invalid config ${parts.join(", ")}: ${detail}`
-    : `Invalid config: ${detail}`;
+  return parts.length > 0 ? `Invalid config ${parts.join(", ")}: ${detail}` : `Invalid config: ${detail}`;
 }

@@ -2,12 +2,7 @@ import { parse as parseToml, TomlError } from "smol-toml";
 import { locateKey } from "./_locate.ts";
 import { defaultConfig, joinPath } from "./defaults.ts";
 import { ConfigError, ConfigErrors } from "./errors.ts";
-import {
-  type FileSettings,
-  LOG_LEVELS,
-  parseAddr,
-  readSettings,
-} from "./schema.ts";
+import { type FileSettings, LOG_LEVELS, parseAddr, readSettings } from "./schema.ts";
 import type { Config, ConfigSource } from "./types.ts";
 
 /** The settings that environment variables and flags may set, by their config-file key. */
@@ -163,8 +158,7 @@ function applyEnv(
     provenance[key] = "env";
     void name;
   };
-  const bad = (name: string, detail: string) =>
-    errors.push(new ConfigError(detail, { key: name }));
+  const bad = (name: string, detail: string) => errors.push(new ConfigError(detail, { key: name }));
   for (
     const [key, name] of [["grpc_addr", "ORCHESTRATOR_GRPC_ADDR"], [
       "http_addr",

@@ -1,15 +1,5 @@
-import {
-  assert,
-  assertEquals,
-  assertRejects,
-  assertStringIncludes,
-} from "../../tests/support/assert.ts";
-import {
-  ConfigErrors,
-  loadConfig,
-  setConfigValue,
-  validateConfigFile,
-} from "./mod.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../tests/support/assert.ts";
+import { ConfigErrors, loadConfig, setConfigValue, validateConfigFile } from "./mod.ts";
 
 async function withHome(
   toml: string | undefined,
@@ -39,8 +29,7 @@ Deno.test("loadConfig() uses defaults when no file exists", async () => {
 });
 
 Deno.test("loadConfig() layers file, environment and flags in that order", async () => {
-  const toml =
-    `orchestrator_addr = ":6000"\nhttp_addr = "127.0.0.1:7000"\nmax_concurrent = 3\n` +
+  const toml = `orchestrator_addr = ":6000"\nhttp_addr = "127.0.0.1:7000"\nmax_concurrent = 3\n` +
     `[services]\nredis = false\n[services.router]\nimage = "x/router:1"\nports = ["19000:9000"]\n` +
     `depends_on = ["redis"]\n[services.router.health]\nkind = "http"\npath = "/health"\n[ports]\nredis = 6380\n`;
   await withHome(toml, async (home) => {

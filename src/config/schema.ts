@@ -1,11 +1,4 @@
-import type {
-  Config,
-  HealthConfig,
-  HealthKind,
-  RestartPolicy,
-  ServiceConfig,
-  TaskClassConfig,
-} from "./types.ts";
+import type { Config, HealthConfig, HealthKind, RestartPolicy, ServiceConfig, TaskClassConfig } from "./types.ts";
 
 /** The part of {@linkcode Config} a config file may set, as read from it. */
 export type FileSettings = Partial<Omit<Config, "home" | "configFile">>;
@@ -36,20 +29,14 @@ const TOP_LEVEL: Record<
   http_addr: (v, p, o, e) => addr(v, p, e, (s) => (o.httpAddr = s)),
   docker_host: (v, p, o, e) => str(v, p, e, (s) => (o.dockerHost = s)),
   gpu: (v, p, o, e) => bool(v, p, e, (b) => (o.gpu = b)),
-  max_concurrent: (v, p, o, e) =>
-    int(v, p, e, 1, 64, (n) => (o.maxConcurrent = n)),
-  health_timeout_seconds: (v, p, o, e) =>
-    int(v, p, e, 1, 3600, (n) => (o.healthTimeoutSeconds = n)),
+  max_concurrent: (v, p, o, e) => int(v, p, e, 1, 64, (n) => (o.maxConcurrent = n)),
+  health_timeout_seconds: (v, p, o, e) => int(v, p, e, 1, 3600, (n) => (o.healthTimeoutSeconds = n)),
   runner_url: (v, p, o, e) => str(v, p, e, (s) => (o.runnerUrl = s)),
-  log_level: (v, p, o, e) =>
-    oneOf(v, p, e, LOG_LEVELS, (s) => (o.logLevel = s)),
-  project: (v, p, o, e) =>
-    str(v, p, e, (s) => (o.project = s), /^[a-z0-9][a-z0-9_.-]{0,62}$/),
-  services: (v, p, o, e) =>
-    table(v, p, e, (t) => (o.services = readServices(t, p, e))),
+  log_level: (v, p, o, e) => oneOf(v, p, e, LOG_LEVELS, (s) => (o.logLevel = s)),
+  project: (v, p, o, e) => str(v, p, e, (s) => (o.project = s), /^[a-z0-9][a-z0-9_.-]{0,62}$/),
+  services: (v, p, o, e) => table(v, p, e, (t) => (o.services = readServices(t, p, e))),
   ports: (v, p, o, e) => table(v, p, e, (t) => (o.ports = readPorts(t, p, e))),
-  tasks: (v, p, o, e) =>
-    table(v, p, e, (t) => (o.tasks = { classes: readTasks(t, p, e) })),
+  tasks: (v, p, o, e) => table(v, p, e, (t) => (o.tasks = { classes: readTasks(t, p, e) })),
 };
 
 /** Log levels accepted in `log_level` and `RUST_LOG`. */
@@ -178,8 +165,7 @@ function readService(
   return s;
 }
 
-const PORT_RE =
-  /^((\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d{1,5}:)?\d{1,5}(\/(tcp|udp))?$/;
+const PORT_RE = /^((\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(\d{1,5}:)?\d{1,5}(\/(tcp|udp))?$/;
 const VOLUME_RE = /^[^:]+:\/[^:]*(:(ro|rw))?$/;
 
 function readHealth(
@@ -215,8 +201,7 @@ function readHealth(
       default:
         e.push({
           path,
-          detail:
-            "unknown key; known keys: kind, port, path, command, timeout_seconds",
+          detail: "unknown key; known keys: kind, port, path, command, timeout_seconds",
         });
     }
   }

@@ -18,6 +18,7 @@ import { stopStack, type StopStackOptions, type StopStackResult } from "./stack_
 import { servicesStatus, type ServiceStatusInfo, type StatusOptions } from "./stack_status.ts";
 import { probeUntilHealthy } from "./stack_steps.ts";
 import { type HealthInfo, watchHealth, type WatchHealthOptions } from "./stack_health_watch.ts";
+import { createUsageCache } from "./usage_cache.ts";
 
 /** Options of {@linkcode createEnvManager}. */
 export interface EnvManagerOptions {
@@ -73,8 +74,11 @@ export function createEnvManager(options: EnvManagerOptions): EnvManager {
     ports: createPortAllocator({ home: options.config.home, project: options.config.project }),
     engineSlots: createSemaphore(options.config.maxConcurrent),
     records: new Map(),
+    usage: createUsageCache(options.engine),
     extraLabels: options.extraLabels,
     publish(event) {
+      const containerId = ctx.records.get(event.resourceId)?.containerId;
+      if (event.type === "service_healthy" && containerId) ctx.usage.warm(containerId);
       try {
         options.onEvent?.(event);
       } catch {

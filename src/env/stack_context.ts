@@ -12,6 +12,7 @@ import type { ServiceRegistry } from "./registry.ts";
 import type { ServiceEvent, ServiceState } from "./service_state.ts";
 import { transition } from "./service_state.ts";
 import type { Semaphore } from "./stack_semaphore.ts";
+import type { UsageCache } from "./usage_cache.ts";
 
 /** An event the environment manager publishes (the daemon forwards them to `StreamEvents`). */
 export interface EnvEvent {
@@ -55,6 +56,8 @@ export interface StackContext {
   /** Limits engine operations at once (`ENV_MANAGER_MAX_CONCURRENT`). */
   engineSlots: Semaphore;
   records: Map<string, ServiceRecord>;
+  /** The latest CPU, memory and network readings of running containers. */
+  usage: UsageCache;
   extraLabels?: Record<string, string>;
   publish(event: EnvEvent): void;
   /** Called whenever any record changes (StreamHealth waits on it). */

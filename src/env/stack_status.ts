@@ -5,7 +5,7 @@
  * @module
  */
 import type { ContainerSummary } from "./engine.ts";
-import { containerStats, type ContainerUsage } from "./stats.ts";
+import type { ContainerUsage } from "./stats.ts";
 import { LABEL_DEFINITION_HASH } from "./labels.ts";
 import { definitionHash } from "./registry.ts";
 import { type ServiceStatusValue, statusOf } from "./service_state.ts";
@@ -41,7 +41,7 @@ export interface ServiceStatusInfo {
 export interface StatusOptions {
   /** Services to report; empty means every defined service plus any container of the project. */
   names: readonly string[];
-  /** Also read CPU, memory and network of running containers (two stats samples each, ~0.1 s). @default {true} */
+  /** Also report CPU, memory and network of running containers (the latest cached reading). @default {true} */
   usage?: boolean;
   signal: AbortSignal;
 }
@@ -53,12 +53,11 @@ export async function servicesStatus(ctx: StackContext, options: StatusOptions):
   const names = options.names.length > 0
     ? [...options.names]
     : [...new Set([...ctx.registry.services.keys(), ...[...existing.keys()].filter(Boolean)])].sort();
+  ctx.usage.retain(new Set([...existing.values()].map((c) => c.Id)));
   return await Promise.all(names.map(async (name) => {
     const info = describe(ctx, name, existing.get(name));
     if (options.usage !== false && info.status !== "stopped" && info.containerId && existing.get(name)) {
-      info.usage = await containerStats(ctx.engine, info.containerId, { signal: options.signal }).catch(() =>
-        undefined
-      );
+      info.usage = await ctx.usage.get(info.containerId, options.signal);
     }
     return info;
   }));

@@ -43,9 +43,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const log = (level: LogLevel) => (message: string, fields?: LogFields) => {
     if (ORDER[level] > threshold) return;
     write(
-      `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${
-        formatFields(fields)
-      }`,
+      `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${formatFields(fields)}`,
     );
   };
   return {
@@ -69,11 +67,7 @@ function formatFields(fields?: LogFields): string {
   return Object.entries(fields)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => {
-      const text = v instanceof Error
-        ? v.message
-        : typeof v === "string"
-        ? v
-        : JSON.stringify(v);
+      const text = v instanceof Error ? v.message : typeof v === "string" ? v : JSON.stringify(v);
       return ` ${k}=${/[\s"]/.test(text) ? JSON.stringify(text) : text}`;
     })
     .join("");

@@ -37,9 +37,7 @@ export function assertStringIncludes(
   if (!actual.includes(expected)) {
     throw new nodeAssert.AssertionError({
       message: message ??
-        `Expected ${JSON.stringify(actual)} to include ${
-          JSON.stringify(expected)
-        }`,
+        `Expected ${JSON.stringify(actual)} to include ${JSON.stringify(expected)}`,
       actual,
       expected,
       operator: "includes",
@@ -98,9 +96,7 @@ function checkError<E extends Error>(
 ): E {
   if (ErrorClass && !(err instanceof ErrorClass)) {
     throw new nodeAssert.AssertionError({
-      message: `Expected ${ErrorClass.name}, got ${
-        err instanceof Error ? `${err.name}: ${err.message}` : String(err)
-      }`,
+      message: `Expected ${ErrorClass.name}, got ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
     });
   }
   if (includes !== undefined) {
