@@ -12,16 +12,30 @@ import { drainStart, eventRecorder, httpService, testStackConfig } from "./suppo
 
 const ROOT = "/tmp/dspy-agent-test-dockerd";
 
-/** A dockerd of our own: no default bridge, no iptables, shut down within a second. */
+/**
+ * The private engine's own bridge. Not `--bridge=none`: a dockerd started that way deletes any
+ * `docker0` link at start-up, which belongs to the machine's real engine and breaks its containers.
+ */
+const BRIDGE = "dspytest0";
+const BRIDGE_CIDR = "10.213.77.1/24";
+
+async function ip(...args: string[]): Promise<void> {
+  await new Deno.Command("ip", { args, stdout: "null", stderr: "null" }).output();
+}
+
+/** A dockerd of our own: its own bridge, no iptables, shut down within a second. */
 async function startPrivateDockerd(port: number): Promise<{ pid: number; stop(): Promise<void> }> {
   await Deno.mkdir(ROOT, { recursive: true });
+  await ip("link", "add", "name", BRIDGE, "type", "bridge");
+  await ip("addr", "add", BRIDGE_CIDR, "dev", BRIDGE);
+  await ip("link", "set", BRIDGE, "up");
   const child = new Deno.Command("dockerd", {
     args: [
       `-H=tcp://127.0.0.1:${port}`,
       `--data-root=${ROOT}/data`,
       `--exec-root=${ROOT}/exec`,
       `--pidfile=${ROOT}/dockerd.pid`,
-      "--bridge=none",
+      `--bridge=${BRIDGE}`,
       "--iptables=false",
       "--ip-masq=false",
       "--shutdown-timeout=1",
@@ -39,6 +53,11 @@ async function startPrivateDockerd(port: number): Promise<{ pid: number; stop():
       await child.status;
     },
   };
+}
+
+/** Removes the private engine's bridge. */
+async function removePrivateBridge(): Promise<void> {
+  await ip("link", "del", BRIDGE);
 }
 
 async function waitForEngine(engine: Engine, timeoutMs: number): Promise<void> {
@@ -70,6 +89,7 @@ Deno.test({
     const port = (listener.addr as Deno.NetAddr).port;
     listener.close();
     const dockerHost = `tcp://127.0.0.1:${port}`;
+    const hostBridgeBefore = await linkExists("docker0");
     let dockerd = await startPrivateDockerd(port);
     const engine = createEngine({ dockerHost });
     const labels = testLabels("env-engine-restart");
@@ -124,7 +144,16 @@ Deno.test({
     } finally {
       await removeByLabel(engine, labels).catch(() => {});
       await dockerd.stop();
+      await removePrivateBridge();
       if (home) await Deno.remove(home, { recursive: true });
     }
+    // The machine's own engine keeps its default bridge.
+    assertEquals(await linkExists("docker0"), hostBridgeBefore);
   },
 });
+
+async function linkExists(name: string): Promise<boolean> {
+  const { code } = await new Deno.Command("ip", { args: ["link", "show", name], stdout: "null", stderr: "null" })
+    .output();
+  return code === 0;
+}
