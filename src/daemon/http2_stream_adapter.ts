@@ -1,5 +1,5 @@
 import type * as http2 from "node:http2";
-import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 
 /**
  * Serves Connect's universal handlers on raw HTTP/2 streams, skipping
@@ -12,7 +12,8 @@ export async function serveStream(
   handler: UniversalHandler,
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
-  rewrite: (res: UniversalServerResponse) => UniversalServerResponse,
+  /** Adjusts the trailers just before they are sent. */
+  fixTrailers: (trailer: Headers) => void,
 ): Promise<void> {
   // Abort only when the client leaves before the answer is complete: an abort without a reason
   // builds a DOMException with a stack, a cost every call would pay (bench/tasks profile).
@@ -34,7 +35,7 @@ export async function serveStream(
     body: stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>,
     signal: abort.signal,
   };
-  const res = rewrite(await handler(req));
+  const res = await handler(req);
   const it = (res.body as AsyncIterable<Uint8Array> | undefined)?.[Symbol.asyncIterator]();
   let chunk = it ? await it.next() : { done: true as const, value: undefined };
   if (stream.destroyed) return;
@@ -50,6 +51,7 @@ export async function serveStream(
   // then would reset it (RST_STREAM CANCEL) and hide the status. Drain the rest.
   if (!stream.readableEnded) stream.resume();
   if (res.trailer) {
+    fixTrailers(res.trailer);
     const trailers: http2.OutgoingHttpHeaders = {};
     res.trailer.forEach((value, key) => (trailers[key] = value));
     stream.once("wantTrailers", () => stream.sendTrailers(trailers));

@@ -78,15 +78,17 @@ function clientFaultForParseErrors(
     ...res,
     body: (async function* () {
       yield* body as AsyncIterable<Uint8Array>;
-      // gRPC: 13 = INTERNAL, 3 = INVALID_ARGUMENT.
-      if (
-        trailer.get("grpc-status") === "13" &&
-        trailer.get("grpc-message")?.startsWith("parse%20binary")
-      ) {
-        trailer.set("grpc-status", "3");
-      }
+      parseErrorIsClientFault(trailer);
     })(),
   };
+}
+
+/** Turns Connect's INTERNAL for an unparsable request into INVALID_ARGUMENT, in gRPC trailers. */
+export function parseErrorIsClientFault(trailer: Headers): void {
+  // gRPC: 13 = INTERNAL, 3 = INVALID_ARGUMENT.
+  if (trailer.get("grpc-status") === "13" && trailer.get("grpc-message")?.startsWith("parse%20binary")) {
+    trailer.set("grpc-status", "3");
+  }
 }
 
 /**
@@ -100,7 +102,7 @@ export function createStreamHandler(
   return (stream, headers) => {
     const handler = paths.get(String(headers[":path"] ?? "").split("?", 2)[0]);
     if (!handler) return false;
-    serveStream(handler, stream, headers, clientFaultForParseErrors).catch((err) => {
+    serveStream(handler, stream, headers, parseErrorIsClientFault).catch((err) => {
       options.logger.debug("RPC response not written", { method: handler.method.name, error: err });
       if (!stream.destroyed) stream.close(2); // NGHTTP2_INTERNAL_ERROR
     });
