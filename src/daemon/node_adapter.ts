@@ -34,17 +34,7 @@ export interface NodeHandlerOptions {
 export function createNodeHandler(
   options: NodeHandlerOptions,
 ): (req: NodeRequest, res: NodeResponse) => boolean {
-  const router = createConnectRouter({
-    readMaxBytes: options.readMaxBytes,
-    shutdownSignal: options.shutdownSignal,
-    interceptors: options.interceptors,
-    acceptCompression: [compressionGzip, compressionBrotli],
-  });
-  options.routes(router);
-  const paths = new Map<string, UniversalHandler>();
-  for (const handler of router.handlers) {
-    paths.set(handler.requestPath, handler);
-  }
+  const paths = handlersByPath(options);
   return (req, res) => {
     const handler = paths.get((req.url ?? "").split("?", 2)[0]);
     if (!handler) return false;

@@ -122,9 +122,23 @@ export async function waitHealthy(
     if (elapsed >= options.deadlineMs) {
       return { ...last, attempts, elapsedMs: elapsed, exited: false };
     }
-    const pause = Math.min(max, Math.max(initial, elapsed * GROWTH), options.deadlineMs - elapsed);
-    await sleep(Math.max(1, pause), options.signal);
+    await sleep(
+      probePause(elapsed, { initialMs: initial, maxMs: max, deadlineMs: options.deadlineMs }),
+      options.signal,
+    );
   }
+}
+
+/**
+ * The pause before the next probe, after `elapsedMs` of waiting: at least `initialMs`, growing with
+ * the time already waited, at most `maxMs`, never past the deadline, and never zero.
+ */
+export function probePause(
+  elapsedMs: number,
+  limits: { initialMs: number; maxMs: number; deadlineMs: number },
+): number {
+  const pause = Math.min(limits.maxMs, Math.max(limits.initialMs, elapsedMs * GROWTH), limits.deadlineMs - elapsedMs);
+  return Math.max(1, pause);
 }
 
 /** Resolves after `ms`, or rejects when the signal aborts. */
