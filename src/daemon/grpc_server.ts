@@ -9,6 +9,9 @@ import { createStreamHandler } from "./node_adapter.ts";
 /** The largest request message accepted (issue #2: oversized input → RESOURCE_EXHAUSTED). */
 export const READ_MAX_BYTES = 4 * 1024 * 1024;
 
+/** Streams one connection may have open at once. */
+const MAX_CONCURRENT_STREAMS = 1000;
+
 /** Options of {@linkcode startGrpcServer}. */
 export interface GrpcServerOptions {
   /** `HOST:PORT` to listen on. */
@@ -36,8 +39,12 @@ export async function startGrpcServer(
     interceptors: [errorInterceptor(options.logger)],
     logger: options.logger,
   });
-  const server = http2.createServer();
+  // Cancelled streams count against the limit until they close; a small limit refuses new ones
+  // under load (REFUSED_STREAM). Bounded all the same: each stream holds memory.
+  const server = http2.createServer({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } });
   server.on("stream", (stream, headers) => {
+    // A stream the peer resets or refuses emits "error"; unheard, that would end the process.
+    stream.on("error", (err) => options.logger.debug("HTTP/2 stream error", { error: err }));
     if (!authorized(stream.session?.socket?.remoteAddress, headers.authorization, options.token)) {
       return trailersOnly(stream, 16, "a bearer token is required from non-loopback clients"); // UNAUTHENTICATED
     }
@@ -46,6 +53,7 @@ export async function startGrpcServer(
   // Open streams per session, so shutdown knows when a session is idle.
   const sessions = new Map<http2.ServerHttp2Session, number>();
   server.on("session", (session) => {
+    session.on("error", (err) => options.logger.debug("HTTP/2 session error", { error: err }));
     sessions.set(session, 0);
     session.on("stream", (stream) => {
       sessions.set(session, (sessions.get(session) ?? 0) + 1);
