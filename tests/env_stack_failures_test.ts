@@ -163,3 +163,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a start cleans up duplicate stack networks that an earlier race left",
+  ...sanitize,
+  async fn() {
+    const engine = await ensureDockerEngine();
+    const busybox = await buildBusyboxImage(engine);
+    const labels = testLabels("env-dup-network");
+    const config = await testStackConfig("dupnet", { web: httpService(busybox, 0) });
+    const networkLabels = {
+      ...labels,
+      "dev.dspy-agent.project": config.project,
+      "dev.dspy-agent.kind": "network",
+    };
+    // The engine accepts two networks of one name; attaching a container to either then fails as ambiguous.
+    for (let i = 0; i < 2; i++) {
+      await engine.createNetwork({ Name: `${config.project}_default`, Driver: "bridge", Labels: networkLabels });
+    }
+    await using manager = createEnvManager({ config, engine, registry: new Registry(), extraLabels: labels });
+    try {
+      const updates = await drainStart(manager);
+      assertEquals(updates.at(-1)?.status, "running", JSON.stringify(updates));
+      const networks = (await engine.listNetworks({ selector: { "dev.dspy-agent.project": config.project } }))
+        .filter((n) => n.Name === `${config.project}_default`);
+      assertEquals(networks.length, 1);
+      await manager.stop({ ...stopAll, signal: AbortSignal.timeout(60_000) });
+      await assertNothingLeft(engine, labels);
+    } finally {
+      await removeByLabel(engine, labels);
+      await Deno.remove(config.home, { recursive: true });
+    }
+  },
+});

@@ -58,6 +58,8 @@ export interface StackContext {
   records: Map<string, ServiceRecord>;
   /** The latest CPU, memory and network readings of running containers. */
   usage: UsageCache;
+  /** The network creation under way, shared by concurrent starts. */
+  networkPending?: Promise<void>;
   extraLabels?: Record<string, string>;
   publish(event: EnvEvent): void;
   /** Called whenever any record changes (StreamHealth waits on it). */

@@ -26,12 +26,29 @@ export type OnPhase = (
   percent?: number,
 ) => void;
 
-/** Creates the stack's labelled network unless it exists. */
-export async function ensureNetwork(ctx: StackContext, signal: AbortSignal): Promise<void> {
+/**
+ * Creates the stack's labelled network unless it exists. Concurrent starts share one creation, and
+ * copies that an earlier race left behind (the engine allows two networks of one name, and then
+ * refuses to attach a container to either: "network … is ambiguous") are removed when unused.
+ */
+export function ensureNetwork(ctx: StackContext, signal: AbortSignal): Promise<void> {
+  ctx.networkPending ??= createOrAdoptNetwork(ctx, signal).finally(() => (ctx.networkPending = undefined));
+  return ctx.networkPending;
+}
+
+async function createOrAdoptNetwork(ctx: StackContext, signal: AbortSignal): Promise<void> {
   const selector = projectSelector(ctx.registry.project, { kind: "network" });
-  const found = await ctx.engine.listNetworks({ selector, signal });
-  if (found.length > 0) return;
   const name = networkName(ctx.registry.project);
+  const found = (await ctx.engine.listNetworks({ selector, signal })).filter((n) => n.Name === name);
+  if (found.length === 1) return;
+  if (found.length > 1) {
+    // Remove every copy the engine lets go of; one in use stays and serves.
+    let inUse = 0;
+    for (const copy of found) {
+      await ctx.engine.removeNetwork(copy.Id, { signal }).catch(() => inUse++);
+    }
+    if (inUse > 0) return;
+  }
   try {
     await ctx.engine.createNetwork({
       Name: name,
