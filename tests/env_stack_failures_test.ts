@@ -165,7 +165,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a start cleans up duplicate stack networks that an earlier race left",
+  name: "a start cleans up duplicate stack networks that an earlier race left, and concurrent starts both succeed",
   ...sanitize,
   async fn() {
     const engine = await ensureDockerEngine();
@@ -183,8 +183,8 @@ Deno.test({
     }
     await using manager = createEnvManager({ config, engine, registry: new Registry(), extraLabels: labels });
     try {
-      const updates = await drainStart(manager);
-      assertEquals(updates.at(-1)?.status, "running", JSON.stringify(updates));
+      const [first, second] = await Promise.all([drainStart(manager), drainStart(manager)]);
+      assertEquals([first.at(-1)?.status, second.at(-1)?.status], ["running", "running"], JSON.stringify(second));
       const networks = (await engine.listNetworks({ selector: { "dev.dspy-agent.project": config.project } }))
         .filter((n) => n.Name === `${config.project}_default`);
       assertEquals(networks.length, 1);

@@ -99,6 +99,7 @@ export function createEnvManager(options: EnvManagerOptions): EnvManager {
   const supervisor: Supervisor | undefined = options.supervise === false
     ? undefined
     : startSupervisor(ctx, { monitorIntervalMs: options.monitorIntervalMs });
+  let startChain = Promise.resolve();
   const onAbort = () => supervisor?.[Symbol.asyncDispose]();
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -107,7 +108,24 @@ export function createEnvManager(options: EnvManagerOptions): EnvManager {
     get supervising() {
       return supervisor?.connected ?? false;
     },
-    start: (o) => startStack(ctx, o),
+    start(o) {
+      // Validated now (config errors throw at once); run after any start under way, so two
+      // StartServices calls (the CLI's and a Python client's) never race over one service: the
+      // later one then finds the services up and adopts them.
+      const updates = startStack(ctx, o);
+      const previous = startChain;
+      let release = () => {};
+      startChain = new Promise<void>((resolve) => (release = resolve));
+      return (async function* () {
+        try {
+          await previous;
+          o.signal.throwIfAborted();
+          yield* updates;
+        } finally {
+          release();
+        }
+      })();
+    },
     stop: (o) => stopStack(ctx, o),
     status: (o) => servicesStatus(ctx, o),
     watchHealth: (o) => watchHealth(ctx, nextChange, o),
