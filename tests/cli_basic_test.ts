@@ -74,7 +74,7 @@ Deno.test("stop with nothing running is not an error", async () => {
   assert(r.stdout.includes("Nothing to stop"), r.stdout);
 });
 
-Deno.test("completions print scripts that bash accepts", async () => {
+Deno.test("completions print scripts that bash, zsh and fish accept", async () => {
   await using cli = await createCliEnv();
   const bash = await cli.run(["completions", "bash"]);
   assertEquals(bash.code, 0);
@@ -83,8 +83,10 @@ Deno.test("completions print scripts that bash accepts", async () => {
   assert(bash.stdout.includes("complete -F _dspy_agent dspy-agent"));
   const zsh = await cli.run(["completions", "zsh"]);
   assert(zsh.stdout.startsWith("#compdef dspy-agent"));
+  await assertParses("zsh", ["-n"], zsh.stdout);
   const fish = await cli.run(["completions", "fish"]);
   assert(fish.stdout.includes("complete -c dspy-agent -n"));
+  await assertParses("fish", ["--no-execute"], fish.stdout);
   assertEquals((await cli.run(["completions", "tcsh"])).code, 2);
 });
 
@@ -163,3 +165,13 @@ Deno.test("doctor reports an unreachable Docker engine with its fix and exits 5"
   assert(docker.fix.length > 0);
   assertEquals(report.checks.find((c: { name: string }) => c.name === "state folder").status, "ok");
 });
+
+/** Asserts that a shell parses a script without running it (scripts/ensure-system-deps installs zsh and fish). */
+async function assertParses(shell: string, flags: string[], script: string): Promise<void> {
+  const child = new Deno.Command(shell, { args: flags, stdin: "piped", stdout: "null", stderr: "piped" }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const out = await child.output();
+  assert(out.success, `${shell}: ${new TextDecoder().decode(out.stderr)}`);
+}
