@@ -32,10 +32,10 @@ async function load(target: string, kind: string, inFlight: number, taskId: stri
   return JSON.parse(new TextDecoder().decode(out.stdout));
 }
 
-async function startReference(): Promise<{ addr: string; stop: () => Promise<void> }> {
+async function startReference(flavour: "sync" | "aio"): Promise<{ addr: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const child = new Deno.Command(PYTHON, {
-    args: [`${HERE}reference_server.py`, String(port)],
+    args: [`${HERE}reference_server.py`, String(port), flavour],
     env: { PYTHONPATH: await generatePythonStubs() },
     stdout: "piped",
     stderr: "inherit",
@@ -75,33 +75,39 @@ print(json.dumps(r.task_id))
 const fmt = (n: number, digits = 0) => n.toFixed(digits).padStart(9);
 
 await using daemon = await startDaemonProcess();
-const reference = await startReference();
+const references = { sync: await startReference("sync"), aio: await startReference("aio") };
 try {
   const taskId = await completedTask(daemon.grpcAddr);
-  const rows: string[] = [];
   console.log(`bench/rpc — Python grpcio client, same machine, same run (scale ${SCALE})`);
+  console.log("references: grpcio's thread-pool server (sync, grpc.io quick start) and its asyncio server (aio)");
   console.log("target: at 64 in flight the daemon serves Health at least as fast as the reference\n");
   console.log(
-    "rpc      in-flight | dspy-agent calls/s   p50 ms   p99 ms | reference calls/s   p50 ms   p99 ms | ratio",
+    "rpc      in-flight | dspy-agent calls/s  p50 ms  p99 ms | sync calls/s  p50 ms  p99 ms | aio calls/s  p50 ms  p99 ms | vs sync  vs aio",
   );
+  const cell = (f: Figures, width: number) =>
+    `${fmt(f.calls_per_s).padStart(width)} ${fmt(f.p50_ms, 2)} ${fmt(f.p99_ms, 2)}`;
   for (const kind of ["health", "stream"]) {
     for (const inFlight of [1, 64]) {
-      // Alternate the order so neither side always runs on a warmer machine.
-      const [ours, ref] = inFlight === 1
-        ? [await load(daemon.grpcAddr, kind, inFlight, taskId), await load(reference.addr, kind, inFlight, taskId)]
-        : await (async () => {
-          const r = await load(reference.addr, kind, inFlight, taskId);
-          return [await load(daemon.grpcAddr, kind, inFlight, taskId), r];
-        })();
-      const row = `${kind.padEnd(8)} ${String(inFlight).padStart(9)} | ${fmt(ours.calls_per_s)}         ${
-        fmt(ours.p50_ms, 2)
-      } ${fmt(ours.p99_ms, 2)} | ${fmt(ref.calls_per_s)}        ${fmt(ref.p50_ms, 2)} ${fmt(ref.p99_ms, 2)} | ${
-        (ours.calls_per_s / ref.calls_per_s).toFixed(2)
-      }x`;
-      rows.push(row);
-      console.log(row);
+      // Rotate the order so no server always runs on a warmer machine.
+      const order = inFlight === 1 ? ["ours", "sync", "aio"] : ["aio", "sync", "ours"];
+      const figures: Record<string, Figures> = {};
+      for (const who of order) {
+        const addr = who === "ours" ? daemon.grpcAddr : references[who as "sync" | "aio"].addr;
+        figures[who] = await load(addr, kind, inFlight, taskId).catch((err) => {
+          throw new Error(`${who === "ours" ? "dspy-agent" : `the ${who} reference`} failed: ${err.message}`);
+        });
+      }
+      const { ours, sync, aio } = figures;
+      console.log(
+        `${kind.padEnd(8)} ${String(inFlight).padStart(9)} | ${cell(ours, 18)} | ${cell(sync, 12)} | ${
+          cell(aio, 11)
+        } | ${(ours.calls_per_s / sync.calls_per_s).toFixed(2).padStart(6)}x ${
+          (ours.calls_per_s / aio.calls_per_s).toFixed(2).padStart(6)
+        }x`,
+      );
     }
   }
 } finally {
-  await reference.stop();
+  await references.sync.stop();
+  await references.aio.stop();
 }
