@@ -9,6 +9,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { Logger } from "../log/mod.ts";
+import { isPlainGrpc, recordingUnary, serveUnaryGrpc, type UnaryEntry } from "./grpc_unary.ts";
 import { serveStream } from "./http2_stream_adapter.ts";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -88,9 +89,16 @@ export function parseErrorIsClientFault(trailer: Headers): void {
 export function createStreamHandler(
   options: NodeHandlerOptions,
 ): (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean {
-  const paths = handlersByPath(options);
+  const unary = new Map<string, UnaryEntry>();
+  const paths = handlersByPath(options, unary);
   return (stream, headers) => {
-    const handler = paths.get(String(headers[":path"] ?? "").split("?", 2)[0]);
+    const path = String(headers[":path"] ?? "").split("?", 2)[0];
+    const fast = isPlainGrpc(headers) ? unary.get(path) : undefined;
+    if (fast) {
+      serveUnaryGrpc(fast, stream, headers, options);
+      return true;
+    }
+    const handler = paths.get(path);
     if (!handler) return false;
     serveStream(handler, stream, headers, parseErrorIsClientFault).catch((err) => {
       options.logger.debug("RPC response not written", { method: handler.method.name, error: err });
@@ -100,14 +108,14 @@ export function createStreamHandler(
   };
 }
 
-function handlersByPath(options: NodeHandlerOptions): Map<string, UniversalHandler> {
+function handlersByPath(options: NodeHandlerOptions, unary?: Map<string, UnaryEntry>): Map<string, UniversalHandler> {
   const router = createConnectRouter({
     readMaxBytes: options.readMaxBytes,
     shutdownSignal: options.shutdownSignal,
     interceptors: options.interceptors,
     acceptCompression: [compressionGzip, compressionBrotli],
   });
-  options.routes(router);
+  options.routes(unary ? recordingUnary(router, unary) : router);
   const paths = new Map<string, UniversalHandler>();
   for (const handler of router.handlers) paths.set(handler.requestPath, handler);
   return paths;
