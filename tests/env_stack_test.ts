@@ -19,7 +19,10 @@ const sanitize = { sanitizeOps: false, sanitizeResources: false };
 
 function at(updates: StartUpdate[], service: string, phase: string): StartUpdate {
   const found = updates.find((u) => u.service === service && u.phase === phase);
-  assert(found, `no "${phase}" update for ${service}: ${JSON.stringify(updates.map((u) => [u.service, u.phase]))}`);
+  assert(
+    found,
+    `no "${phase}" update for ${service}: ${JSON.stringify(updates.map((u) => [u.service, u.phase, u.message]))}`,
+  );
   return found;
 }
 

@@ -251,7 +251,10 @@ async function adopt(
       logTail: await logTail(ctx, existing.Id),
     });
   }
-  apply(ctx, def.name, { type: "adopt", containerId: existing.Id, at: Date.now() });
+  // A new manager's supervisor may have adopted the same container meanwhile; then it is adopted already.
+  const adoptedBySupervisor = record.state.kind === "running" && "containerId" in record.state &&
+    record.state.containerId === existing.Id;
+  if (!adoptedBySupervisor) apply(ctx, def.name, { type: "adopt", containerId: existing.Id, at: Date.now() });
   record.startedAt = existing.Created * 1000;
   record.message = `adopted running container (${result.detail})`;
   ctx.metrics.serviceStarts.inc({ service_name: def.name, status: "adopted" });
