@@ -74,7 +74,9 @@ export async function startHttpServer(
           if (out) return send(res, out.status, out.body);
         }
       }
-      if (!connect(req, res)) {
+      // The same node objects, typed by the other of the two Node type versions in our graph (see JsonResponse).
+      type Args = Parameters<typeof connect>;
+      if (!connect(req as unknown as Args[0], res as unknown as Args[1])) {
         send(res, 404, { error: `no route for ${req.method} ${path}` });
       }
     } catch (err) {
@@ -101,7 +103,7 @@ export async function startHttpServer(
 
 class BodyTooLargeError extends Error {}
 
-async function readBody(req: http.IncomingMessage): Promise<Uint8Array> {
+async function readBody(req: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -120,7 +122,17 @@ async function readBody(req: http.IncomingMessage): Promise<Uint8Array> {
   return out;
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
+/**
+ * What `send` needs of a response. Typed by shape, not as `http.ServerResponse`: two versions of
+ * the Node types meet in our graph (@types/ssh2, under @types/dockerode, pins ^18), and their
+ * `ServerResponse` classes are not assignable to each other.
+ */
+interface JsonResponse {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  end(body: string): unknown;
+}
+
+function send(res: JsonResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" });
   res.end(JSON.stringify(body));
 }
