@@ -8,34 +8,15 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { formatHazard, scanModuleGraph, scanSource } from "../scripts/compile_safety.ts";
 import { writeStamp } from "../scripts/stamp.ts";
 
+import { freePort } from "./support/daemon.ts";
+import { type CommandResult, runCommand } from "./support/run.ts";
+
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const ENTRY = `${ROOT}/src/main.ts`;
 const VERSION = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).version as string;
 
-async function deno(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
-/** A TCP port that was free a moment ago. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
+function deno(args: string[], cwd: string): Promise<CommandResult> {
+  return runCommand(Deno.execPath(), args, { cwd, env: { NO_COLOR: "1" } });
 }
 
 /** Polls a /health URL for up to 60 s and returns the first answer's status. */
@@ -114,7 +95,7 @@ Deno.test("dspy-agent and its daemon run from a copy of its modules with the rep
     assertStringIncludes(help.stdout, "serve");
 
     // The daemon itself: up, healthy, and stopped by SIGTERM, all from the copy.
-    const [grpcPort, httpPort] = [freePort(), freePort()];
+    const [grpcPort, httpPort] = [await freePort(), await freePort()];
     const serve = new Deno.Command(Deno.execPath(), {
       args: [
         "run",

@@ -9,22 +9,17 @@ import { formatChecksums, parseChecksums, sha256Hex } from "../scripts/checksums
 import { packageRelease, ReleaseError } from "../scripts/release.ts";
 import { archiveName, binaryName, TARGETS } from "../scripts/targets.ts";
 
+import { type CommandResult, runCommand } from "./support/run.ts";
+
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const VERSION = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).version as string;
 
-async function run(command: string, args: string[], cwd?: string) {
+function run(command: string, args: string[], cwd?: string): Promise<CommandResult> {
   const denoDir = Deno.execPath().slice(0, Deno.execPath().lastIndexOf("/"));
-  const output = await new Deno.Command(command, {
-    args,
+  return runCommand(command, args, {
     cwd,
     env: { NO_COLOR: "1", PATH: `${denoDir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
+  });
 }
 
 async function stubBinaries(binDir: string): Promise<void> {

@@ -6,37 +6,15 @@
  * (issue 6).
  */
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
+import { type CommandResult, runCommand } from "./support/run.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const UNIT = `${ROOT}deploy/systemd/dspy-agent.service`;
 const SYSUSERS = `${ROOT}deploy/systemd/dspy-agent.sysusers`;
 const PLIST = `${ROOT}deploy/launchd/dev.dspy-agent.plist`;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(
-  command: string,
-  args: string[],
-  env?: Record<string, string>,
-): Promise<Run> {
-  const output = await new Deno.Command(command, {
-    args,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function run(command: string, args: string[], env?: Record<string, string>): Promise<CommandResult> {
+  return runCommand(command, args, { env, timeoutMs: 60_000 });
 }
 
 /** Parses a unit file into "Section.Key" -> values (a key may repeat). */
