@@ -1,4 +1,3 @@
-import type * as http2 from "node:http2";
 import {
   create,
   type DescMessage,
@@ -11,6 +10,7 @@ import {
 import { Code, ConnectError, type ConnectRouter, createHandlerContext } from "@connectrpc/connect";
 import { toConnectError } from "../api/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import type { Http2ServerStream } from "./h2/mod.ts";
 
 /** One unary RPC's implementation, as registered on the router. */
 export interface UnaryEntry {
@@ -48,7 +48,7 @@ export function recordingUnary(router: ConnectRouter, into: Map<string, UnaryEnt
 }
 
 /** True when a request is plain binary gRPC that {@linkcode serveUnaryGrpc} handles itself. */
-export function isPlainGrpc(headers: http2.IncomingHttpHeaders): boolean {
+export function isPlainGrpc(headers: Record<string, string>): boolean {
   const type = headers["content-type"];
   const encoding = headers["grpc-encoding"];
   return (type === "application/grpc" || type === "application/grpc+proto") &&
@@ -64,23 +64,26 @@ export function isPlainGrpc(headers: http2.IncomingHttpHeaders): boolean {
  */
 export async function serveUnaryGrpc(
   entry: UnaryEntry,
-  stream: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
+  stream: Http2ServerStream,
   options: { readMaxBytes: number; shutdownSignal: AbortSignal; logger: Logger },
 ): Promise<void> {
   try {
-    const body = await readBody(stream, options.readMaxBytes + 5);
-    const request = decodeFrame(body, entry.method.input, options.readMaxBytes);
+    const limit = options.readMaxBytes;
+    const body = await stream.readAll(
+      limit + 5,
+      () => new ConnectError(`message larger than ${limit} bytes`, Code.ResourceExhausted),
+    );
+    const request = decodeFrame(body, entry.method.input, limit);
     const requestHeader = new Headers();
-    for (const [key, value] of Object.entries(headers)) {
-      if (!key.startsWith(":") && value !== undefined) requestHeader.set(key, String(value));
+    for (const [key, value] of Object.entries(stream.headers)) {
+      if (!key.startsWith(":")) requestHeader.set(key, value);
     }
     const context = createHandlerContext({
       service: entry.service,
       method: entry.method,
       protocolName: "grpc",
       requestMethod: "POST",
-      url: `http://${headers[":authority"] ?? "localhost"}${headers[":path"]}`,
+      url: `http://${stream.headers[":authority"] ?? "localhost"}${stream.headers[":path"]}`,
       shutdownSignal: options.shutdownSignal,
       requestHeader,
     });
@@ -98,43 +101,26 @@ export async function serveUnaryGrpc(
     const frame = new Uint8Array(5 + bytes.length);
     new DataView(frame.buffer).setUint32(1, bytes.length);
     frame.set(bytes, 5);
-    if (stream.destroyed) return;
-    stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-    stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-    stream.end(frame);
+    // Headers, message and trailers are queued together and leave in one socket write.
+    stream.respond(RESPONSE_HEADERS);
+    stream.write(frame);
+    stream.end(OK_TRAILERS);
   } catch (err) {
     const error = toConnectError(err);
     if (error !== err) {
       options.logger.warn("RPC failed", { method: entry.method.name, error: error.cause ?? err });
     }
-    if (stream.destroyed || stream.headersSent) return;
-    if (!stream.readableEnded) stream.resume();
-    stream.respond({
-      ":status": 200,
-      "content-type": "application/grpc",
-      "grpc-status": String(error.code),
-      "grpc-message": encodeURIComponent(error.rawMessage),
-    }, { endStream: true });
+    if (stream.closed || stream.headersSent) return;
+    stream.respond([
+      ...RESPONSE_HEADERS,
+      ["grpc-status", String(error.code)],
+      ["grpc-message", encodeURIComponent(error.rawMessage)],
+    ], true);
   }
 }
 
-async function readBody(stream: http2.ServerHttp2Stream, limit: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>) {
-    size += chunk.length;
-    if (size > limit) throw new ConnectError(`message larger than ${limit - 5} bytes`, Code.ResourceExhausted);
-    chunks.push(chunk);
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
+const RESPONSE_HEADERS: [string, string][] = [[":status", "200"], ["content-type", "application/grpc"]];
+const OK_TRAILERS: [string, string][] = [["grpc-status", "0"]];
 
 function decodeFrame(body: Uint8Array, schema: DescMessage, readMaxBytes: number) {
   if (body.length < 5) throw new ConnectError("protocol error: missing request message", Code.Unimplemented);

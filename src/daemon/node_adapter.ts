@@ -10,6 +10,7 @@ import {
 } from "@connectrpc/connect-node";
 import type { Logger } from "../log/mod.ts";
 import { isPlainGrpc, recordingUnary, serveUnaryGrpc, type UnaryEntry } from "./grpc_unary.ts";
+import { ErrorCode, type Http2ServerStream } from "./h2/mod.ts";
 import { serveStream } from "./http2_stream_adapter.ts";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -83,26 +84,26 @@ export function parseErrorIsClientFault(trailer: Headers): void {
 }
 
 /**
- * Like {@linkcode createNodeHandler}, for raw HTTP/2 streams (the gRPC
- * listener): returns false when the path is not an RPC.
+ * Like {@linkcode createNodeHandler}, for the streams of the gRPC listener's
+ * own HTTP/2 server: returns false when the path is not an RPC.
  */
 export function createStreamHandler(
   options: NodeHandlerOptions,
-): (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean {
+): (stream: Http2ServerStream) => boolean {
   const unary = new Map<string, UnaryEntry>();
   const paths = handlersByPath(options, unary);
-  return (stream, headers) => {
-    const path = String(headers[":path"] ?? "").split("?", 2)[0];
-    const fast = isPlainGrpc(headers) ? unary.get(path) : undefined;
+  return (stream) => {
+    const path = stream.headers[":path"].split("?", 2)[0];
+    const fast = isPlainGrpc(stream.headers) ? unary.get(path) : undefined;
     if (fast) {
-      serveUnaryGrpc(fast, stream, headers, options);
+      serveUnaryGrpc(fast, stream, options);
       return true;
     }
     const handler = paths.get(path);
     if (!handler) return false;
-    serveStream(handler, stream, headers, parseErrorIsClientFault).catch((err) => {
+    serveStream(handler, stream, parseErrorIsClientFault).catch((err) => {
       options.logger.debug("RPC response not written", { method: handler.method.name, error: err });
-      if (!stream.destroyed) stream.close(2); // NGHTTP2_INTERNAL_ERROR
+      stream.reset(ErrorCode.INTERNAL_ERROR);
     });
     return true;
   };

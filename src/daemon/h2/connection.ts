@@ -1,0 +1,461 @@
+/**
+ * One server-side HTTP/2 connection over a Deno socket (RFC 9113): reads
+ * frames, keeps the HPACK and flow-control state, opens a
+ * {@linkcode Http2ServerStream} per request and writes every frame queued in
+ * one turn of the event loop with one socket write.
+ *
+ * Only what a gRPC and Connect server needs: no server push, no priorities
+ * (PRIORITY is read and ignored), no HTTP/1.1 upgrade (clients use prior
+ * knowledge, as grpcio and Deno's fetch do on `http://`).
+ *
+ * @module
+ */
+
+import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
+import {
+  DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_WINDOW,
+  encodeFrame,
+  ErrorCode,
+  Flag,
+  FrameType,
+  Http2ConnectionError,
+  MAX_WINDOW,
+  PREFACE,
+  Setting,
+  settingsPayload,
+  uint32s,
+} from "./frames.ts";
+import { Http2ServerStream, StreamClosedError, type StreamOwner } from "./stream.ts";
+
+/** Options of {@linkcode Http2Connection}. */
+export interface Http2ConnectionOptions {
+  /** Streams the peer may have open at once; more are refused (REFUSED_STREAM). */
+  maxConcurrentStreams: number;
+  /** Called once per request, when its headers are complete. */
+  onStream: (stream: Http2ServerStream) => void;
+  /** Hears of connection-level failures (for the debug log). */
+  onError: (error: unknown) => void;
+}
+
+/** Per-stream receive window we advertise: bounds what one unread request can buffer. */
+const STREAM_WINDOW = 256 * 1024;
+/** Connection-level receive window, replenished as data arrives. */
+const CONNECTION_WINDOW = 16 * 1024 * 1024;
+/** The HPACK table size every peer starts with (RFC 9113 §6.5.2). */
+const DEFAULT_TABLE_SIZE = 4096;
+/** An HPACK dynamic table size update to 0 (RFC 7541 §6.3). */
+const TABLE_SIZE_ZERO = new Uint8Array([0x20]);
+/** Largest request header list (decoded), as advertised. */
+const MAX_HEADER_LIST_SIZE = 64 * 1024;
+
+/** A client connection; {@linkcode run} serves it until it closes. */
+export class Http2Connection implements StreamOwner {
+  #conn: Deno.Conn;
+  #options: Http2ConnectionOptions;
+  #remoteAddress: string;
+  #decoder = new HpackDecoder({ maxHeaderListSize: MAX_HEADER_LIST_SIZE });
+  #encoder = new HpackEncoder();
+  #streams = new Map<number, Http2ServerStream>();
+  #lastStreamId = 0;
+  #peerInitialWindow = DEFAULT_WINDOW;
+  #peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
+  #sendWindow = DEFAULT_WINDOW;
+  #received = 0;
+  #waiting = new Set<Http2ServerStream>();
+  #block?: { streamId: number; endStream: boolean; parts: Uint8Array[] };
+  #out: Uint8Array[] = [];
+  #outBytes = 0;
+  #flushing = false;
+  #goingAway = false;
+  #closed = false;
+  #announceTableSize = false;
+  #idle?: () => void;
+
+  /** Wraps an accepted socket. */
+  constructor(conn: Deno.Conn, options: Http2ConnectionOptions) {
+    this.#conn = conn;
+    this.#options = options;
+    const addr = conn.remoteAddr as Deno.NetAddr;
+    this.#remoteAddress = addr.hostname ?? "";
+  }
+
+  /** Requests being served now. */
+  get openStreams(): number {
+    return this.#streams.size;
+  }
+
+  /** Serves the connection until the peer leaves or a protocol error ends it. */
+  async run(): Promise<void> {
+    (this.#conn as Deno.TcpConn).setNoDelay?.(true);
+    this.writeFrame(
+      FrameType.SETTINGS,
+      0,
+      0,
+      settingsPayload([
+        [Setting.MAX_CONCURRENT_STREAMS, this.#options.maxConcurrentStreams],
+        [Setting.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
+        [Setting.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST_SIZE],
+        [Setting.ENABLE_PUSH, 0],
+      ]),
+    );
+    this.writeFrame(FrameType.WINDOW_UPDATE, 0, 0, uint32s(CONNECTION_WINDOW - DEFAULT_WINDOW));
+    const buffer = new Uint8Array(64 * 1024);
+    let pending: Uint8Array = new Uint8Array(0);
+    let prefaceSeen = false;
+    try {
+      while (!this.#closed) {
+        const n = await this.#conn.read(buffer);
+        if (n === null) break;
+        let data: Uint8Array = buffer.subarray(0, n);
+        if (pending.length > 0) data = concat(pending, data);
+        let at = 0;
+        if (!prefaceSeen) {
+          if (data.length < PREFACE.length) {
+            pending = data.slice();
+            continue;
+          }
+          for (let i = 0; i < PREFACE.length; i++) {
+            if (data[i] !== PREFACE[i]) {
+              throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "the client did not speak HTTP/2");
+            }
+          }
+          prefaceSeen = true;
+          at = PREFACE.length;
+        }
+        while (data.length - at >= 9 && !this.#closed) {
+          const length = (data[at] << 16) | (data[at + 1] << 8) | data[at + 2];
+          if (length > DEFAULT_MAX_FRAME_SIZE) {
+            throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes`);
+          }
+          if (data.length - at < 9 + length) break;
+          const streamId = ((data[at + 5] & 0x7f) << 24) | (data[at + 6] << 16) | (data[at + 7] << 8) | data[at + 8];
+          this.#onFrame(data[at + 3], data[at + 4], streamId, data.subarray(at + 9, at + 9 + length));
+          at += 9 + length;
+        }
+        // The read buffer is reused: keep a copy of a partial frame.
+        pending = at < data.length ? data.slice(at) : new Uint8Array(0);
+      }
+    } catch (error) {
+      if (error instanceof Http2ConnectionError) this.#goAway(error.code, error.message);
+      else if (!(error instanceof Deno.errors.BadResource || error instanceof Deno.errors.ConnectionReset)) {
+        this.#options.onError(error);
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
+   * Stops taking new streams (GOAWAY, NO_ERROR) and resolves once the open
+   * ones have ended; {@linkcode close} ends the rest.
+   */
+  drain(): Promise<void> {
+    if (!this.#goingAway && !this.#closed) {
+      this.#goingAway = true;
+      this.writeFrame(FrameType.GOAWAY, 0, 0, uint32s(this.#lastStreamId, ErrorCode.NO_ERROR));
+    }
+    if (this.#streams.size === 0 || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => (this.#idle = resolve));
+  }
+
+  /** Ends every open stream (their signals abort) and closes the socket once queued frames are out. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const gone = new StreamClosedError(ErrorCode.CANCEL, "the connection closed");
+    for (const stream of [...this.#streams.values()]) stream.close(gone);
+    this.#idle?.();
+    if (!this.#flushing) this.#closeSocket();
+  }
+
+  // StreamOwner
+
+  /** Queues a frame for the next socket write. */
+  writeFrame(type: number, flags: number, streamId: number, payload?: Uint8Array): void {
+    if (this.#closed) return;
+    const frame = encodeFrame(type, flags, streamId, payload);
+    this.#out.push(frame);
+    this.#outBytes += frame.length;
+    if (!this.#flushing) {
+      this.#flushing = true;
+      // After what is already queued: the frames a handler writes in one go, and those of the other
+      // handlers a group commit released at once, leave in one write.
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  /** Queues a header block, split into CONTINUATION frames past the peer's frame size. */
+  writeHeaders(streamId: number, headers: [string, string][], endStream: boolean): void {
+    let block = this.#encoder.encode(headers);
+    if (this.#announceTableSize) {
+      // The peer shrank its decoder's table: the next block must start with a size update
+      // (RFC 7541 §4.2). Ours is 0; the encoder never uses the table anyway.
+      this.#announceTableSize = false;
+      block = concat(TABLE_SIZE_ZERO, block);
+    }
+    const max = this.#peerMaxFrameSize;
+    const end = endStream ? Flag.END_STREAM : 0;
+    if (block.length <= max) return this.writeFrame(FrameType.HEADERS, end | Flag.END_HEADERS, streamId, block);
+    for (let at = 0; at < block.length; at += max) {
+      const last = at + max >= block.length;
+      const type = at === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
+      const flags = (at === 0 ? end : 0) | (last ? Flag.END_HEADERS : 0);
+      this.writeFrame(type, flags, streamId, block.subarray(at, at + max));
+    }
+  }
+
+  /** Bytes the connection-level window allows now, at most `wanted` and one frame. */
+  sendable(wanted: number): number {
+    return Math.min(wanted, this.#sendWindow, this.#peerMaxFrameSize);
+  }
+
+  /** Takes `bytes` from the connection-level send window. */
+  consumeSendWindow(bytes: number): void {
+    this.#sendWindow -= bytes;
+  }
+
+  /** Pumps `stream` again when the connection window grows. */
+  waitForWindow(stream: Http2ServerStream): void {
+    this.#waiting.add(stream);
+  }
+
+  /** Returns `bytes` of stream-level window to the peer. */
+  windowUpdate(streamId: number, bytes: number): void {
+    if (bytes > 0) this.writeFrame(FrameType.WINDOW_UPDATE, 0, streamId, uint32s(bytes));
+  }
+
+  /** Forgets a stream that ended. */
+  streamClosed(stream: Http2ServerStream): void {
+    this.#streams.delete(stream.id);
+    this.#waiting.delete(stream);
+    if (this.#streams.size === 0 && this.#idle) {
+      this.#idle();
+      this.#idle = undefined;
+    }
+  }
+
+  // Reading
+
+  #onFrame(type: number, flags: number, streamId: number, payload: Uint8Array): void {
+    if (this.#block && type !== FrameType.CONTINUATION) {
+      throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "a header block was interrupted");
+    }
+    switch (type) {
+      case FrameType.DATA:
+        return this.#onData(flags, streamId, payload);
+      case FrameType.HEADERS:
+        return this.#onHeaders(flags, streamId, payload);
+      case FrameType.CONTINUATION:
+        if (!this.#block || this.#block.streamId !== streamId) {
+          throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "CONTINUATION without HEADERS");
+        }
+        this.#block.parts.push(payload.slice());
+        if (flags & Flag.END_HEADERS) this.#endHeaderBlock();
+        return;
+      case FrameType.RST_STREAM:
+        if (payload.length !== 4) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM size");
+        return this.#streams.get(streamId)?.close(
+          new StreamClosedError(readUint32(payload, 0), `the client reset the stream (code ${readUint32(payload, 0)})`),
+        );
+      case FrameType.SETTINGS:
+        return this.#onSettings(flags, streamId, payload);
+      case FrameType.PING:
+        if (payload.length !== 8) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "PING size");
+        if (!(flags & Flag.ACK)) this.writeFrame(FrameType.PING, Flag.ACK, 0, payload);
+        return;
+      case FrameType.GOAWAY:
+        this.#goingAway = true;
+        return;
+      case FrameType.WINDOW_UPDATE:
+        return this.#onWindowUpdate(streamId, payload);
+      case FrameType.PUSH_PROMISE:
+        throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "clients cannot push");
+      default:
+        return; // PRIORITY and unknown types are ignored (RFC 9113 §5.5).
+    }
+  }
+
+  #onData(flags: number, streamId: number, payload: Uint8Array): void {
+    if (streamId === 0) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "DATA on stream 0");
+    // The whole frame counts against the windows, padding included (RFC 9113 §6.9.1).
+    this.#received += payload.length;
+    if (this.#received >= CONNECTION_WINDOW / 4) {
+      this.writeFrame(FrameType.WINDOW_UPDATE, 0, 0, uint32s(this.#received));
+      this.#received = 0;
+    }
+    const stream = this.#streams.get(streamId);
+    if (!stream) {
+      if (streamId > this.#lastStreamId) {
+        throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "DATA on idle stream");
+      }
+      return; // A stream we refused or reset: its late frames are dropped (RFC 9113 §5.1).
+    }
+    const body = unpad(flags, payload);
+    if (payload.length > stream.receiveWindow) {
+      this.writeFrame(FrameType.RST_STREAM, 0, streamId, uint32s(ErrorCode.FLOW_CONTROL_ERROR));
+      return stream.close(new StreamClosedError(ErrorCode.FLOW_CONTROL_ERROR, "the client overran its window"));
+    }
+    // Padding is returned at once; the body when the handler consumes it.
+    if (payload.length > body.length) this.windowUpdate(streamId, payload.length - body.length);
+    stream.receiveData(body.slice(), (flags & Flag.END_STREAM) !== 0);
+  }
+
+  #onHeaders(flags: number, streamId: number, payload: Uint8Array): void {
+    if (streamId === 0 || streamId % 2 === 0) {
+      throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on stream ${streamId}`);
+    }
+    let fragment = unpad(flags, payload);
+    if (flags & Flag.PRIORITY) fragment = fragment.subarray(5);
+    this.#block = { streamId, endStream: (flags & Flag.END_STREAM) !== 0, parts: [fragment.slice()] };
+    if (flags & Flag.END_HEADERS) this.#endHeaderBlock();
+  }
+
+  #endHeaderBlock(): void {
+    const { streamId, endStream, parts } = this.#block!;
+    this.#block = undefined;
+    let fields: [string, string][];
+    try {
+      // Always decoded, even for a stream we refuse: the HPACK table must stay in step.
+      fields = this.#decoder.decode(parts.length === 1 ? parts[0] : concat(...parts));
+    } catch (error) {
+      if (error instanceof HpackError) throw new Http2ConnectionError(ErrorCode.COMPRESSION_ERROR, error.message);
+      throw error;
+    }
+    const existing = this.#streams.get(streamId);
+    if (existing) {
+      // Request trailers: gRPC clients send none we use; they end the request.
+      if (!endStream) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "trailers without END_STREAM");
+      return existing.receiveEnd();
+    }
+    if (streamId <= this.#lastStreamId) {
+      throw new Http2ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${streamId}`);
+    }
+    this.#lastStreamId = streamId;
+    if (this.#goingAway || this.#streams.size >= this.#options.maxConcurrentStreams) {
+      return this.writeFrame(FrameType.RST_STREAM, 0, streamId, uint32s(ErrorCode.REFUSED_STREAM));
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of fields) headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    if (!headers[":path"] || !headers[":method"]) {
+      return this.writeFrame(FrameType.RST_STREAM, 0, streamId, uint32s(ErrorCode.PROTOCOL_ERROR));
+    }
+    const stream = new Http2ServerStream(this, {
+      id: streamId,
+      headers,
+      remoteAddress: this.#remoteAddress,
+      sendWindow: this.#peerInitialWindow,
+      recvWindow: STREAM_WINDOW,
+      endStream,
+    });
+    this.#streams.set(streamId, stream);
+    try {
+      this.#options.onStream(stream);
+    } catch (error) {
+      this.#options.onError(error);
+      stream.reset(ErrorCode.INTERNAL_ERROR);
+    }
+  }
+
+  #onSettings(flags: number, streamId: number, payload: Uint8Array): void {
+    if (streamId !== 0) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "SETTINGS on a stream");
+    if (flags & Flag.ACK) return;
+    if (payload.length % 6 !== 0) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS size");
+    for (let at = 0; at < payload.length; at += 6) {
+      const id = (payload[at] << 8) | payload[at + 1];
+      const value = readUint32(payload, at + 2);
+      if (id === Setting.INITIAL_WINDOW_SIZE) {
+        if (value > MAX_WINDOW) throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "window too large");
+        const delta = value - this.#peerInitialWindow;
+        this.#peerInitialWindow = value;
+        for (const stream of this.#streams.values()) stream.adjustSendWindow(delta);
+      } else if (id === Setting.MAX_FRAME_SIZE) {
+        if (value < DEFAULT_MAX_FRAME_SIZE || value > 0xffffff) {
+          throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `MAX_FRAME_SIZE ${value}`);
+        }
+        this.#peerMaxFrameSize = value;
+      } else if (id === Setting.HEADER_TABLE_SIZE && value < DEFAULT_TABLE_SIZE) this.#announceTableSize = true;
+    }
+    this.writeFrame(FrameType.SETTINGS, Flag.ACK, 0);
+  }
+
+  #onWindowUpdate(streamId: number, payload: Uint8Array): void {
+    if (payload.length !== 4) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE size");
+    const increment = readUint32(payload, 0) & 0x7fffffff;
+    if (streamId !== 0) {
+      if (increment === 0) return this.#streams.get(streamId)?.reset(ErrorCode.PROTOCOL_ERROR);
+      return this.#streams.get(streamId)?.adjustSendWindow(increment);
+    }
+    if (increment === 0) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE of 0");
+    this.#sendWindow += increment;
+    if (this.#sendWindow > MAX_WINDOW) throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "window overflow");
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const stream of waiting) stream.pump();
+  }
+
+  // Writing
+
+  async #flush(): Promise<void> {
+    try {
+      while (this.#out.length > 0) {
+        const bytes = this.#out.length === 1 ? this.#out[0] : concat(...this.#out);
+        this.#out = [];
+        this.#outBytes = 0;
+        for (let at = 0; at < bytes.length;) at += await this.#conn.write(bytes.subarray(at));
+      }
+    } catch {
+      // The peer is gone: the read loop sees it too and closes the streams.
+      this.#out = [];
+      this.close();
+    } finally {
+      this.#flushing = false;
+      if (this.#closed) this.#closeSocket();
+    }
+  }
+
+  #goAway(code: number, message: string): void {
+    this.#options.onError(new Http2ConnectionError(code, message));
+    this.writeFrame(FrameType.GOAWAY, 0, 0, uint32s(this.#lastStreamId, code));
+  }
+
+  #closeSocket(): void {
+    const conn = this.#conn;
+    const rest = this.#out;
+    this.#out = [];
+    const finish = async () => {
+      try {
+        for (const bytes of rest) for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+      } catch { /* gone */ }
+      try {
+        conn.close();
+      } catch { /* closed already */ }
+    };
+    void finish();
+  }
+}
+
+function unpad(flags: number, payload: Uint8Array): Uint8Array {
+  if (!(flags & Flag.PADDED)) return payload;
+  const pad = payload[0];
+  if (payload.length === 0 || pad >= payload.length) {
+    throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "padding longer than the frame");
+  }
+  return payload.subarray(1, payload.length - pad);
+}
+
+function readUint32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
