@@ -10,13 +10,16 @@
  * @module
  */
 
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import { inTransaction } from "./db.ts";
 
 /** Batches the writes of one event-loop turn into one transaction. */
 export class GroupCommit {
   #db: DatabaseSync;
+  // Prepared once: exec() would parse the SQL on every batch.
+  #begin: StatementSync;
+  #commit: StatementSync;
   #open = false;
   #flushScheduled = false;
   #afterCommit: (() => void)[] = [];
@@ -26,6 +29,8 @@ export class GroupCommit {
   /** Batches writes on `db`; `onError` hears of a commit that failed (the batch is rolled back). */
   constructor(db: DatabaseSync, onError: (error: unknown) => void) {
     this.#db = db;
+    this.#begin = db.prepare("BEGIN IMMEDIATE");
+    this.#commit = db.prepare("COMMIT");
     this.#onError = onError;
   }
 
@@ -35,7 +40,7 @@ export class GroupCommit {
     // commit with it; since transactions are synchronous, it has ended by
     // the time the scheduled flush runs the callbacks.
     if (!this.#open && !this.#db.isTransaction) {
-      this.#db.exec("BEGIN IMMEDIATE");
+      this.#begin.run();
       this.#open = true;
     }
     // In our own batch, `fn` runs bare: a savepoint per write would cost two
@@ -62,7 +67,7 @@ export class GroupCommit {
     if (this.#open) {
       this.#open = false;
       try {
-        this.#db.exec("COMMIT");
+        this.#commit.run();
       } catch (error) {
         try {
           this.#db.exec("ROLLBACK");

@@ -117,8 +117,7 @@ export class TaskService {
     const rawPayload = input.payload ?? {};
     validatePayload(id, rawPayload);
     validateLabels(id, input.labels ?? {});
-    const existing = store.get(id);
-    if (existing) return { task: existing, created: false };
+    // A duplicate id is found by the insert itself (INSERT OR IGNORE), not by a read before it.
     const nowMs = now();
     const payload = decodePayload(rawPayload);
     let task: Task = {
@@ -230,25 +229,14 @@ export class TaskService {
 
   /**
    * Applies a lifecycle event to `task` as last read: stores it if nobody
-   * changed the task since (else returns undefined) with the attempt and the
-   * event, in the current write batch; listeners hear of it after the commit.
+   * changed the task since (else returns undefined) with its event, in the
+   * current write batch; listeners hear of it after the commit.
    */
   apply(task: Task, event: TaskEvent): Task | undefined {
     const next = transitionTask(task, event);
     const { store, events } = this.#options;
     const stored = this.#options.batch.write(() => {
       if (!store.update(next, task.revision)) return false;
-      if (event.type === "start") store.recordAttemptStart(task.id, next.attempts, event.nowMs);
-      else if (task.state === "running") {
-        const outcome = event.type === "succeed"
-          ? "completed"
-          : event.type === "cancel"
-          ? "cancelled"
-          : event.type === "fail"
-          ? (event.timedOut ? "timed_out" : "failed")
-          : "interrupted";
-        store.recordAttemptEnd(task.id, task.attempts, outcome, next.error, event.nowMs);
-      }
       const type = lifecycleEventType(next, event);
       if (type) {
         events.publish({
