@@ -37,8 +37,12 @@ export interface OrchestratorOptions {
   hardware: Hardware;
   /** `[tasks.classes.NAME]` from config. */
   classes?: ClassOverrides;
-  /** Whether Slurm is usable. @default {sbatch, squeue and sacct are on PATH} */
+  /** Whether Slurm is usable. @default {sbatch, squeue and sacct are on PATH (slurmEnv's PATH if set)} */
   slurm?: boolean;
+  /** How often a Slurm job's state is read, in milliseconds. @default {2000} */
+  slurmPollMs?: number;
+  /** Added to the environment of every Slurm command, e.g. a test cluster's SLURM_CONF. @default {{}} */
+  slurmEnv?: Record<string, string>;
   /** The first retry backoff. @default {1000} */
   retryBaseMs?: number;
   /** Waiting this long is worth one priority step. @default {10000} */
@@ -75,7 +79,7 @@ export interface Orchestrator extends AsyncDisposable {
  */
 export async function openOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
   const now = options.now ?? Date.now;
-  const slurm = options.slurm ?? (await missingSlurmCommands()).length === 0;
+  const slurm = options.slurm ?? (await missingSlurmCommands(options.slurmEnv?.PATH)).length === 0;
   const db = await openDatabase({ stateDir: options.stateDir, signal: options.signal });
   try {
     const store = new TaskStore(db);
@@ -89,6 +93,8 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
       runnerUrl: options.runnerUrl,
       slurm,
       slurmWorkDir: `${options.stateDir}/slurm`,
+      slurmPollMs: options.slurmPollMs,
+      slurmEnv: options.slurmEnv,
     });
     const tasks = new TaskService({
       batch,

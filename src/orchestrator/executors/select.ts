@@ -11,15 +11,15 @@ import type { Task } from "../task.ts";
 import { BUILTIN_TASK_TYPES, isBuiltinTask, runBuiltin } from "./builtin.ts";
 import { executionExecutor } from "./execution.ts";
 import { runnerExecutor } from "./runner.ts";
-import { slurmExecutor } from "./slurm.ts";
+import { slurmExecutor, type SlurmJobSpec } from "./slurm.ts";
 import type { ExecutionBackend, TaskExecutor } from "./types.ts";
 
 /** Options of {@linkcode createExecutorSelector}. */
 export interface ExecutorSelectorOptions {
   /** The environment manager's executor; without it `payload.execution` cannot run. */
   backend?: ExecutionBackend;
-  /** Validates `payload.execution` for the backend. */
-  parseExecution?: (value: unknown) => unknown;
+  /** Validates `payload.execution` for the backend (the Slurm executor reads the same spec). */
+  parseExecution?: (value: unknown) => SlurmJobSpec;
   /** ENV_RUNNER_URL. */
   runnerUrl?: string;
   /** Whether sbatch, squeue and sacct are on PATH. */
@@ -28,6 +28,8 @@ export interface ExecutorSelectorOptions {
   slurmPollMs?: number;
   /** Where Slurm job scripts and logs go (must be visible to compute nodes). */
   slurmWorkDir?: string;
+  /** Added to the environment of every Slurm command (SLURM_CONF of a test cluster). @default {{}} */
+  slurmEnv?: Record<string, string>;
 }
 
 /** Picks the executor of a task, or says why there is none. */
@@ -43,7 +45,12 @@ export function createExecutorSelector(options: ExecutorSelectorOptions): Execut
   });
   const runner = options.runnerUrl ? runnerExecutor(options.runnerUrl) : undefined;
   const slurm = options.slurm
-    ? slurmExecutor({ pollMs: options.slurmPollMs, workDir: options.slurmWorkDir })
+    ? slurmExecutor({
+      pollMs: options.slurmPollMs,
+      workDir: options.slurmWorkDir,
+      env: options.slurmEnv,
+      parse: options.parseExecution,
+    })
     : undefined;
   return (task) => {
     if (task.class === "gpu_slurm" && slurm) return { executor: slurm, name: "slurm" };
