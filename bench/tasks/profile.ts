@@ -5,7 +5,9 @@
  * share of samples per layer (HTTP/2, Connect/protobuf, handlers,
  * orchestrator, SQLite, GC, idle) and the hottest functions.
  *
- *   deno run -P=test bench/tasks/profile.ts [--submits 4000] [--processes 4]
+ *   deno run -P=test bench/tasks/profile.ts [--submits 4000] [--processes 4] [--save profile.cpuprofile]
+ *
+ * `--save` also writes the raw profile (Chrome DevTools format) for a closer look.
  *
  * @module
  */
@@ -15,7 +17,11 @@ import { cliCommand, freePort } from "../../tests/support/daemon.ts";
 import { pythonEnv, runParallel } from "./processes.ts";
 
 const { values } = parseArgs({
-  options: { submits: { type: "string", default: "4000" }, processes: { type: "string", default: "4" } },
+  options: {
+    submits: { type: "string", default: "4000" },
+    processes: { type: "string", default: "4" },
+    save: { type: "string" },
+  },
 });
 const submits = Number(values.submits);
 const processes = Number(values.processes);
@@ -79,6 +85,7 @@ try {
     `SubmitTask load: ${processes} processes, ${load.total} tasks, ${load.perSecond.toFixed(0)} tasks/s, ` +
       `p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms`,
   );
+  if (values.save) await Deno.writeTextFile(values.save, JSON.stringify(profile));
   report(profile);
 } finally {
   daemon.kill("SIGTERM");

@@ -38,7 +38,8 @@ export interface SchedulerOptions {
 interface Running {
   task: Task;
   controller: AbortController;
-  timer?: ReturnType<typeof setTimeout>;
+  /** When the attempt times out (Date.now() milliseconds); Infinity without a timeout. */
+  deadline: number;
 }
 
 /** The longest delay setTimeout takes; longer ones fire at once, so longer waits re-arm. */
@@ -59,6 +60,10 @@ export class Scheduler {
   #delayed = new Map<string, { task: Task; atMs: number }>();
   #delayTimer?: ReturnType<typeof setTimeout>;
   #delayTimerAt = Infinity;
+  // One timer for the nearest attempt deadline, not one per attempt: most attempts end long
+  // before it, and a timer set and cleared per task was a twentieth of the daemon's CPU (bench/tasks).
+  #timeoutTimer?: ReturnType<typeof setTimeout>;
+  #timeoutAt = Infinity;
   #pumpQueued = false;
   #stopped = false;
   #unsubscribe: () => void;
@@ -111,6 +116,7 @@ export class Scheduler {
     this.#stopped = true;
     this.#unsubscribe();
     clearTimeout(this.#delayTimer);
+    clearTimeout(this.#timeoutTimer);
     const running = [...this.#running.values()];
     for (const run of running) {
       const current = this.#options.tasks.get(run.task.id);
@@ -171,6 +177,24 @@ export class Scheduler {
     }, Math.min(MAX_TIMER_MS, Math.max(0, atMs - this.#options.now())));
   }
 
+  /** Arms the timeout timer for `atMs` (Infinity: none). */
+  #armTimeouts(atMs: number): void {
+    clearTimeout(this.#timeoutTimer);
+    this.#timeoutAt = atMs;
+    if (atMs === Infinity) return;
+    this.#timeoutTimer = setTimeout(() => {
+      const nowMs = Date.now();
+      let next = Infinity;
+      for (const run of this.#running.values()) {
+        if (run.controller.signal.aborted) continue;
+        if (run.deadline <= nowMs) {
+          run.controller.abort(new StopReason("timeout", `timed out after ${run.task.timeoutSeconds}s`));
+        } else next = Math.min(next, run.deadline);
+      }
+      this.#armTimeouts(next);
+    }, Math.min(MAX_TIMER_MS, Math.max(0, atMs - Date.now())));
+  }
+
   #schedulePump(): void {
     if (this.#pumpQueued) return;
     this.#pumpQueued = true;
@@ -203,17 +227,9 @@ export class Scheduler {
     const started = tasks.apply(task, { type: "start", nowMs: now() });
     if (!started) return;
     const controller = new AbortController();
-    const run: Running = { task: started, controller };
-    if (started.timeoutSeconds > 0) {
-      const deadline = Date.now() + started.timeoutSeconds * 1000;
-      const arm = () => {
-        const left = deadline - Date.now();
-        if (left <= 0) {
-          controller.abort(new StopReason("timeout", `timed out after ${started.timeoutSeconds}s`));
-        } else run.timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-      };
-      arm();
-    }
+    const deadline = started.timeoutSeconds > 0 ? Date.now() + started.timeoutSeconds * 1000 : Infinity;
+    const run: Running = { task: started, controller, deadline };
+    if (deadline < this.#timeoutAt) this.#armTimeouts(deadline);
     this.#running.set(task.id, run);
     this.#inUse.set(started.class, this.#inUse.get(started.class)! + 1);
     void this.#execute(run);
@@ -261,8 +277,8 @@ export class Scheduler {
         next = this.#finish(task, { type: "fail", nowMs, error: message, result, timedOut, retryAtMs });
       }
     } finally {
-      clearTimeout(run.timer);
       this.#running.delete(task.id);
+      if (this.#running.size === 0) this.#armTimeouts(Infinity);
       this.#inUse.set(task.class, this.#inUse.get(task.class)! - 1);
     }
     const latencyMs = performance.now() - startMs;
