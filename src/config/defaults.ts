@@ -73,6 +73,9 @@ export function defaultConfigToml(): string {
 [ports]
 # redis = 6379
 
+# [tasks]
+# retention_days = 7    # finished tasks outside workflows are deleted after this; 0 keeps them
+
 # [tasks.classes.cpu_short]
 # concurrency = 4
 # timeout_seconds = 1800

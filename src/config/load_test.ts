@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../tests/support/assert.ts";
-import { ConfigErrors, loadConfig, setConfigValue, validateConfigFile } from "./mod.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
+import { ConfigErrors, loadConfig, parseConfigText, setConfigValue, validateConfigFile } from "./mod.ts";
 
 async function withHome(
   toml: string | undefined,
@@ -138,4 +138,9 @@ Deno.test("setConfigValue() edits a key in place and adds missing tables", () =>
       "# keep me\ngpu = false\n\nmax_concurrent = 3",
     ),
   );
+});
+
+Deno.test("parseConfigText() reads [tasks] retention_days and refuses a negative one", () => {
+  assertEquals(parseConfigText("[tasks]\nretention_days = 30\n", "c.toml").tasks?.retentionDays, 30);
+  assertThrows(() => parseConfigText("[tasks]\nretention_days = -1\n", "c.toml"), ConfigErrors, "retention_days");
 });

@@ -1,5 +1,13 @@
 import { addr, bool, int, oneOf, str, strList, strMap, table } from "./_values.ts";
-import type { Config, HealthConfig, HealthKind, RestartPolicy, ServiceConfig, TaskClassConfig } from "./types.ts";
+import type {
+  Config,
+  HealthConfig,
+  HealthKind,
+  RestartPolicy,
+  ServiceConfig,
+  TaskClassConfig,
+  TasksConfig,
+} from "./types.ts";
 
 /** The part of {@linkcode Config} a config file may set, as read from it. */
 export type FileSettings = Partial<Omit<Config, "home" | "configFile">>;
@@ -37,7 +45,7 @@ const TOP_LEVEL: Record<
   project: (v, p, o, e) => str(v, p, e, (s) => (o.project = s), /^[a-z0-9][a-z0-9_.-]{0,62}$/),
   services: (v, p, o, e) => table(v, p, e, (t) => (o.services = readServices(t, p, e))),
   ports: (v, p, o, e) => table(v, p, e, (t) => (o.ports = readPorts(t, p, e))),
-  tasks: (v, p, o, e) => table(v, p, e, (t) => (o.tasks = { classes: readTasks(t, p, e) })),
+  tasks: (v, p, o, e) => table(v, p, e, (t) => (o.tasks = readTasks(t, p, e))),
 };
 
 /** Log levels accepted in `log_level` and `RUST_LOG`. */
@@ -215,11 +223,16 @@ function readTasks(
   t: Record<string, unknown>,
   p: string[],
   e: SchemaProblem[],
-): Record<string, TaskClassConfig> {
+): TasksConfig {
   const out: Record<string, TaskClassConfig> = {};
+  const tasks: TasksConfig = { classes: out };
   for (const [key, v] of Object.entries(t)) {
+    if (key === "retention_days") {
+      int(v, [...p, key], e, 0, 36_500, (n) => (tasks.retentionDays = n));
+      continue;
+    }
     if (key !== "classes") {
-      e.push({ path: [...p, key], detail: "unknown key; known keys: classes" });
+      e.push({ path: [...p, key], detail: "unknown key; known keys: classes, retention_days" });
       continue;
     }
     table(v, [...p, key], e, (classes) => {
@@ -249,7 +262,7 @@ function readTasks(
       }
     });
   }
-  return out;
+  return tasks;
 }
 
 export { parseAddr } from "./_values.ts";

@@ -71,6 +71,8 @@ export interface HealthConfig {
 export interface TasksConfig {
   /** Per task class: `[tasks.classes.NAME]`. */
   classes: Record<string, TaskClassConfig>;
+  /** Finished tasks (outside workflows) are deleted this many days after they ended; 0 keeps them. @default {7} */
+  retentionDays?: number;
 }
 
 /** One `[tasks.classes.NAME]` table. */

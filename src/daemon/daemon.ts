@@ -96,6 +96,7 @@ export async function startDaemon(
       runnerUrl: config.runnerUrl,
       hardware: { cpuCores: navigator.hardwareConcurrency, gpus: gpus.length },
       classes: config.tasks.classes,
+      taskRetentionMs: (config.tasks.retentionDays ?? 7) * 24 * 3600 * 1000,
       logger,
     });
     stack.use(orchestrator);

@@ -1,5 +1,4 @@
 import type * as http from "node:http";
-import type * as http2 from "node:http2";
 import { type ConnectRouter, createConnectRouter, type Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import {
@@ -13,8 +12,8 @@ import { isPlainGrpc, recordingUnary, serveUnaryGrpc, type UnaryEntry } from "./
 import { ErrorCode, type Http2ServerStream } from "./h2/mod.ts";
 import { serveStream } from "./http2_stream_adapter.ts";
 
-type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
-type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+type NodeRequest = http.IncomingMessage;
+type NodeResponse = http.ServerResponse;
 
 /** Options of {@linkcode createNodeHandler}. */
 export interface NodeHandlerOptions {

@@ -31,6 +31,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   // task submission dirties about six (row, id index, state index, event),
   // so 1 KiB pages write a quarter of the bytes of 4 KiB ones per commit.
   db.exec("PRAGMA page_size = 1024");
+  // Only the daemon (one per state folder, daemon.lock) opens the store: an exclusive lock taken
+  // once, with the WAL index in process memory instead of a shared -shm file, spares every
+  // transaction its locking system calls (a one-row commit: 26 -> 11 µs). Set before the first
+  // WAL access, so no -shm is ever made. Other processes can read the file once the daemon is gone.
+  db.exec("PRAGMA locking_mode = EXCLUSIVE");
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA busy_timeout = 5000");

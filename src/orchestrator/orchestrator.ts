@@ -43,6 +43,8 @@ export interface OrchestratorOptions {
   slurmPollMs?: number;
   /** Added to the environment of every Slurm command, e.g. a test cluster's SLURM_CONF. @default {{}} */
   slurmEnv?: Record<string, string>;
+  /** Finished tasks outside workflows are deleted this long after they ended; 0 keeps them. @default {7 days} */
+  taskRetentionMs?: number;
   /** The first retry backoff. @default {1000} */
   retryBaseMs?: number;
   /** Waiting this long is worth one priority step. @default {10000} */
@@ -146,6 +148,11 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
       onError: (error, runId) => logger.error("Cannot advance workflow run", { runId, error }),
     });
     const stopCheckpoints = startCheckpoints(db);
+    const stopPruning = startPruning(
+      tasks,
+      options.taskRetentionMs ?? 7 * DAY_MS,
+      (error) => logger.error("Cannot delete old tasks", { error }),
+    );
     let closed = false;
     return {
       tasks,
@@ -162,6 +169,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
         await workflows.close();
         tasks.close();
         await scheduler.stop();
+        stopPruning();
         batch.flush();
         stopCheckpoints();
         db.close();
@@ -171,4 +179,33 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
     db.close();
     throw error;
   }
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * Deletes tasks past retention now and then every hour, a few thousand per
+ * step so the event loop never waits long. Returns the function that stops it.
+ */
+function startPruning(tasks: TaskService, retentionMs: number, onError: (error: unknown) => void): () => void {
+  if (retentionMs <= 0) return () => {};
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const step = () => {
+    timer = undefined;
+    if (stopped) return;
+    let deleted = 0;
+    try {
+      deleted = tasks.prune(retentionMs);
+    } catch (error) {
+      onError(error);
+    }
+    // A full step means more may be left: continue soon; else wait an hour.
+    timer = setTimeout(step, deleted >= 5000 ? 10 : 3600_000);
+  };
+  timer = setTimeout(step, 0);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }

@@ -1,4 +1,5 @@
-import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
+import { TaskNotFoundError } from "./errors.ts";
 import { openTestOrchestrator, tempStateDir, waitForTask } from "./_test_support.ts";
 
 Deno.test("openOrchestrator() runs a noop task to completion with the v1 result map", async () => {
@@ -188,4 +189,30 @@ Deno.test("a deep, healthy queue raises the limit up to twice the host default",
   for (const id of ids) await waitForTask(orch.tasks, id);
   const limit = orch.usage("cpu_short").capacity;
   assert(limit > 4 && limit <= 8, `limit ${limit}`);
+});
+
+Deno.test("TaskService.prune() deletes finished tasks past retention; workflow steps and waiting tasks stay", async () => {
+  let clock = Date.now();
+  await using orch = await openTestOrchestrator({ now: () => clock, taskRetentionMs: 0 });
+  orch.tasks.submit({ id: "old", payload: { task_type: "noop" } });
+  orch.tasks.submit({ id: "step", payload: { task_type: "noop" }, workflowId: "wf-1" });
+  orch.tasks.submit({ id: "waits", class: "gpu", payload: { task_type: "noop" } }); // no GPU here: it waits
+  await waitForTask(orch.tasks, "old");
+  await waitForTask(orch.tasks, "step");
+  const completedBefore = orch.tasks.counts().completed;
+
+  assertEquals(orch.tasks.prune(7 * 24 * 3600_000), 0, "nothing is past retention yet");
+  clock += 8 * 24 * 3600_000;
+  orch.tasks.submit({ id: "new", payload: { task_type: "noop" } });
+  await waitForTask(orch.tasks, "new");
+  assertEquals(orch.tasks.prune(7 * 24 * 3600_000), 1);
+  await orch.flushed();
+
+  assertThrows(() => orch.tasks.get("old"), TaskNotFoundError);
+  assertEquals(orch.tasks.get("step").state, "completed");
+  assertEquals(orch.tasks.get("waits").state, "pending");
+  assertEquals(orch.tasks.get("new").state, "completed");
+  assertEquals(orch.tasks.counts().completed, completedBefore, "one deleted, one new");
+  // The id is free again.
+  assert(orch.tasks.submit({ id: "old", payload: { task_type: "noop" } }).created);
 });

@@ -277,8 +277,9 @@ export class Scheduler {
         next = this.#finish(task, { type: "fail", nowMs, error: message, result, timedOut, retryAtMs });
       }
     } finally {
+      // The timeout timer stays armed even when nothing runs: re-arming it for every task that
+      // finds the scheduler idle would bring back a timer per task.
       this.#running.delete(task.id);
-      if (this.#running.size === 0) this.#armTimeouts(Infinity);
       this.#inUse.set(task.class, this.#inUse.get(task.class)! - 1);
     }
     const latencyMs = performance.now() - startMs;

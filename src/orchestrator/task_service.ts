@@ -211,6 +211,23 @@ export class TaskService {
     return next ? { task: next, cancelled: true } : { task: this.get(id), cancelled: false };
   }
 
+  /**
+   * Deletes up to `limit` finished tasks (outside workflows) that ended more
+   * than `retentionMs` ago; returns how many. Their ids become unknown
+   * (NOT_FOUND) and may be submitted again.
+   */
+  prune(retentionMs: number, limit = 5000): number {
+    const deleted = this.#options.batch.write(() =>
+      this.#options.store.prune(this.#options.now() - retentionMs, limit)
+    );
+    let total = 0;
+    for (const [state, count] of Object.entries(deleted)) {
+      this.#counts[state] -= count;
+      total += count;
+    }
+    return total;
+  }
+
   /** Refuses further submissions and cancels (the orchestrator is stopping). */
   close(): void {
     this.#closed = true;

@@ -144,6 +144,25 @@ export class TaskStore {
     return Number(changes) === 1;
   }
 
+  /**
+   * Deletes up to `limit` finished tasks that ended before `cutoffMs`,
+   * oldest first. Workflow steps stay: a run reads its steps' outputs.
+   * Returns how many were deleted per state.
+   */
+  prune(cutoffMs: number, limit: number): Record<string, number> {
+    const rows = this.#db.prepare(
+      `DELETE FROM tasks WHERE seq IN (
+        SELECT seq FROM tasks
+        WHERE state IN ('completed', 'failed', 'cancelled', 'timed_out') AND workflow_id = ''
+          AND finished_at_ms > 0 AND finished_at_ms < ?
+        ORDER BY seq LIMIT ?
+      ) RETURNING state`,
+    ).all(cutoffMs, limit) as unknown as { state: string }[];
+    const deleted: Record<string, number> = {};
+    for (const { state } of rows) deleted[state] = (deleted[state] ?? 0) + 1;
+    return deleted;
+  }
+
   /** Every task that is not terminal, oldest first (the scheduler's start-up state). */
   active(): Task[] {
     const rows = this.#db.prepare(
