@@ -17,10 +17,14 @@ export interface Row {
 }
 
 /** Prints the report table to stdout. */
-export function printReport(rows: Row[], facts: { submits: number; roundtrips: number; cores: number }): void {
+export function printReport(
+  rows: Row[],
+  facts: { submits: number; roundtrips: number; repeats: number; cores: number },
+): void {
   const lines = [
     `bench/tasks: dspy-agent vs Celery 5 + redis-server (AOF, fsync everysec), same run, ${facts.cores} cores`,
-    `  ${facts.submits} SubmitTask / delay() calls per phase; ${facts.roundtrips} sequential noop round trips`,
+    `  ${facts.submits} SubmitTask / delay() calls per phase, median of ${facts.repeats} alternating repeats; ` +
+    `${facts.roundtrips} sequential noop round trips`,
     "",
     `${"measure".padEnd(42)}${"dspy-agent".padStart(12)}${"celery".padStart(12)}${"ratio".padStart(9)}  target`,
   ];
