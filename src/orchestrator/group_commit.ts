@@ -23,6 +23,7 @@ export class GroupCommit {
   #open = false;
   #flushScheduled = false;
   #afterCommit: (() => void)[] = [];
+  #beforeCommit: (() => void)[] = [];
   #waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #onError: (error: unknown) => void;
 
@@ -52,6 +53,18 @@ export class GroupCommit {
     return value;
   }
 
+  /**
+   * Runs `fn` inside the open batch just before it commits, for writers that
+   * keep their rows in memory while the batch is open and store only the
+   * last version. Returns false (and registers nothing) when the batch is
+   * not ours: inside a caller's own transaction, writes must happen now.
+   */
+  beforeCommit(fn: () => void): boolean {
+    if (!this.#open) return false;
+    this.#beforeCommit.push(fn);
+    return true;
+  }
+
   /** Resolves once every write made so far is committed. */
   flushed(): Promise<void> {
     if (!this.#open && this.#afterCommit.length === 0) return Promise.resolve();
@@ -62,13 +75,17 @@ export class GroupCommit {
   flush(): void {
     const callbacks = this.#afterCommit;
     const waiters = this.#waiters;
+    const before = this.#beforeCommit;
     this.#afterCommit = [];
     this.#waiters = [];
+    this.#beforeCommit = [];
     if (this.#open) {
-      this.#open = false;
       try {
+        for (const fn of before) fn();
+        this.#open = false;
         this.#commit.run();
       } catch (error) {
+        this.#open = false;
         try {
           this.#db.exec("ROLLBACK");
         } catch { /* the database is gone */ }

@@ -76,7 +76,14 @@ export class Scheduler {
       this.#limits.set(settings.name, new AdaptiveLimit(settings));
       this.#inUse.set(settings.name, 0);
     }
-    this.#unsubscribe = options.tasks.subscribe((task) => this.#onChange(task));
+    // New tasks are heard of in their submit batch (subscribeAccepted), so a built-in task can
+    // start and finish in the batch that stores it; their committed copy (pending, revision 1)
+    // then brings nothing new.
+    const stopAccepted = options.tasks.subscribeAccepted((task) => this.#onChange(task));
+    const stopCommitted = options.tasks.subscribe((task) => {
+      if (!(task.state === "pending" && task.revision === 1)) this.#onChange(task);
+    });
+    this.#unsubscribe = () => (stopAccepted(), stopCommitted());
     for (const task of active) this.#onChange(task);
   }
 
@@ -244,6 +251,12 @@ export class Scheduler {
     const choice = select(task);
     try {
       if ("reason" in choice) throw new TaskExecutionError(task.id, "none", choice.reason);
+      // An attempt with effects outside the daemon (a process, a container, a runner, a Slurm
+      // job) begins only once its task and its start are committed. Built-ins have none.
+      if (choice.name !== "builtin") {
+        await this.#options.tasks.flushed();
+        if (run.controller.signal.aborted) throw run.controller.signal.reason;
+      }
       const execution = await choice.executor(task, {
         attempt: task.attempts,
         signal: run.controller.signal,
