@@ -24,6 +24,7 @@ export class GroupCommit {
   #flushScheduled = false;
   #afterCommit: (() => void)[] = [];
   #beforeCommit: (() => void)[] = [];
+  #generation = 0;
   #waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #onError: (error: unknown) => void;
 
@@ -65,6 +66,11 @@ export class GroupCommit {
     return true;
   }
 
+  /** Counts batches ended (committed or rolled back): state kept for "the open batch" is stale once it moves. */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** Resolves once every write made so far is committed. */
   flushed(): Promise<void> {
     if (!this.#open && this.#afterCommit.length === 0) return Promise.resolve();
@@ -79,6 +85,7 @@ export class GroupCommit {
     this.#afterCommit = [];
     this.#waiters = [];
     this.#beforeCommit = [];
+    this.#generation++;
     if (this.#open) {
       try {
         for (const fn of before) fn();

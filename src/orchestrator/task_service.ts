@@ -84,7 +84,8 @@ export class TaskService {
   // (Never used inside a caller's savepoint: a rolled-back savepoint would not undo the map.
   // Nothing submits tasks inside one; the workflow store's transactions only write runs.)
   #unwritten = new Map<string, Task>();
-  #unwrittenRegistered = false;
+  /** The batch generation whose commit stores {@linkcode #unwritten} (-1: none registered). */
+  #unwrittenBatch = -1;
   #counts: Record<string, number>;
   #closed = false;
 
@@ -159,7 +160,7 @@ export class TaskService {
     }
     const { batch } = this.#options;
     const created = batch.write(() => {
-      if (this.#unwrittenRegistered || (this.#unwrittenRegistered = batch.beforeCommit(() => this.#writeUnwritten()))) {
+      if (this.#deferInsert()) {
         this.#unwritten.set(id, task);
       } else if (!store.insert(task)) return false;
       events.publish({ type: "task_submitted", resourceId: id, data: this.#eventData(task) });
@@ -271,10 +272,20 @@ export class TaskService {
     return () => this.#accepted.delete(listener);
   }
 
+  /** Whether a new task's row can wait for the commit of the open batch (not inside a caller's transaction). */
+  #deferInsert(): boolean {
+    const { batch } = this.#options;
+    if (this.#unwrittenBatch === batch.generation) return true;
+    // A batch that ended without running our callback (rolled back) leaves nothing to keep.
+    this.#unwritten.clear();
+    if (!batch.beforeCommit(() => this.#writeUnwritten())) return false;
+    this.#unwrittenBatch = batch.generation;
+    return true;
+  }
+
   #writeUnwritten(): void {
     const tasks = [...this.#unwritten.values()];
     this.#unwritten.clear();
-    this.#unwrittenRegistered = false;
     for (const task of tasks) this.#options.store.insert(task);
   }
 
