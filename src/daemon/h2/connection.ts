@@ -42,6 +42,12 @@ export interface Http2ConnectionOptions {
 const STREAM_WINDOW = 256 * 1024;
 /** Connection-level receive window, replenished as data arrives. */
 const CONNECTION_WINDOW = 16 * 1024 * 1024;
+/** Response bytes queued for the socket beyond which streams stop sending until it drains. */
+const SOCKET_HIGH_WATER = 1024 * 1024;
+/** Bytes queued for a peer that does not read, beyond which the connection is dropped. */
+const MAX_QUEUED = 16 * 1024 * 1024;
+/** Stream resets a peer may send per second before the connection ends (HTTP/2 "rapid reset"). */
+const MAX_RESETS_PER_SECOND = 10_000;
 /** The HPACK table size every peer starts with (RFC 9113 §6.5.2). */
 const DEFAULT_TABLE_SIZE = 4096;
 /** An HPACK dynamic table size update to 0 (RFC 7541 §6.3). */
@@ -63,7 +69,8 @@ export class Http2Connection implements StreamOwner {
   #sendWindow = DEFAULT_WINDOW;
   #received = 0;
   #waiting = new Set<Http2ServerStream>();
-  #block?: { streamId: number; endStream: boolean; parts: Uint8Array[] };
+  #block?: { streamId: number; endStream: boolean; parts: Uint8Array[]; size: number };
+  #resets = { second: 0, count: 0 };
   #out: Uint8Array[] = [];
   #outBytes = 0;
   #flushing = false;
@@ -159,14 +166,22 @@ export class Http2Connection implements StreamOwner {
     return new Promise((resolve) => (this.#idle = resolve));
   }
 
-  /** Ends every open stream (their signals abort) and closes the socket once queued frames are out. */
-  close(): void {
+  /**
+   * Ends every open stream (their signals abort) and closes the socket once
+   * queued frames are out; with `now`, at once (the peer does not read).
+   */
+  close(now = false): void {
     if (this.#closed) return;
     this.#closed = true;
     const gone = new StreamClosedError(ErrorCode.CANCEL, "the connection closed");
     for (const stream of [...this.#streams.values()]) stream.close(gone);
     this.#idle?.();
-    if (!this.#flushing) this.#closeSocket();
+    if (now) {
+      this.#out = [];
+      try {
+        this.#conn.close(); // a write still waiting on the socket fails and ends #flush
+      } catch { /* closed already */ }
+    } else if (!this.#flushing) this.#closeSocket();
   }
 
   // StreamOwner
@@ -177,6 +192,12 @@ export class Http2Connection implements StreamOwner {
     const frame = encodeFrame(type, flags, streamId, payload);
     this.#out.push(frame);
     this.#outBytes += frame.length;
+    if (this.#outBytes > MAX_QUEUED) {
+      // Stream data waits for the socket (sendable), so only a peer that sends frames needing an
+      // answer (PING, SETTINGS) and never reads the answers gets here.
+      this.#options.onError(new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "the client does not read"));
+      return this.close(true);
+    }
     if (!this.#flushing) {
       this.#flushing = true;
       // After what is already queued: the frames a handler writes in one go, and those of the other
@@ -207,6 +228,8 @@ export class Http2Connection implements StreamOwner {
 
   /** Bytes the connection-level window allows now, at most `wanted` and one frame. */
   sendable(wanted: number): number {
+    // Backpressure from the socket: a peer that grants windows but reads slowly holds the stream.
+    if (this.#outBytes >= SOCKET_HIGH_WATER) return 0;
     return Math.min(wanted, this.#sendWindow, this.#peerMaxFrameSize);
   }
 
@@ -251,10 +274,16 @@ export class Http2Connection implements StreamOwner {
           throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "CONTINUATION without HEADERS");
         }
         this.#block.parts.push(payload.slice());
+        this.#block.size += payload.length;
+        // Bounded: a header block that never ends (CONTINUATION flood) would otherwise grow without limit.
+        if (this.#block.size > 2 * MAX_HEADER_LIST_SIZE) {
+          throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "header block too large");
+        }
         if (flags & Flag.END_HEADERS) this.#endHeaderBlock();
         return;
       case FrameType.RST_STREAM:
         if (payload.length !== 4) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM size");
+        this.#countReset();
         return this.#streams.get(streamId)?.close(
           new StreamClosedError(readUint32(payload, 0), `the client reset the stream (code ${readUint32(payload, 0)})`),
         );
@@ -273,6 +302,15 @@ export class Http2Connection implements StreamOwner {
         throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "clients cannot push");
       default:
         return; // PRIORITY and unknown types are ignored (RFC 9113 §5.5).
+    }
+  }
+
+  /** Ends a connection that resets streams faster than any client needs to ("rapid reset", CVE-2023-44487). */
+  #countReset(): void {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.#resets.second) this.#resets = { second, count: 0 };
+    if (++this.#resets.count > MAX_RESETS_PER_SECOND) {
+      throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "too many stream resets");
     }
   }
 
@@ -307,7 +345,12 @@ export class Http2Connection implements StreamOwner {
     }
     let fragment = unpad(flags, payload);
     if (flags & Flag.PRIORITY) fragment = fragment.subarray(5);
-    this.#block = { streamId, endStream: (flags & Flag.END_STREAM) !== 0, parts: [fragment.slice()] };
+    this.#block = {
+      streamId,
+      endStream: (flags & Flag.END_STREAM) !== 0,
+      parts: [fragment.slice()],
+      size: fragment.length,
+    };
     if (flags & Flag.END_HEADERS) this.#endHeaderBlock();
   }
 
@@ -389,9 +432,7 @@ export class Http2Connection implements StreamOwner {
     if (increment === 0) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE of 0");
     this.#sendWindow += increment;
     if (this.#sendWindow > MAX_WINDOW) throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "window overflow");
-    const waiting = [...this.#waiting];
-    this.#waiting.clear();
-    for (const stream of waiting) stream.pump();
+    this.#pumpWaiting();
   }
 
   // Writing
@@ -401,8 +442,9 @@ export class Http2Connection implements StreamOwner {
       while (this.#out.length > 0) {
         const bytes = this.#out.length === 1 ? this.#out[0] : concat(...this.#out);
         this.#out = [];
-        this.#outBytes = 0;
         for (let at = 0; at < bytes.length;) at += await this.#conn.write(bytes.subarray(at));
+        this.#outBytes -= bytes.length;
+        if (this.#waiting.size > 0 && this.#outBytes < SOCKET_HIGH_WATER) this.#pumpWaiting();
       }
     } catch {
       // The peer is gone: the read loop sees it too and closes the streams.
@@ -412,6 +454,12 @@ export class Http2Connection implements StreamOwner {
       this.#flushing = false;
       if (this.#closed) this.#closeSocket();
     }
+  }
+
+  #pumpWaiting(): void {
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const stream of waiting) stream.pump();
   }
 
   #goAway(code: number, message: string): void {

@@ -64,7 +64,7 @@ export function serveHttp2(listener: Deno.Listener, options: Http2ServerOptions)
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
       await Promise.race([Promise.all([...connections].map((c) => c.drain())), grace]);
       clearTimeout(timer);
-      for (const connection of connections) connection.close();
+      for (const connection of connections) connection.close(true);
     },
   };
 }

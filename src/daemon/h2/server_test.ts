@@ -141,14 +141,15 @@ class RawClient {
     void this.#conn.write(encodeFrame(type, flags, streamId, payload)).catch(() => {});
   }
 
-  request(streamId: number, path: string, endStream: boolean): void {
+  request(streamId: number, path: string, endStream: boolean, endHeaders = true): void {
     const block = new HpackEncoder().encode([
       [":method", "POST"],
       [":scheme", "http"],
       [":path", path],
       [":authority", "localhost"],
     ]);
-    this.send(FrameType.HEADERS, Flag.END_HEADERS | (endStream ? Flag.END_STREAM : 0), streamId, block);
+    const flags = (endHeaders ? Flag.END_HEADERS : 0) | (endStream ? Flag.END_STREAM : 0);
+    this.send(FrameType.HEADERS, flags, streamId, block);
   }
 
   /** The first frame (since the last match) that `match` accepts. */
@@ -211,3 +212,96 @@ function readUint32(bytes: Uint8Array, at: number): number {
 function uint32(value: number): Uint8Array {
   return new Uint8Array([(value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff]);
 }
+
+Deno.test("serveHttp2() ends a connection whose header block never ends (CONTINUATION flood)", async () => {
+  await using h2 = startServer((stream) => void echo(stream));
+  await using client = await RawClient.connect(h2.port);
+  client.request(1, "/x", true, false);
+  const chunk = new Uint8Array(16_000).fill(0x40);
+  for (let i = 0; i < 20; i++) client.send(FrameType.CONTINUATION, 0, 1, chunk);
+  const away = await client.until((f) => f.type === FrameType.GOAWAY);
+  assertEquals(readUint32(away.payload, 4), ErrorCode.ENHANCE_YOUR_CALM);
+  assertEquals(await client.closed(), true);
+});
+
+Deno.test("serveHttp2() stops a stream's writes while the client does not read, and resumes when it does", async () => {
+  const total = 64 * 1024 * 1024;
+  let written = 0;
+  const finished = Promise.withResolvers<void>();
+  await using h2 = startServer((stream) => {
+    void (async () => {
+      stream.respond([[":status", "200"]]);
+      const chunk = new Uint8Array(64 * 1024);
+      while (written < total && !stream.closed) {
+        await stream.write(chunk);
+        written += chunk.length;
+      }
+      stream.end();
+      finished.resolve();
+    })();
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: h2.port });
+  try {
+    // Windows as large as HTTP/2 allows, then no reading: only the socket can hold the server back.
+    await conn.write(PREFACE);
+    await conn.write(encodeFrame(FrameType.SETTINGS, 0, 0, settings([[0x4, 0x7fffffff]])));
+    await conn.write(encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, uint32(0x7fffffff - 65_535)));
+    const block = new HpackEncoder().encode([[":method", "GET"], [":scheme", "http"], [":path", "/big"], [
+      ":authority",
+      "localhost",
+    ]]);
+    await conn.write(encodeFrame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, block));
+    // Wait until the handler stops making progress.
+    let last = -1;
+    while (written !== last) {
+      last = written;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    assert(written < 16 * 1024 * 1024, `the server queued ${written} bytes for a client that does not read`);
+    // Now read everything: the handler finishes.
+    const buffer = new Uint8Array(1024 * 1024);
+    let received = 0;
+    const reading = (async () => {
+      while (true) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        received += n;
+        if (received > total) break;
+      }
+    })();
+    await finished.promise;
+    assertEquals(written, total);
+    conn.close();
+    await reading.catch(() => {});
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  }
+});
+
+function settings(pairs: [number, number][]): Uint8Array {
+  const out = new Uint8Array(pairs.length * 6);
+  const view = new DataView(out.buffer);
+  pairs.forEach(([id, value], i) => {
+    view.setUint16(i * 6, id);
+    view.setUint32(i * 6 + 2, value);
+  });
+  return out;
+}
+
+Deno.test("serveHttp2() ends a connection that resets thousands of streams a second (rapid reset)", async () => {
+  let started = 0;
+  await using h2 = startServer((stream) => {
+    started++;
+    stream.respond([[":status", "200"]]);
+  });
+  await using client = await RawClient.connect(h2.port);
+  for (let id = 1; id < 2 * 12_000; id += 2) {
+    client.request(id, "/r", false);
+    client.send(FrameType.RST_STREAM, 0, id, uint32(ErrorCode.CANCEL));
+  }
+  const away = await client.until((f) => f.type === FrameType.GOAWAY);
+  assertEquals(readUint32(away.payload, 4), ErrorCode.ENHANCE_YOUR_CALM);
+  assert(started <= 10_001, `${started} streams reached the handler`);
+});
