@@ -8,7 +8,8 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { Logger } from "../log/mod.ts";
-import { isPlainGrpc, recordingUnary, serveUnaryGrpc, type UnaryEntry } from "./grpc_unary.ts";
+import { serveServerStreamGrpc } from "./grpc_stream.ts";
+import { type FastEntry, isPlainGrpc, recordingFast, serveUnaryGrpc } from "./grpc_unary.ts";
 import { ErrorCode, type Http2ServerStream } from "./h2/mod.ts";
 import { serveStream } from "./http2_stream_adapter.ts";
 
@@ -89,13 +90,17 @@ export function parseErrorIsClientFault(trailer: Headers): void {
 export function createStreamHandler(
   options: NodeHandlerOptions,
 ): (stream: Http2ServerStream) => boolean {
-  const unary = new Map<string, UnaryEntry>();
-  const paths = handlersByPath(options, unary);
+  const fastPaths = new Map<string, FastEntry>();
+  const paths = handlersByPath(options, fastPaths);
   return (stream) => {
     const path = stream.headers[":path"].split("?", 2)[0];
-    const fast = isPlainGrpc(stream.headers) ? unary.get(path) : undefined;
-    if (fast) {
+    const fast = isPlainGrpc(stream.headers) ? fastPaths.get(path) : undefined;
+    if (fast?.method.methodKind === "unary") {
       serveUnaryGrpc(fast, stream, options);
+      return true;
+    }
+    if (fast) {
+      serveServerStreamGrpc(fast, stream, options);
       return true;
     }
     const handler = paths.get(path);
@@ -108,14 +113,14 @@ export function createStreamHandler(
   };
 }
 
-function handlersByPath(options: NodeHandlerOptions, unary?: Map<string, UnaryEntry>): Map<string, UniversalHandler> {
+function handlersByPath(options: NodeHandlerOptions, fast?: Map<string, FastEntry>): Map<string, UniversalHandler> {
   const router = createConnectRouter({
     readMaxBytes: options.readMaxBytes,
     shutdownSignal: options.shutdownSignal,
     interceptors: options.interceptors,
     acceptCompression: [compressionGzip, compressionBrotli],
   });
-  options.routes(unary ? recordingUnary(router, unary) : router);
+  options.routes(fast ? recordingFast(router, fast) : router);
   const paths = new Map<string, UniversalHandler>();
   for (const handler of router.handlers) paths.set(handler.requestPath, handler);
   return paths;
