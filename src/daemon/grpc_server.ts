@@ -53,7 +53,9 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<ListeningSe
       if (!authorized(stream.remoteAddress, stream.headers.authorization, options.token)) {
         return trailersOnly(stream, 16, "a bearer token is required from non-loopback clients"); // UNAUTHENTICATED
       }
-      if (!handler(stream)) trailersOnly(stream, 12, `unknown method ${stream.headers[":path"]}`); // UNIMPLEMENTED
+      const work = handler(stream);
+      if (!work) trailersOnly(stream, 12, `unknown method ${stream.headers[":path"]}`); // UNIMPLEMENTED
+      return work;
     },
     onError: (error) => options.logger.debug("HTTP/2 connection error", { error }),
   });

@@ -85,31 +85,25 @@ export function parseErrorIsClientFault(trailer: Headers): void {
 
 /**
  * Like {@linkcode createNodeHandler}, for the streams of the gRPC listener's
- * own HTTP/2 server: returns false when the path is not an RPC.
+ * own HTTP/2 server: returns the call's work, or undefined when the path is
+ * not an RPC.
  */
 export function createStreamHandler(
   options: NodeHandlerOptions,
-): (stream: Http2ServerStream) => boolean {
+): (stream: Http2ServerStream) => Promise<void> | undefined {
   const fastPaths = new Map<string, FastEntry>();
   const paths = handlersByPath(options, fastPaths);
   return (stream) => {
     const path = stream.headers[":path"].split("?", 2)[0];
     const fast = isPlainGrpc(stream.headers) ? fastPaths.get(path) : undefined;
-    if (fast?.method.methodKind === "unary") {
-      serveUnaryGrpc(fast, stream, options);
-      return true;
-    }
-    if (fast) {
-      serveServerStreamGrpc(fast, stream, options);
-      return true;
-    }
+    if (fast?.method.methodKind === "unary") return serveUnaryGrpc(fast, stream, options);
+    if (fast) return serveServerStreamGrpc(fast, stream, options);
     const handler = paths.get(path);
-    if (!handler) return false;
-    serveStream(handler, stream, parseErrorIsClientFault).catch((err) => {
+    if (!handler) return undefined;
+    return serveStream(handler, stream, parseErrorIsClientFault).catch((err) => {
       options.logger.debug("RPC response not written", { method: handler.method.name, error: err });
       stream.reset(ErrorCode.INTERNAL_ERROR);
     });
-    return true;
   };
 }
 

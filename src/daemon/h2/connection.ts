@@ -32,8 +32,12 @@ import { Http2ServerStream, StreamClosedError, type StreamOwner } from "./stream
 export interface Http2ConnectionOptions {
   /** Streams the peer may have open at once; more are refused (REFUSED_STREAM). */
   maxConcurrentStreams: number;
-  /** Called once per request, when its headers are complete. */
-  onStream: (stream: Http2ServerStream) => void;
+  /**
+   * Called once per request, when its headers are complete; returns the
+   * handler's work, which counts against `maxConcurrentStreams` until it
+   * settles, even if the client resets the stream first.
+   */
+  onStream: (stream: Http2ServerStream) => Promise<unknown> | void;
   /** Hears of connection-level failures (for the debug log). */
   onError: (error: unknown) => void;
 }
@@ -46,8 +50,6 @@ const CONNECTION_WINDOW = 16 * 1024 * 1024;
 const SOCKET_HIGH_WATER = 1024 * 1024;
 /** Bytes queued for a peer that does not read, beyond which the connection is dropped. */
 const MAX_QUEUED = 16 * 1024 * 1024;
-/** Stream resets a peer may send per second before the connection ends (HTTP/2 "rapid reset"). */
-const MAX_RESETS_PER_SECOND = 10_000;
 /** The HPACK table size every peer starts with (RFC 9113 §6.5.2). */
 const DEFAULT_TABLE_SIZE = 4096;
 /** An HPACK dynamic table size update to 0 (RFC 7541 §6.3). */
@@ -70,7 +72,9 @@ export class Http2Connection implements StreamOwner {
   #received = 0;
   #waiting = new Set<Http2ServerStream>();
   #block?: { streamId: number; endStream: boolean; parts: Uint8Array[]; size: number };
-  #resets = { second: 0, count: 0 };
+  /** Handlers still running for streams that already closed (the client reset them). */
+  #orphans = 0;
+  #running = new Set<Http2ServerStream>();
   #out: Uint8Array[] = [];
   #outBytes = 0;
   #flushing = false;
@@ -251,6 +255,7 @@ export class Http2Connection implements StreamOwner {
   /** Forgets a stream that ended. */
   streamClosed(stream: Http2ServerStream): void {
     this.#streams.delete(stream.id);
+    if (this.#running.has(stream)) this.#orphans++;
     this.#waiting.delete(stream);
     if (this.#streams.size === 0 && this.#idle) {
       this.#idle();
@@ -283,7 +288,6 @@ export class Http2Connection implements StreamOwner {
         return;
       case FrameType.RST_STREAM:
         if (payload.length !== 4) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM size");
-        this.#countReset();
         return this.#streams.get(streamId)?.close(
           new StreamClosedError(readUint32(payload, 0), `the client reset the stream (code ${readUint32(payload, 0)})`),
         );
@@ -302,15 +306,6 @@ export class Http2Connection implements StreamOwner {
         throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "clients cannot push");
       default:
         return; // PRIORITY and unknown types are ignored (RFC 9113 §5.5).
-    }
-  }
-
-  /** Ends a connection that resets streams faster than any client needs to ("rapid reset", CVE-2023-44487). */
-  #countReset(): void {
-    const second = Math.floor(Date.now() / 1000);
-    if (second !== this.#resets.second) this.#resets = { second, count: 0 };
-    if (++this.#resets.count > MAX_RESETS_PER_SECOND) {
-      throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "too many stream resets");
     }
   }
 
@@ -375,7 +370,9 @@ export class Http2Connection implements StreamOwner {
       throw new Http2ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${streamId}`);
     }
     this.#lastStreamId = streamId;
-    if (this.#goingAway || this.#streams.size >= this.#options.maxConcurrentStreams) {
+    // Handlers of streams the client already reset still count: resetting streams as fast as they
+    // open ("rapid reset", CVE-2023-44487) cannot pile up work beyond the limit.
+    if (this.#goingAway || this.#streams.size + this.#orphans >= this.#options.maxConcurrentStreams) {
       return this.writeFrame(FrameType.RST_STREAM, 0, streamId, uint32s(ErrorCode.REFUSED_STREAM));
     }
     const headers: Record<string, string> = {};
@@ -392,11 +389,19 @@ export class Http2Connection implements StreamOwner {
       endStream,
     });
     this.#streams.set(streamId, stream);
+    let work: Promise<unknown> | void = undefined;
     try {
-      this.#options.onStream(stream);
+      work = this.#options.onStream(stream);
     } catch (error) {
       this.#options.onError(error);
       stream.reset(ErrorCode.INTERNAL_ERROR);
+    }
+    if (work && !stream.closed) {
+      this.#running.add(stream);
+      work.catch(() => {}).finally(() => {
+        this.#running.delete(stream);
+        if (stream.closed) this.#orphans--;
+      });
     }
   }
 

@@ -15,8 +15,11 @@ import type { Http2ServerStream } from "./stream.ts";
 export interface Http2ServerOptions {
   /** Streams one connection may have open at once. @default 1000 */
   maxConcurrentStreams?: number;
-  /** Called once per request, when its headers are complete. */
-  onStream: (stream: Http2ServerStream) => void;
+  /**
+   * Called once per request, when its headers are complete; the work it
+   * returns counts against `maxConcurrentStreams` until it settles.
+   */
+  onStream: (stream: Http2ServerStream) => Promise<unknown> | void;
   /** Hears of connection-level failures (protocol errors, socket errors). */
   onError: (error: unknown) => void;
 }
