@@ -71,26 +71,15 @@ try {
     const values = runs.map(pick).sort((a, b) => a - b);
     return values[Math.floor(values.length / 2)];
   };
-  const ours1 = {
-    perSecond: median((r) => r.ours1.perSecond),
-    p50: median((r) => r.ours1.p50),
-    p99: median((r) => r.ours1.p99),
-  };
-  const ours4 = {
-    perSecond: median((r) => r.ours4.perSecond),
-    p50: median((r) => r.ours4.p50),
-    p99: median((r) => r.ours4.p99),
-  };
-  const celery1 = {
-    perSecond: median((r) => r.celery1.perSecond),
-    p50: median((r) => r.celery1.p50),
-    p99: median((r) => r.celery1.p99),
-  };
-  const celery4 = {
-    perSecond: median((r) => r.celery4.perSecond),
-    p50: median((r) => r.celery4.p50),
-    p99: median((r) => r.celery4.p99),
-  };
+  const medianPhase = (pick: (run: typeof runs[number]) => Phase) => ({
+    perSecond: median((r) => pick(r).perSecond),
+    p50: median((r) => pick(r).p50),
+    p99: median((r) => pick(r).p99),
+  });
+  const ours1 = medianPhase((r) => r.ours1);
+  const ours4 = medianPhase((r) => r.ours4);
+  const celery1 = medianPhase((r) => r.celery1);
+  const celery4 = medianPhase((r) => r.celery4);
   log("noop round trip on StreamTaskResults");
   const oursTrip = await runClient(PYTHON, ["grpc_client.py", daemon.grpcAddr, "roundtrip", String(roundtrips)], env);
   log("Celery noop round trip with a running worker");

@@ -1,9 +1,8 @@
 import { create, isMessage, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../log/mod.ts";
 import type { Http2ServerStream } from "./h2/mod.ts";
 import { CallContext } from "./grpc_context.ts";
-import { decodeFrame, encodeFrame, endWithError, type FastEntry, OK_TRAILERS, RESPONSE_HEADERS } from "./grpc_unary.ts";
+import { encodeFrame, endWithError, type FastEntry, OK_TRAILERS, readRequest, RESPONSE_HEADERS } from "./grpc_unary.ts";
 
 /**
  * Serves one server-streaming call of plain binary gRPC without Connect's
@@ -20,12 +19,7 @@ export async function serveServerStreamGrpc(
 ): Promise<void> {
   const context = new CallContext(entry, stream, options.shutdownSignal, true);
   try {
-    const limit = options.readMaxBytes;
-    const body = await stream.readAll(
-      limit + 5,
-      () => new ConnectError(`message larger than ${limit} bytes`, Code.ResourceExhausted),
-    );
-    const request = decodeFrame(body, entry.method.input, limit);
+    const request = await readRequest(entry, stream, options.readMaxBytes);
     const output = entry.method.output;
     // Touch the signal now, so a client that leaves aborts it even while the handler waits.
     void context.signal;

@@ -70,12 +70,7 @@ export async function serveUnaryGrpc(
   options: { readMaxBytes: number; shutdownSignal: AbortSignal; logger: Logger },
 ): Promise<void> {
   try {
-    const limit = options.readMaxBytes;
-    const body = await stream.readAll(
-      limit + 5,
-      () => new ConnectError(`message larger than ${limit} bytes`, Code.ResourceExhausted),
-    );
-    const request = decodeFrame(body, entry.method.input, limit);
+    const request = await readRequest(entry, stream, options.readMaxBytes);
     const context = new CallContext(entry, stream, options.shutdownSignal);
     let result: unknown;
     try {
@@ -124,8 +119,16 @@ export function encodeFrame(bytes: Uint8Array): Uint8Array {
   return frame;
 }
 
-/** Decodes the one request message of a unary or server-streaming call. */
-export function decodeFrame(body: Uint8Array, schema: DescMessage, readMaxBytes: number) {
+/** Reads and decodes the one request message of a unary or server-streaming call. */
+export async function readRequest(entry: FastEntry, stream: Http2ServerStream, readMaxBytes: number) {
+  const body = await stream.readAll(
+    readMaxBytes + 5,
+    () => new ConnectError(`message larger than ${readMaxBytes} bytes`, Code.ResourceExhausted),
+  );
+  return decodeFrame(body, entry.method.input, readMaxBytes);
+}
+
+function decodeFrame(body: Uint8Array, schema: DescMessage, readMaxBytes: number) {
   if (body.length < 5) throw new ConnectError("protocol error: missing request message", Code.Unimplemented);
   if (body[0] & 1) throw new ConnectError("compressed message without grpc-encoding", Code.Internal);
   const length = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(1);

@@ -11,8 +11,11 @@
  * @module
  */
 
-import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
+import { type HeaderBlock, HeaderBlocks } from "./header_blocks.ts";
+import { HpackEncoder } from "./hpack.ts";
+import { readFrames } from "./frame_reader.ts";
 import {
+  concat,
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_WINDOW,
   encodeFrame,
@@ -21,10 +24,11 @@ import {
   FrameType,
   Http2ConnectionError,
   MAX_WINDOW,
-  PREFACE,
+  readUint32,
   Setting,
   settingsPayload,
   uint32s,
+  unpad,
 } from "./frames.ts";
 import { Http2ServerStream, StreamClosedError, type StreamOwner } from "./stream.ts";
 
@@ -62,7 +66,7 @@ export class Http2Connection implements StreamOwner {
   #conn: Deno.Conn;
   #options: Http2ConnectionOptions;
   #remoteAddress: string;
-  #decoder = new HpackDecoder({ maxHeaderListSize: MAX_HEADER_LIST_SIZE });
+  #headerBlocks = new HeaderBlocks(MAX_HEADER_LIST_SIZE);
   #encoder = new HpackEncoder();
   #streams = new Map<number, Http2ServerStream>();
   #lastStreamId = 0;
@@ -71,7 +75,6 @@ export class Http2Connection implements StreamOwner {
   #sendWindow = DEFAULT_WINDOW;
   #received = 0;
   #waiting = new Set<Http2ServerStream>();
-  #block?: { streamId: number; endStream: boolean; parts: Uint8Array[]; size: number };
   /** Handlers still running for streams that already closed (the client reset them). */
   #orphans = 0;
   #running = new Set<Http2ServerStream>();
@@ -111,42 +114,12 @@ export class Http2Connection implements StreamOwner {
       ]),
     );
     this.writeFrame(FrameType.WINDOW_UPDATE, 0, 0, uint32s(CONNECTION_WINDOW - DEFAULT_WINDOW));
-    const buffer = new Uint8Array(64 * 1024);
-    let pending: Uint8Array = new Uint8Array(0);
-    let prefaceSeen = false;
     try {
-      while (!this.#closed) {
-        const n = await this.#conn.read(buffer);
-        if (n === null) break;
-        let data: Uint8Array = buffer.subarray(0, n);
-        if (pending.length > 0) data = concat(pending, data);
-        let at = 0;
-        if (!prefaceSeen) {
-          if (data.length < PREFACE.length) {
-            pending = data.slice();
-            continue;
-          }
-          for (let i = 0; i < PREFACE.length; i++) {
-            if (data[i] !== PREFACE[i]) {
-              throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "the client did not speak HTTP/2");
-            }
-          }
-          prefaceSeen = true;
-          at = PREFACE.length;
-        }
-        while (data.length - at >= 9 && !this.#closed) {
-          const length = (data[at] << 16) | (data[at + 1] << 8) | data[at + 2];
-          if (length > DEFAULT_MAX_FRAME_SIZE) {
-            throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${length} bytes`);
-          }
-          if (data.length - at < 9 + length) break;
-          const streamId = ((data[at + 5] & 0x7f) << 24) | (data[at + 6] << 16) | (data[at + 7] << 8) | data[at + 8];
-          this.#onFrame(data[at + 3], data[at + 4], streamId, data.subarray(at + 9, at + 9 + length));
-          at += 9 + length;
-        }
-        // The read buffer is reused: keep a copy of a partial frame.
-        pending = at < data.length ? data.slice(at) : new Uint8Array(0);
-      }
+      await readFrames(
+        this.#conn,
+        (type, flags, streamId, payload) => this.#onFrame(type, flags, streamId, payload),
+        () => this.#closed,
+      );
     } catch (error) {
       if (error instanceof Http2ConnectionError) this.#goAway(error.code, error.message);
       else if (!(error instanceof Deno.errors.BadResource || error instanceof Deno.errors.ConnectionReset)) {
@@ -266,26 +239,20 @@ export class Http2Connection implements StreamOwner {
   // Reading
 
   #onFrame(type: number, flags: number, streamId: number, payload: Uint8Array): void {
-    if (this.#block && type !== FrameType.CONTINUATION) {
+    if (this.#headerBlocks.open && type !== FrameType.CONTINUATION) {
       throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "a header block was interrupted");
     }
     switch (type) {
       case FrameType.DATA:
         return this.#onData(flags, streamId, payload);
-      case FrameType.HEADERS:
-        return this.#onHeaders(flags, streamId, payload);
-      case FrameType.CONTINUATION:
-        if (!this.#block || this.#block.streamId !== streamId) {
-          throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "CONTINUATION without HEADERS");
-        }
-        this.#block.parts.push(payload.slice());
-        this.#block.size += payload.length;
-        // Bounded: a header block that never ends (CONTINUATION flood) would otherwise grow without limit.
-        if (this.#block.size > 2 * MAX_HEADER_LIST_SIZE) {
-          throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "header block too large");
-        }
-        if (flags & Flag.END_HEADERS) this.#endHeaderBlock();
-        return;
+      case FrameType.HEADERS: {
+        const block = this.#headerBlocks.headers(flags, streamId, payload);
+        return block && this.#onHeaderBlock(block);
+      }
+      case FrameType.CONTINUATION: {
+        const block = this.#headerBlocks.continuation(flags, streamId, payload);
+        return block && this.#onHeaderBlock(block);
+      }
       case FrameType.RST_STREAM:
         if (payload.length !== 4) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM size");
         return this.#streams.get(streamId)?.close(
@@ -334,32 +301,7 @@ export class Http2Connection implements StreamOwner {
     stream.receiveData(body.slice(), (flags & Flag.END_STREAM) !== 0);
   }
 
-  #onHeaders(flags: number, streamId: number, payload: Uint8Array): void {
-    if (streamId === 0 || streamId % 2 === 0) {
-      throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on stream ${streamId}`);
-    }
-    let fragment = unpad(flags, payload);
-    if (flags & Flag.PRIORITY) fragment = fragment.subarray(5);
-    this.#block = {
-      streamId,
-      endStream: (flags & Flag.END_STREAM) !== 0,
-      parts: [fragment.slice()],
-      size: fragment.length,
-    };
-    if (flags & Flag.END_HEADERS) this.#endHeaderBlock();
-  }
-
-  #endHeaderBlock(): void {
-    const { streamId, endStream, parts } = this.#block!;
-    this.#block = undefined;
-    let fields: [string, string][];
-    try {
-      // Always decoded, even for a stream we refuse: the HPACK table must stay in step.
-      fields = this.#decoder.decode(parts.length === 1 ? parts[0] : concat(...parts));
-    } catch (error) {
-      if (error instanceof HpackError) throw new Http2ConnectionError(ErrorCode.COMPRESSION_ERROR, error.message);
-      throw error;
-    }
+  #onHeaderBlock({ streamId, endStream, fields }: HeaderBlock): void {
     const existing = this.#streams.get(streamId);
     if (existing) {
       // Request trailers: gRPC clients send none we use; they end the request.
@@ -486,29 +428,4 @@ export class Http2Connection implements StreamOwner {
     };
     void finish();
   }
-}
-
-function unpad(flags: number, payload: Uint8Array): Uint8Array {
-  if (!(flags & Flag.PADDED)) return payload;
-  const pad = payload[0];
-  if (payload.length === 0 || pad >= payload.length) {
-    throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "padding longer than the frame");
-  }
-  return payload.subarray(1, payload.length - pad);
-}
-
-function readUint32(bytes: Uint8Array, at: number): number {
-  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

@@ -105,3 +105,31 @@ export function settingsPayload(settings: [number, number][]): Uint8Array {
   });
   return out;
 }
+
+/** The 32-bit big-endian number at `at`. */
+export function readUint32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
+}
+
+/** The parts joined into one array. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** A DATA or HEADERS payload without its padding (RFC 9113 §6.1). */
+export function unpad(flags: number, payload: Uint8Array): Uint8Array {
+  if (!(flags & Flag.PADDED)) return payload;
+  const pad = payload[0];
+  if (payload.length === 0 || pad >= payload.length) {
+    throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "padding longer than the frame");
+  }
+  return payload.subarray(1, payload.length - pad);
+}

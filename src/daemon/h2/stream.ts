@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ErrorCode, Flag, FrameType } from "./frames.ts";
+import { concat, ErrorCode, Flag, FrameType, uint32s } from "./frames.ts";
 
 /** What a stream needs from its connection. */
 export interface StreamOwner {
@@ -154,14 +154,7 @@ export class Http2ServerStream {
       if (this.#closeReason) throw this.#closeReason;
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
-    if (parts.length === 1) return parts[0];
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const part of parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
+    return parts.length === 1 ? parts[0] : concat(...parts);
   }
 
   /** Sends the response headers; with `endStream`, they are the whole response (gRPC "trailers-only"). */
@@ -195,7 +188,7 @@ export class Http2ServerStream {
   /** Resets the stream (RST_STREAM `code`): nothing more is sent or received. */
   reset(code: number = ErrorCode.CANCEL): void {
     if (this.#closed) return;
-    this.#owner.writeFrame(FrameType.RST_STREAM, 0, this.id, uint32(code));
+    this.#owner.writeFrame(FrameType.RST_STREAM, 0, this.id, uint32s(code));
     this.close(new StreamClosedError(code, `the server reset the stream (code ${code})`));
   }
 
@@ -294,8 +287,4 @@ export class Http2ServerStream {
     this.#wake = undefined;
     wake?.();
   }
-}
-
-function uint32(value: number): Uint8Array {
-  return new Uint8Array([(value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff]);
 }

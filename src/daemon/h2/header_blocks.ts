@@ -1,0 +1,81 @@
+/**
+ * Assembles request header blocks from HEADERS and CONTINUATION frames and
+ * decodes them with the connection's HPACK state (RFC 9113 §4.3, §6.2,
+ * §6.10).
+ *
+ * @module
+ */
+
+import { HpackDecoder, HpackError } from "./hpack.ts";
+import { concat, ErrorCode, Flag, Http2ConnectionError, unpad } from "./frames.ts";
+
+/** A complete, decoded header block. */
+export interface HeaderBlock {
+  streamId: number;
+  /** The HEADERS frame carried END_STREAM. */
+  endStream: boolean;
+  /** Name/value pairs in order. */
+  fields: [string, string][];
+}
+
+/** The header blocks of one connection, in arrival order. */
+export class HeaderBlocks {
+  #decoder: HpackDecoder;
+  #maxBlockBytes: number;
+  #open?: { streamId: number; endStream: boolean; parts: Uint8Array[]; size: number };
+
+  /** Blocks decode to at most `maxHeaderListSize` bytes and arrive in at most twice that. */
+  constructor(maxHeaderListSize: number) {
+    this.#decoder = new HpackDecoder({ maxHeaderListSize });
+    this.#maxBlockBytes = 2 * maxHeaderListSize;
+  }
+
+  /** True while a block waits for CONTINUATION frames (no other frame may come between). */
+  get open(): boolean {
+    return this.#open !== undefined;
+  }
+
+  /** A HEADERS frame: returns the block when it is complete. */
+  headers(flags: number, streamId: number, payload: Uint8Array): HeaderBlock | undefined {
+    if (streamId === 0 || streamId % 2 === 0) {
+      throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on stream ${streamId}`);
+    }
+    let fragment = unpad(flags, payload);
+    if (flags & Flag.PRIORITY) fragment = fragment.subarray(5);
+    this.#open = {
+      streamId,
+      endStream: (flags & Flag.END_STREAM) !== 0,
+      parts: [fragment.slice()],
+      size: fragment.length,
+    };
+    return flags & Flag.END_HEADERS ? this.#finish() : undefined;
+  }
+
+  /** A CONTINUATION frame: returns the block when it is complete. */
+  continuation(flags: number, streamId: number, payload: Uint8Array): HeaderBlock | undefined {
+    const open = this.#open;
+    if (!open || open.streamId !== streamId) {
+      throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "CONTINUATION without HEADERS");
+    }
+    open.parts.push(payload.slice());
+    open.size += payload.length;
+    // Bounded: a header block that never ends (CONTINUATION flood) would otherwise grow without limit.
+    if (open.size > this.#maxBlockBytes) {
+      throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "header block too large");
+    }
+    return flags & Flag.END_HEADERS ? this.#finish() : undefined;
+  }
+
+  #finish(): HeaderBlock {
+    const { streamId, endStream, parts } = this.#open!;
+    this.#open = undefined;
+    try {
+      // Always decoded, even for a stream that is refused: the HPACK table must stay in step.
+      const fields = this.#decoder.decode(parts.length === 1 ? parts[0] : concat(...parts));
+      return { streamId, endStream, fields };
+    } catch (error) {
+      if (error instanceof HpackError) throw new Http2ConnectionError(ErrorCode.COMPRESSION_ERROR, error.message);
+      throw error;
+    }
+  }
+}
