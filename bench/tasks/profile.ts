@@ -2,7 +2,7 @@
  * Where the daemon's time goes under the bench/tasks submit load: starts the
  * daemon with the V8 inspector, samples its CPU through the Chrome DevTools
  * protocol while 4 Python grpcio clients call SubmitTask, and prints the
- * share of samples per layer (HTTP/2, Connect/protobuf, handlers,
+ * share of samples per layer (our HTTP/2 server, Connect/protobuf, handlers,
  * orchestrator, SQLite, GC, idle) and the hottest functions.
  *
  *   deno run -P=test bench/tasks/profile.ts [--submits 4000] [--processes 4] [--save profile.cpuprofile]
@@ -106,8 +106,13 @@ function layerOf(stack: ProfileNode[]): string {
     if (url.includes("/src/api/")) return "RPC handlers (src/api)";
     if (url.includes("@connectrpc")) return "Connect (gRPC protocol)";
     if (url.includes("@bufbuild")) return "protobuf encode/decode";
+    // The socket ops (op_read/op_write) have no URL; they count under the first frame that has one,
+    // usually our HTTP/2 server.
+    if (url.includes("/src/daemon/h2/") || url.includes("/src/daemon/grpc_")) {
+      return "HTTP/2 and gRPC framing (src/daemon)";
+    }
     if (url.includes("http2") || url.includes("node:net") || url.includes("stream")) {
-      return "node:http2 compat + streams";
+      return "node streams (HTTP/1.1 port)";
     }
     if (url.includes("prom-client")) return "metrics (prom-client)";
   }
