@@ -10,14 +10,15 @@ const SRC = new URL("../src/", import.meta.url).pathname;
 /** Which folders each folder may import. `gen` is generated wire code. */
 const ALLOWED: Record<string, string[]> = {
   "main.ts": ["cli"],
-  cli: ["client", "config", "daemon", "log", "version.ts", "gen"],
+  cli: ["client", "config", "daemon", "log", "version.ts", "gen", "async"],
   client: ["config", "gen", "daemon"],
   daemon: ["api", "config", "env", "orchestrator", "log", "metrics", "version.ts"],
   api: ["env", "orchestrator", "config", "log", "gen", "version.ts"],
-  orchestrator: ["env", "config", "log"],
-  env: ["config", "log"],
+  orchestrator: ["env", "config", "log", "async"],
+  env: ["config", "log", "async"],
   config: [],
   log: [],
+  async: [],
   metrics: [],
   gen: [],
   "version.ts": [],

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { delay } from "../async/mod.ts";
 import type { HealthCheck } from "./service_definition.ts";
 
 /** The outcome of one probe. */
@@ -122,7 +123,7 @@ export async function waitHealthy(
     if (elapsed >= options.deadlineMs) {
       return { ...last, attempts, elapsedMs: elapsed, exited: false };
     }
-    await sleep(
+    await delay(
       probePause(elapsed, { initialMs: initial, maxMs: max, deadlineMs: options.deadlineMs }),
       options.signal,
     );
@@ -139,22 +140,6 @@ export function probePause(
 ): number {
   const pause = Math.min(limits.maxMs, Math.max(limits.initialMs, elapsedMs * GROWTH), limits.deadlineMs - elapsedMs);
   return Math.max(1, pause);
-}
-
-/** Resolves after `ms`, or rejects when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 async function probeHttp(

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { sleep } from "./health.ts";
+import { delay } from "../async/mod.ts";
 import { statusOf } from "./service_state.ts";
 import { recordOf, type StackContext } from "./stack_context.ts";
 
@@ -52,7 +52,7 @@ export async function* watchHealth(
     const wait = intervalMs - (performance.now() - lastFull);
     const timer = new AbortController();
     const stop = AbortSignal.any([options.signal, timer.signal]);
-    await Promise.race([nextChange(), sleep(Math.max(1, wait), stop).catch(() => {})]);
+    await Promise.race([nextChange(), delay(Math.max(1, wait), stop).catch(() => {})]);
     timer.abort();
   }
 }

@@ -7,7 +7,8 @@
  */
 import { DockerError } from "./errors.ts";
 import type { EngineEvent } from "./engine.ts";
-import { probeOnce, sleep } from "./health.ts";
+import { delay } from "../async/mod.ts";
+import { probeOnce } from "./health.ts";
 import { LABEL_SERVICE, projectSelector } from "./labels.ts";
 import { definitionHash } from "./registry.ts";
 import { apply, recordOf, type StackContext } from "./stack_context.ts";
@@ -52,8 +53,8 @@ export function startSupervisor(ctx: StackContext, options: SupervisorOptions = 
     }
     pending.add(service);
     const attempt = record.restartCount + 1;
-    const delay = Math.min(30_000, (options.restartDelayMs ?? 250) * 2 ** Math.min(10, failures.get(service) ?? 0));
-    sleep(delay, signal)
+    const pause = Math.min(30_000, (options.restartDelayMs ?? 250) * 2 ** Math.min(10, failures.get(service) ?? 0));
+    delay(pause, signal)
       .then(() => {
         // Cleared first, so a failed restart can schedule the next attempt.
         pending.delete(service);
@@ -172,7 +173,7 @@ export function startSupervisor(ctx: StackContext, options: SupervisorOptions = 
         if (!(error instanceof DockerError) && !(error instanceof Error)) throw error;
       }
       state.connected = false;
-      await sleep(backoff, signal).catch(() => {});
+      await delay(backoff, signal).catch(() => {});
       backoff = Math.min(2000, backoff * 2);
     }
   };
@@ -180,7 +181,7 @@ export function startSupervisor(ctx: StackContext, options: SupervisorOptions = 
   const monitor = async () => {
     const interval = options.monitorIntervalMs ?? 2000;
     while (!signal.aborted) {
-      await sleep(interval, signal).catch(() => {});
+      await delay(interval, signal).catch(() => {});
       if (signal.aborted || !state.connected) continue;
       await Promise.all([...ctx.records].map(async ([service, record]) => {
         const def = ctx.registry.services.get(service);

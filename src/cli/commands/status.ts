@@ -9,7 +9,8 @@ import type { DaemonClient, Health, ServiceStatus } from "../../client/mod.ts";
 import { type CommandContext, configOf } from "../context.ts";
 import { findDaemon } from "../daemon_connection.ts";
 import { CommandFailedError, ExitCode } from "../errors.ts";
-import { probeHealth, sleep } from "../lifecycle/wait_health.ts";
+import { delay } from "../../async/mod.ts";
+import { probeHealth } from "../lifecycle/wait_health.ts";
 import { formatBytes, formatDuration } from "../output/format.ts";
 import { renderTable } from "../output/table.ts";
 import type { Output } from "../output/terminal.ts";
@@ -76,7 +77,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.output.write(`\x1b[H\x1b[2J${lines.join("\n")}\n\n${ctx.output.colors.dim("Every 2s · Ctrl-C to quit")}\n`);
     health = undefined;
     try {
-      await sleep(2000, ctx.signal);
+      await delay(2000, ctx.signal);
     } catch {
       return ExitCode.ok; // Ctrl-C ends a watch
     }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { sleep } from "./wait_health.ts";
+import { delay } from "../../async/mod.ts";
 
 /** Options of {@linkcode followFile}. */
 export interface FollowFileOptions {
@@ -56,6 +56,6 @@ export async function followFile(options: FollowFileOptions): Promise<void> {
       if (pending) options.write(pending);
       return;
     }
-    await sleep(250, options.signal);
+    await delay(250, options.signal);
   }
 }

@@ -8,7 +8,7 @@
  */
 
 import { isProcessAlive } from "./state_files.ts";
-import { sleep } from "./wait_health.ts";
+import { delay } from "../../async/mod.ts";
 
 /** How the daemon ended. */
 export type DaemonStopResult = "exited" | "killed" | "not running" | "still running";
@@ -50,7 +50,7 @@ async function waitForExit(pid: number, ms: number, signal: AbortSignal): Promis
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (!isProcessAlive(pid)) return true;
-    await sleep(50, signal);
+    await delay(50, signal);
   }
   return !isProcessAlive(pid);
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { delay } from "../../async/mod.ts";
 import type { DaemonClient, Health } from "../../client/mod.ts";
 import { DaemonExitedError, DaemonTimeoutError } from "../errors.ts";
 import { statePaths, tailDaemonLog } from "./state_files.ts";
@@ -58,7 +59,7 @@ export async function waitForHealth(options: WaitForHealthOptions): Promise<Heal
     exited = true;
     exitCode = code;
   });
-  let delay = 50;
+  let pause = 50;
   while (true) {
     options.signal.throwIfAborted();
     const health = await probeHealth(options.client, { timeoutMs: 1000, signal: options.signal });
@@ -67,23 +68,7 @@ export async function waitForHealth(options: WaitForHealthOptions): Promise<Heal
       throw new DaemonExitedError({ exitCode, logTail: await tailDaemonLog(logFile, 20), logFile });
     }
     if (Date.now() >= deadline) throw new DaemonTimeoutError(options.timeoutSeconds, logFile);
-    await sleep(delay, options.signal);
-    delay = Math.min(delay * 2, 250);
+    await delay(pause, options.signal);
+    pause = Math.min(pause * 2, 250);
   }
-}
-
-/** Waits, or rejects when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

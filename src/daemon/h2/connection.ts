@@ -94,11 +94,6 @@ export class Http2Connection implements StreamOwner {
     this.#remoteAddress = addr.hostname ?? "";
   }
 
-  /** Requests being served now. */
-  get openStreams(): number {
-    return this.#streams.size;
-  }
-
   /** Serves the connection until the peer leaves or a protocol error ends it. */
   async run(): Promise<void> {
     (this.#conn as Deno.TcpConn).setNoDelay?.(true);

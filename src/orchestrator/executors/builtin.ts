@@ -7,6 +7,7 @@
  * @module
  */
 
+import { delay } from "../../async/mod.ts";
 import { TaskExecutionError } from "../errors.ts";
 import type { Task } from "../task.ts";
 import type { ExecutionContext, ExecutionResult } from "./types.ts";
@@ -36,7 +37,7 @@ export async function runBuiltin(task: Task, context: ExecutionContext): Promise
           `sleep_ms "${task.payload.sleep_ms}" is not a number of milliseconds`,
         );
       }
-      await abortableSleep(ms, context.signal);
+      await delay(ms, context.signal);
       return result({ slept_ms: ms });
     }
     case "fail": {
@@ -53,20 +54,4 @@ export async function runBuiltin(task: Task, context: ExecutionContext): Promise
     default:
       throw new TaskExecutionError(task.id, "builtin", `unknown task_type "${task.payload.task_type}"`);
   }
-}
-
-/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -8,9 +8,9 @@
  * @module
  */
 
+import { delay } from "../../async/mod.ts";
 import { TaskExecutionError } from "../errors.ts";
 import type { Task } from "../task.ts";
-import { abortableSleep } from "./builtin.ts";
 import { parseResultLine, tail } from "./output.ts";
 import type { ExecutionContext, ExecutionResult, TaskExecutor } from "./types.ts";
 
@@ -148,7 +148,7 @@ export function slurmExecutor(options: SlurmExecutorOptions = {}): TaskExecutor 
       let status: JobStatus | undefined;
       try {
         while (!status || !DONE_STATES.includes(status.state)) {
-          await abortableSleep(pollMs, context.signal);
+          await delay(pollMs, context.signal);
           status = await jobStatus(jobId, env, context.signal) ?? status;
         }
       } finally {

@@ -1,0 +1,7 @@
+/**
+ * Small async helpers standing in for `@std/async` (see the README).
+ *
+ * @module
+ */
+
+export { delay } from "./delay.ts";
