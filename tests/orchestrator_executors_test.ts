@@ -2,9 +2,9 @@
  * Each executor of the orchestrator on real parts: local processes, a
  * one-off container on the real Docker engine, and a real HTTP task runner.
  */
-import { Registry } from "prom-client";
 import { createExecutor, type Engine } from "../src/env/mod.ts";
-import { openOrchestrator, type Orchestrator, type OrchestratorOptions, type Task } from "../src/orchestrator/mod.ts";
+import { type Orchestrator, type Task } from "../src/orchestrator/mod.ts";
+import { openTestOrchestrator } from "../src/orchestrator/_test_support.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import {
   assertNothingLeft,
@@ -14,25 +14,6 @@ import {
   removeByLabel,
   testLabels,
 } from "./support/docker.ts";
-
-/** Opens an orchestrator in a temp folder that is removed on dispose. */
-async function open(options: Partial<OrchestratorOptions> = {}): Promise<Orchestrator> {
-  const stateDir = await Deno.makeTempDir({ prefix: "dspy-orch-exec-" });
-  const orchestrator = await openOrchestrator({
-    stateDir,
-    registry: new Registry(),
-    hardware: { cpuCores: 2, gpus: 0 },
-    slurm: false,
-    ...options,
-  });
-  const dispose = orchestrator[Symbol.asyncDispose].bind(orchestrator);
-  return Object.assign(orchestrator, {
-    async [Symbol.asyncDispose]() {
-      await dispose();
-      await Deno.remove(stateDir, { recursive: true });
-    },
-  });
-}
 
 function finished(orchestrator: Orchestrator, id: string, until = (t: Task) => t.finishedAtMs > 0): Promise<Task> {
   return new Promise((resolve) => {
@@ -49,7 +30,9 @@ function finished(orchestrator: Orchestrator, id: string, until = (t: Task) => t
 
 Deno.test("payload.execution without image runs a local process; output from the __DSPY_RESULT__ line", async () => {
   const engine = await ensureDockerEngine();
-  await using orchestrator = await open({ executor: createExecutor({ engine, project: "dspy-agent" }) });
+  await using orchestrator = await openTestOrchestrator({
+    executor: createExecutor({ engine, project: "dspy-agent" }),
+  });
   orchestrator.tasks.submit({
     id: "proc1",
     payload: {
@@ -70,7 +53,9 @@ Deno.test("payload.execution without image runs a local process; output from the
 
 Deno.test("a process exiting non-zero fails the task with its exit code and stderr tail", async () => {
   const engine = await ensureDockerEngine();
-  await using orchestrator = await open({ executor: createExecutor({ engine, project: "dspy-agent" }) });
+  await using orchestrator = await openTestOrchestrator({
+    executor: createExecutor({ engine, project: "dspy-agent" }),
+  });
   orchestrator.tasks.submit({
     id: "proc2",
     payload: { execution: "{'command': ['sh', '-c', 'echo broken >&2; exit 3']}" },
@@ -85,7 +70,9 @@ Deno.test("a process exiting non-zero fails the task with its exit code and stde
 
 Deno.test("a malformed payload.execution is refused at submission", async () => {
   const engine = await ensureDockerEngine();
-  await using orchestrator = await open({ executor: createExecutor({ engine, project: "dspy-agent" }) });
+  await using orchestrator = await openTestOrchestrator({
+    executor: createExecutor({ engine, project: "dspy-agent" }),
+  });
   let error: Error | undefined;
   try {
     orchestrator.tasks.submit({ id: "bad", payload: { execution: '{"image": "x"}' } });
@@ -101,7 +88,7 @@ Deno.test("payload.execution with image runs in a one-off container on the real 
   await buildBusyboxImage(engine);
   const labels = testLabels("orch-exec");
   try {
-    await using orchestrator = await open({
+    await using orchestrator = await openTestOrchestrator({
       executor: createExecutor({ engine, project: "dspy-agent", labels, pull: false }),
     });
     orchestrator.tasks.submit({
@@ -155,7 +142,7 @@ Deno.test("with ENV_RUNNER_URL, a task is forwarded to the runner per CONTRACT Â
       metadata: { logs: { stdout_tail: "ran" }, output: { ok: 1 } },
     });
   });
-  await using orchestrator = await open({ runnerUrl: `http://127.0.0.1:${server.addr.port}/` });
+  await using orchestrator = await openTestOrchestrator({ runnerUrl: `http://127.0.0.1:${server.addr.port}/` });
   orchestrator.tasks.submit({ id: "run1", class: "cpu_long", payload: { prompt: "hi", n: "2" } });
   const task = await finished(orchestrator, "run1");
   assertEquals(task.state, "completed", task.error);

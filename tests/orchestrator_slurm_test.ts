@@ -7,28 +7,10 @@
  * SubmitTask's FAILED_PRECONDITION mapping without Slurm is tested in
  * tests/orchestrator_api_test.ts; here, the PATH lookup that decides it.
  */
-import { Registry } from "prom-client";
-import { openOrchestrator, type Orchestrator, type OrchestratorOptions, type Task } from "../src/orchestrator/mod.ts";
+import { type Orchestrator, type Task } from "../src/orchestrator/mod.ts";
+import { openTestOrchestrator } from "../src/orchestrator/_test_support.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { type SlurmCluster, startSlurmCluster } from "./support/slurm.ts";
-
-/** Opens an orchestrator in a temp folder that is removed on dispose. */
-async function open(options: Partial<OrchestratorOptions> = {}): Promise<Orchestrator> {
-  const stateDir = await Deno.makeTempDir({ prefix: "dspy-orch-slurm-" });
-  const orchestrator = await openOrchestrator({
-    stateDir,
-    registry: new Registry(),
-    hardware: { cpuCores: 2, gpus: 0 },
-    ...options,
-  });
-  const dispose = orchestrator[Symbol.asyncDispose].bind(orchestrator);
-  return Object.assign(orchestrator, {
-    async [Symbol.asyncDispose]() {
-      await dispose();
-      await Deno.remove(stateDir, { recursive: true });
-    },
-  });
-}
 
 /** Resolves with the task once `until` holds; fails with the cluster's logs after `timeoutMs`. */
 function waitForTask(
@@ -78,7 +60,8 @@ async function eventually<T>(
 Deno.test("gpu_slurm tasks run as batch jobs on a real single-node Slurm cluster", async (t) => {
   await using cluster = await startSlurmCluster();
   // No `slurm` option: the orchestrator finds sbatch, squeue and sacct on the cluster's PATH itself.
-  await using orchestrator = await open({ slurmEnv: cluster.env, slurmPollMs: 100 });
+  // slurm: undefined overrides the test default (false): Slurm is found on slurmEnv's PATH.
+  await using orchestrator = await openTestOrchestrator({ slurm: undefined, slurmEnv: cluster.env, slurmPollMs: 100 });
 
   await t.step("a job's __DSPY_RESULT__ line is the output, its job id is in the metadata, it got a GPU", async () => {
     orchestrator.tasks.submit({
@@ -155,7 +138,7 @@ Deno.test("gpu_slurm tasks run as batch jobs on a real single-node Slurm cluster
 Deno.test("without sbatch, squeue and sacct on PATH a gpu_slurm task is refused at submission", async () => {
   const emptyDir = await Deno.makeTempDir({ prefix: "dspy-no-slurm-" });
   try {
-    await using orchestrator = await open({ slurmEnv: { PATH: emptyDir } });
+    await using orchestrator = await openTestOrchestrator({ slurm: undefined, slurmEnv: { PATH: emptyDir } });
     let error: Error | undefined;
     try {
       orchestrator.tasks.submit({ id: "no-slurm", class: "gpu_slurm", payload: { task_type: "noop" } });
