@@ -3,7 +3,7 @@
  * one-off container on the real Docker engine, and a real HTTP task runner.
  */
 import { createExecutor, type Engine } from "../src/env/mod.ts";
-import { type Orchestrator, type Task } from "../src/orchestrator/mod.ts";
+import type { Orchestrator, Task } from "../src/orchestrator/mod.ts";
 import { openTestOrchestrator } from "../src/orchestrator/_test_support.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import {

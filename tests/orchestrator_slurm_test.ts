@@ -7,7 +7,7 @@
  * SubmitTask's FAILED_PRECONDITION mapping without Slurm is tested in
  * tests/orchestrator_api_test.ts; here, the PATH lookup that decides it.
  */
-import { type Orchestrator, type Task } from "../src/orchestrator/mod.ts";
+import type { Orchestrator, Task } from "../src/orchestrator/mod.ts";
 import { openTestOrchestrator } from "../src/orchestrator/_test_support.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { type SlurmCluster, startSlurmCluster } from "./support/slurm.ts";
