@@ -8,41 +8,75 @@
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { OrchestratorService, TaskResultSchema, TaskSchema } from "../gen/orchestrator/v1/orchestrator_pb.ts";
+import type {
+  OrchestratorService,
+  SubmitTaskRequest,
+  TaskResultSchema,
+  TaskSchema,
+} from "../gen/orchestrator/v1/orchestrator_pb.ts";
 import {
   BoundedQueue,
+  InvalidTaskError,
   isTerminal,
   type Orchestrator,
   SubscriberTooSlowError,
   type Task,
   v1Status,
 } from "../orchestrator/mod.ts";
+import { requireArgument } from "./errors.ts";
 import { workflowHandlers } from "./workflow_handlers.ts";
+
+/** The most tasks one SubmitTasks call may carry. */
+const MAX_BATCH = 10_000;
 
 /** Messages a slow StreamTaskResults client may fall behind before its stream ends. */
 const STREAM_BUFFER = 10_000;
 
 type Handlers = Omit<ServiceImpl<typeof OrchestratorService>, "health">;
 
+/** The domain submission for one wire SubmitTaskRequest. */
+function toSubmission(req: SubmitTaskRequest) {
+  return {
+    id: req.id,
+    class: req.class,
+    payload: req.payload,
+    priority: req.priority,
+    workflowId: req.workflowId,
+    timeoutSeconds: req.timeoutSeconds,
+    maxAttempts: req.maxAttempts,
+    notBeforeMs: Number(req.notBeforeMs),
+    labels: req.labels,
+  };
+}
+
 /** Returns the OrchestratorService handlers (except Health) over an orchestrator. */
 export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
   const { tasks, events, workflows } = orchestrator;
   return {
     async submitTask(req) {
-      const { task } = tasks.submit({
-        id: req.id,
-        class: req.class,
-        payload: req.payload,
-        priority: req.priority,
-        workflowId: req.workflowId,
-        timeoutSeconds: req.timeoutSeconds,
-        maxAttempts: req.maxAttempts,
-        notBeforeMs: Number(req.notBeforeMs),
-        labels: req.labels,
-      });
+      const { task } = tasks.submit(toSubmission(req));
       // CONTRACT: once SubmitTask returns, the task survives a kill -9.
       await orchestrator.flushed();
       return { success: true, taskId: task.id };
+    },
+
+    async submitTasks(req) {
+      requireArgument(
+        req.tasks.length <= MAX_BATCH,
+        `tasks: ${req.tasks.length} tasks in one call; at most ${MAX_BATCH} (split the batch)`,
+      );
+      // Every submit of this synchronous loop falls into one group-commit batch, so the whole call costs
+      // one commit; each task is answered on its own, as SubmitTask would answer it.
+      const results = req.tasks.map((one) => {
+        try {
+          return { success: true, taskId: tasks.submit(toSubmission(one)).task.id, error: "" };
+        } catch (err) {
+          if (!(err instanceof InvalidTaskError)) throw err;
+          return { success: false, taskId: one.id, error: err.message };
+        }
+      });
+      await orchestrator.flushed();
+      return { results };
     },
 
     async *streamTaskResults(req, ctx) {
