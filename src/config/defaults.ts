@@ -33,6 +33,8 @@ export function defaultConfig(options: DefaultConfigOptions): Config {
     services: {},
     ports: {},
     tasks: { classes: {} },
+    http: { allowedHosts: [], corsOrigins: [] },
+    tls: { insecure: false },
   };
 }
 
@@ -72,6 +74,15 @@ export function defaultConfigToml(): string {
 
 [ports]
 # redis = 6379
+
+# [http]
+# allowed_hosts = ["devbox.example"]      # names besides localhost and IP addresses that may appear in Host
+# cors_origins = ["http://localhost:5173"] # pages of other sites allowed to call the API
+
+# [tls]                                   # serve both addresses with TLS (required off loopback)
+# cert = "/etc/dspy-agent/cert.pem"
+# key = "/etc/dspy-agent/key.pem"
+# insecure = false                        # true: allow a non-loopback address without TLS
 
 # [tasks]
 # retention_days = 7    # finished tasks outside workflows are deleted after this; 0 keeps them

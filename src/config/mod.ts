@@ -9,10 +9,12 @@ export type {
   ConfigSource,
   HealthConfig,
   HealthKind,
+  HttpConfig,
   RestartPolicy,
   ServiceConfig,
   TaskClassConfig,
   TasksConfig,
+  TlsConfig,
 } from "./types.ts";
 export { ConfigError, ConfigErrors } from "./errors.ts";
 export {

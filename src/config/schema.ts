@@ -3,10 +3,12 @@ import type {
   Config,
   HealthConfig,
   HealthKind,
+  HttpConfig,
   RestartPolicy,
   ServiceConfig,
   TaskClassConfig,
   TasksConfig,
+  TlsConfig,
 } from "./types.ts";
 
 /** The part of {@linkcode Config} a config file may set, as read from it. */
@@ -46,6 +48,8 @@ const TOP_LEVEL: Record<
   services: (v, p, o, e) => table(v, p, e, (t) => (o.services = readServices(t, p, e))),
   ports: (v, p, o, e) => table(v, p, e, (t) => (o.ports = readPorts(t, p, e))),
   tasks: (v, p, o, e) => table(v, p, e, (t) => (o.tasks = readTasks(t, p, e))),
+  http: (v, p, o, e) => table(v, p, e, (t) => (o.http = readHttp(t, p, e))),
+  tls: (v, p, o, e) => table(v, p, e, (t) => (o.tls = readTls(t, p, e))),
 };
 
 /** Log levels accepted in `log_level` and `RUST_LOG`. */
@@ -263,6 +267,39 @@ function readTasks(
     });
   }
   return tasks;
+}
+
+function readHttp(t: Record<string, unknown>, p: string[], e: SchemaProblem[]): HttpConfig {
+  const out: HttpConfig = { allowedHosts: [], corsOrigins: [] };
+  for (const [key, v] of Object.entries(t)) {
+    if (key === "allowed_hosts") {
+      strList(
+        v,
+        [...p, key],
+        e,
+        (l) => (out.allowedHosts = l),
+        /^[A-Za-z0-9.-]{1,253}$/,
+        "as a host name without port",
+      );
+    } else if (key === "cors_origins") {
+      strList(v, [...p, key], e, (l) => (out.corsOrigins = l), /^https?:\/\/[^/\s]+$/, 'as "http://host:port"');
+    } else e.push({ path: [...p, key], detail: "unknown key; known keys: allowed_hosts, cors_origins" });
+  }
+  return out;
+}
+
+function readTls(t: Record<string, unknown>, p: string[], e: SchemaProblem[]): TlsConfig {
+  const out: TlsConfig = { insecure: false };
+  for (const [key, v] of Object.entries(t)) {
+    if (key === "cert") str(v, [...p, key], e, (s) => (out.cert = s));
+    else if (key === "key") str(v, [...p, key], e, (s) => (out.key = s));
+    else if (key === "insecure") bool(v, [...p, key], e, (b) => (out.insecure = b));
+    else e.push({ path: [...p, key], detail: "unknown key; known keys: cert, key, insecure" });
+  }
+  if ((out.cert === undefined) !== (out.key === undefined)) {
+    e.push({ path: p, detail: "cert and key go together: set both, or neither" });
+  }
+  return out;
 }
 
 export { parseAddr } from "./_values.ts";

@@ -30,6 +30,28 @@ export interface Config {
   ports: Record<string, number>;
   /** Task settings. */
   tasks: TasksConfig;
+  /** Browser rules of the HTTP address (`docs/security.md`). */
+  http: HttpConfig;
+  /** TLS for both listen addresses (`docs/security.md`). */
+  tls: TlsConfig;
+}
+
+/** `[http]` settings: which names and pages may reach the daemon. */
+export interface HttpConfig {
+  /** Host names, besides loopback names and IP addresses, that requests may name in `Host`. @default {[]} */
+  allowedHosts: string[];
+  /** Page origins (`scheme://host[:port]`) allowed to call the API from another site (CORS). @default {[]} */
+  corsOrigins: string[];
+}
+
+/** `[tls]` settings. */
+export interface TlsConfig {
+  /** PEM certificate (chain) file; with `key`, both listen addresses serve TLS. */
+  cert?: string;
+  /** PEM private key file. */
+  key?: string;
+  /** Allows a non-loopback listen address without TLS, sending the token and payloads in clear. @default {false} */
+  insecure: boolean;
 }
 
 /** The restart policy of a service. */

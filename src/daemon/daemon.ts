@@ -15,9 +15,10 @@ import { createRegistry } from "../metrics/mod.ts";
 import { openOrchestrator } from "../orchestrator/mod.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { loadOrCreateToken } from "./auth.ts";
+import { createEdgePolicy } from "./edge.ts";
 import { startGrpcServer } from "./grpc_server.ts";
 import { startHttpServer } from "./http_server.ts";
-import type { ListeningServer } from "./listen.ts";
+import { type ListeningServer, splitAddress } from "./listen.ts";
 
 /** A running daemon; disposing it shuts it down gracefully. */
 export interface Daemon extends AsyncDisposable {
@@ -114,12 +115,16 @@ export async function startDaemon(
 
     const deps: ApiDeps = { health, orchestrator, env, engine, executor };
     const serviceRoutes = routes(deps);
+    // A fresh secret per daemon run: pages read it from the daemon's own origin only (docs/security.md).
+    const pageToken = randomHex(32);
+    const edgeOptions = { ...config.http, pageToken };
 
     grpc = await startGrpcServer({
       address: config.grpcAddr,
       routes: serviceRoutes,
       shutdownSignal: shutdown.signal,
       token,
+      edge: createEdgePolicy({ ...edgeOptions, checkHost: false }),
       logger,
     });
     stack.defer(() => grpc!.close(graceMs));
@@ -132,6 +137,7 @@ export async function startDaemon(
       registry,
       healthy: health.healthy,
       extraRoutes: [(req) => handleLegacyRequest(req, orchestrator)],
+      edge: createEdgePolicy({ ...edgeOptions, allowedHosts: [...config.http.allowedHosts, ...ownHostNames(config)] }),
       logger,
     });
     stack.defer(() => http!.close(graceMs));
@@ -181,4 +187,17 @@ function watchEngine(engine: Engine, components: Record<string, string>, signal:
   void check();
   const timer = setInterval(check, 5000);
   signal.addEventListener("abort", () => clearInterval(timer), { once: true });
+}
+
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Names the daemon is known by without configuration: its listen host (when a name) and the machine's host name. */
+function ownHostNames(config: Config): string[] {
+  const names = [splitAddress(config.httpAddr).host];
+  try {
+    names.push(Deno.hostname());
+  } catch { /* no sys permission for the host name: configured names only */ }
+  return names.filter((n) => n !== "" && n !== "0.0.0.0" && n !== "::");
 }

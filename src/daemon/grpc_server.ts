@@ -2,6 +2,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { errorInterceptor } from "../api/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { authorized } from "./auth.ts";
+import { checkEdge, createEdgePolicy, type EdgePolicy } from "./edge.ts";
 import { AddressInUseError } from "./errors.ts";
 import { type Http2ServerStream, serveHttp2 } from "./h2/mod.ts";
 import { type ListeningServer, splitAddress } from "./listen.ts";
@@ -23,6 +24,8 @@ export interface GrpcServerOptions {
   shutdownSignal: AbortSignal;
   /** The bearer token non-loopback clients must send. */
   token: string;
+  /** The browser rules checked before any route (`docs/security.md`). @default {the strict rules, no page token accepted} */
+  edge?: EdgePolicy;
   logger: Logger;
 }
 
@@ -32,6 +35,7 @@ export interface GrpcServerOptions {
  * own HTTP/2 server (`./h2`).
  */
 export function startGrpcServer(options: GrpcServerOptions): Promise<ListeningServer> {
+  const edge = options.edge ?? createEdgePolicy({ pageToken: crypto.randomUUID(), checkHost: false });
   const handler = createStreamHandler({
     routes: options.routes,
     readMaxBytes: READ_MAX_BYTES,
@@ -50,6 +54,11 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<ListeningSe
   const server = serveHttp2(listener, {
     maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
     onStream(stream) {
+      const refused = checkEdge(edge, {
+        method: stream.headers[":method"] ?? "",
+        header: (name) => stream.headers[name],
+      });
+      if (refused) return trailersOnly(stream, refused.grpcCode, refused.message);
       if (!authorized(stream.remoteAddress, stream.headers.authorization, options.token)) {
         return trailersOnly(stream, 16, "a bearer token is required from non-loopback clients"); // UNAUTHENTICATED
       }

@@ -4,6 +4,7 @@ import type { Registry } from "prom-client";
 import { errorInterceptor } from "../api/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { authorized } from "./auth.ts";
+import { checkEdge, corsHeaders, createEdgePolicy, type EdgePolicy } from "./edge.ts";
 import { READ_MAX_BYTES } from "./grpc_server.ts";
 import { bind, type ListeningServer } from "./listen.ts";
 import { createNodeHandler } from "./node_adapter.ts";
@@ -26,6 +27,8 @@ export interface HttpServerOptions {
   healthy: () => boolean;
   /** Extra routes such as the legacy queue endpoints (CONTRACT §3). */
   extraRoutes?: HttpRoute[];
+  /** The browser rules checked before any route (`docs/security.md`). @default {the strict rules, no page token accepted} */
+  edge?: EdgePolicy;
   logger: Logger;
 }
 
@@ -37,6 +40,7 @@ export interface HttpServerOptions {
 export async function startHttpServer(
   options: HttpServerOptions,
 ): Promise<ListeningServer> {
+  const edge = options.edge ?? createEdgePolicy({ pageToken: crypto.randomUUID() });
   const connect = createNodeHandler({
     routes: options.routes,
     readMaxBytes: READ_MAX_BYTES,
@@ -46,6 +50,19 @@ export async function startHttpServer(
   });
   const server = http.createServer(async (req, res) => {
     try {
+      const header = (name: string) => {
+        const value = req.headers[name];
+        return Array.isArray(value) ? value.join(", ") : value;
+      };
+      const refused = checkEdge(edge, { method: req.method ?? "GET", header });
+      if (refused) return send(res, refused.status, { error: refused.message });
+      const cors = corsHeaders(edge, header("origin"));
+      for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
+      if (req.method === "OPTIONS") {
+        // A CORS preflight: answered only for a configured origin; anything else learns nothing.
+        res.writeHead(Object.keys(cors).length > 0 ? 204 : 403);
+        return void res.end();
+      }
       if (
         !authorized(
           req.socket.remoteAddress,
@@ -58,6 +75,12 @@ export async function startHttpServer(
         });
       }
       const path = (req.url ?? "/").split("?")[0];
+      if (req.method === "GET" && path === "/dashboard/session") {
+        // Same-origin pages read the page token here; a page of another site cannot read the answer (no CORS
+        // header), and a rebinding name never gets this far (Host check above).
+        res.setHeader("cache-control", "no-store");
+        return send(res, 200, { pageToken: edge.pageToken });
+      }
       if (req.method === "GET" && path === "/health") {
         const ok = options.healthy();
         return send(res, ok ? 200 : 503, { status: ok ? "ok" : "starting" });
@@ -88,6 +111,7 @@ export async function startHttpServer(
       }
     }
   });
+  boundConnections(server);
   const address = await bind(server, "http", options.address);
   return {
     address,
@@ -99,6 +123,42 @@ export async function startHttpServer(
       clearTimeout(timer);
     },
   };
+}
+
+/** Connections held at once; past it the server closes new ones at once (a user's default limit is 1,024 files). */
+export const MAX_HTTP_CONNECTIONS = 512;
+/** Time a connection has to send a request's headers, from its start or from the end of the previous answer. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** Time a request has to send its whole body once its headers arrived. */
+export const BODY_TIMEOUT_MS = 30_000;
+
+/**
+ * Bounds what idle or slow clients hold (slowloris): a connection cap, a deadline for each request's headers (which
+ * also ends idle keep-alive connections) and one for its body. Deno's `node:http` ignores `headersTimeout` and
+ * `requestTimeout`, so the deadlines are timers of our own on each socket.
+ */
+function boundConnections(server: http.Server): void {
+  server.maxConnections = MAX_HTTP_CONNECTIONS;
+  const deadlines = new WeakMap<object, ReturnType<typeof setTimeout>>();
+  const arm = (socket: { destroy(): void }, ms: number) => {
+    clearTimeout(deadlines.get(socket));
+    deadlines.set(socket, setTimeout(() => socket.destroy(), ms));
+  };
+  server.on("connection", (socket) => {
+    arm(socket, HEADERS_TIMEOUT_MS);
+    socket.on("close", () => clearTimeout(deadlines.get(socket)));
+  });
+  server.on("request", (req, res) => {
+    const socket = req.socket;
+    if (req.complete) clearTimeout(deadlines.get(socket));
+    else {
+      arm(socket, BODY_TIMEOUT_MS);
+      req.on("end", () => clearTimeout(deadlines.get(socket)));
+    }
+    // A streamed answer (a Connect server stream) may last as long as it likes; the next request's headers are
+    // due once it ends.
+    res.on("finish", () => arm(socket, HEADERS_TIMEOUT_MS));
+  });
 }
 
 class BodyTooLargeError extends Error {}

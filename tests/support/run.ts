@@ -38,3 +38,10 @@ export async function runCommand(
   const decoder = new TextDecoder();
   return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
 }
+
+/** The resident memory of a process, in KiB, as `ps` reports it (Deno reads `/proc` only with every permission). */
+export async function residentKiB(pid: number): Promise<number> {
+  const { stdout } = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" })
+    .output();
+  return Number(new TextDecoder().decode(stdout).trim());
+}
