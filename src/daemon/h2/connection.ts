@@ -13,7 +13,7 @@
 
 import { type HeaderBlock, HeaderBlocks } from "./header_blocks.ts";
 import { HpackEncoder } from "./hpack.ts";
-import { readFrames } from "./frame_reader.ts";
+import { type FrameReaderProgress, readFrames } from "./frame_reader.ts";
 import {
   concat,
   DEFAULT_MAX_FRAME_SIZE,
@@ -60,6 +60,20 @@ const DEFAULT_TABLE_SIZE = 4096;
 const TABLE_SIZE_ZERO = new Uint8Array([0x20]);
 /** Largest request header list (decoded), as advertised. */
 const MAX_HEADER_LIST_SIZE = 64 * 1024;
+/**
+ * Frames that move no request forward (PING, SETTINGS, PRIORITY, RST_STREAM, WINDOW_UPDATE, GOAWAY, CONTINUATION,
+ * empty DATA, unknown types, refused streams) a client may send beyond the answers it gets: each response frame we
+ * send earns one back. Past it the connection ends with ENHANCE_YOUR_CALM: floods of any of these frames cost us a
+ * bounded amount (the PING, SETTINGS, reset and empty-frame floods of CVE-2019-9512/9515/9518 and CVE-2023-44487).
+ * Counted in frames, not per second, so the guard does not depend on the machine's speed.
+ */
+export const MAX_OVERHEAD_FRAMES = 10_000;
+/** Time a client has to send its preface, and a started frame or header block to arrive whole (slowloris). */
+export const READ_TIMEOUT_MS = 10_000;
+/** A connection with no open stream and no frame for this long is closed (GOAWAY, NO_ERROR); clients reconnect. */
+export const IDLE_TIMEOUT_MS = 5 * 60_000;
+/** How often the deadlines are checked. */
+const DEADLINE_TICK_MS = 1_000;
 
 /** A client connection; {@linkcode run} serves it until it closes. */
 export class Http2Connection implements StreamOwner {
@@ -85,6 +99,11 @@ export class Http2Connection implements StreamOwner {
   #closed = false;
   #announceTableSize = false;
   #idle?: () => void;
+  #overhead = 0;
+  #progress: FrameReaderProgress = { prefaceSeen: false, partialSince: 0 };
+  #openedAt = Date.now();
+  #lastFrameAt = Date.now();
+  #deadlines?: ReturnType<typeof setInterval>;
 
   /** Wraps an accepted socket. */
   constructor(conn: Deno.Conn, options: Http2ConnectionOptions) {
@@ -109,11 +128,13 @@ export class Http2Connection implements StreamOwner {
       ]),
     );
     this.writeFrame(FrameType.WINDOW_UPDATE, 0, 0, uint32s(CONNECTION_WINDOW - DEFAULT_WINDOW));
+    this.#deadlines = setInterval(() => this.#checkDeadlines(), DEADLINE_TICK_MS);
     try {
       await readFrames(
         this.#conn,
         (type, flags, streamId, payload) => this.#onFrame(type, flags, streamId, payload),
         () => this.#closed,
+        this.#progress,
       );
     } catch (error) {
       if (error instanceof Http2ConnectionError) this.#goAway(error.code, error.message);
@@ -145,6 +166,7 @@ export class Http2Connection implements StreamOwner {
   close(now = false): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#deadlines);
     const gone = new StreamClosedError(ErrorCode.CANCEL, "the connection closed");
     for (const stream of [...this.#streams.values()]) stream.close(gone);
     this.#idle?.();
@@ -161,6 +183,10 @@ export class Http2Connection implements StreamOwner {
   /** Queues a frame for the next socket write. */
   writeFrame(type: number, flags: number, streamId: number, payload?: Uint8Array): void {
     if (this.#closed) return;
+    // An answer to a request earns the client one frame of overhead back.
+    if (streamId !== 0 && this.#overhead > 0 && (type === FrameType.DATA || type === FrameType.HEADERS)) {
+      this.#overhead--;
+    }
     const frame = encodeFrame(type, flags, streamId, payload);
     this.#out.push(frame);
     this.#outBytes += frame.length;
@@ -234,9 +260,12 @@ export class Http2Connection implements StreamOwner {
   // Reading
 
   #onFrame(type: number, flags: number, streamId: number, payload: Uint8Array): void {
+    this.#lastFrameAt = Date.now();
     if (this.#headerBlocks.open && type !== FrameType.CONTINUATION) {
       throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "a header block was interrupted");
     }
+    // HEADERS open requests and DATA carries them (an empty DATA frame is counted in #onData).
+    if (type !== FrameType.HEADERS && type !== FrameType.DATA) this.#spend();
     switch (type) {
       case FrameType.DATA:
         return this.#onData(flags, streamId, payload);
@@ -284,9 +313,12 @@ export class Http2Connection implements StreamOwner {
       if (streamId > this.#lastStreamId) {
         throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "DATA on idle stream");
       }
+      this.#spend();
       return; // A stream we refused or reset: its late frames are dropped (RFC 9113 §5.1).
     }
     const body = unpad(flags, payload);
+    // Empty (or padding-only) DATA moves nothing forward unless it ends the request.
+    if (body.length === 0 && !(flags & Flag.END_STREAM)) this.#spend();
     if (payload.length > stream.receiveWindow) {
       this.writeFrame(FrameType.RST_STREAM, 0, streamId, uint32s(ErrorCode.FLOW_CONTROL_ERROR));
       return stream.close(new StreamClosedError(ErrorCode.FLOW_CONTROL_ERROR, "the client overran its window"));
@@ -310,6 +342,7 @@ export class Http2Connection implements StreamOwner {
     // Handlers of streams the client already reset still count: resetting streams as fast as they
     // open ("rapid reset", CVE-2023-44487) cannot pile up work beyond the limit.
     if (this.#goingAway || this.#streams.size + this.#orphans >= this.#options.maxConcurrentStreams) {
+      this.#spend();
       return this.writeFrame(FrameType.RST_STREAM, 0, streamId, uint32s(ErrorCode.REFUSED_STREAM));
     }
     const headers: Record<string, string> = {};
@@ -375,6 +408,36 @@ export class Http2Connection implements StreamOwner {
     this.#sendWindow += increment;
     if (this.#sendWindow > MAX_WINDOW) throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "window overflow");
     this.#pumpWaiting();
+  }
+
+  /** Counts one frame of overhead; past the budget the connection ends. */
+  #spend(): void {
+    if (++this.#overhead > MAX_OVERHEAD_FRAMES) {
+      throw new Http2ConnectionError(
+        ErrorCode.ENHANCE_YOUR_CALM,
+        `over ${MAX_OVERHEAD_FRAMES} frames that carry no request (a flood)`,
+      );
+    }
+  }
+
+  /** Ends connections that stall: no preface, a frame or header block left half-sent, or idle for long. */
+  #checkDeadlines(): void {
+    const now = Date.now();
+    let stalled: string | undefined;
+    if (!this.#progress.prefaceSeen && now - this.#openedAt > READ_TIMEOUT_MS) stalled = "no preface";
+    else if (this.#progress.partialSince > 0 && now - this.#progress.partialSince > READ_TIMEOUT_MS) {
+      stalled = "a frame left half-sent";
+    } else if (this.#headerBlocks.openSince > 0 && now - this.#headerBlocks.openSince > READ_TIMEOUT_MS) {
+      stalled = "a header block left unfinished";
+    }
+    if (stalled) {
+      this.#goAway(ErrorCode.PROTOCOL_ERROR, `${stalled} within ${READ_TIMEOUT_MS} ms`);
+      return this.close();
+    }
+    if (this.#streams.size === 0 && this.#running.size === 0 && now - this.#lastFrameAt > IDLE_TIMEOUT_MS) {
+      this.writeFrame(FrameType.GOAWAY, 0, 0, uint32s(this.#lastStreamId, ErrorCode.NO_ERROR));
+      this.close();
+    }
   }
 
   // Writing

@@ -7,6 +7,14 @@
 
 import { concat, DEFAULT_MAX_FRAME_SIZE, ErrorCode, Http2ConnectionError, PREFACE } from "./frames.ts";
 
+/** What the reader has seen so far, for the connection's deadlines (slow or stalled clients). */
+export interface FrameReaderProgress {
+  /** The client's preface arrived. */
+  prefaceSeen: boolean;
+  /** `Date.now()` when bytes of an unfinished frame (or preface) began to wait; 0 when none wait. */
+  partialSince: number;
+}
+
 /** Called per frame; `payload` is valid only during the call (the read buffer is reused). */
 export type FrameHandler = (type: number, flags: number, streamId: number, payload: Uint8Array) => void;
 
@@ -15,7 +23,12 @@ export type FrameHandler = (type: number, flags: number, streamId: number, paylo
  * or `stopped()` holds. Throws {@linkcode Http2ConnectionError} for a bad
  * preface or a frame larger than we accept.
  */
-export async function readFrames(conn: Deno.Conn, onFrame: FrameHandler, stopped: () => boolean): Promise<void> {
+export async function readFrames(
+  conn: Deno.Conn,
+  onFrame: FrameHandler,
+  stopped: () => boolean,
+  progress: FrameReaderProgress = { prefaceSeen: false, partialSince: 0 },
+): Promise<void> {
   const buffer = new Uint8Array(64 * 1024);
   let pending: Uint8Array = new Uint8Array(0);
   let prefaceSeen = false;
@@ -28,6 +41,7 @@ export async function readFrames(conn: Deno.Conn, onFrame: FrameHandler, stopped
     if (!prefaceSeen) {
       if (data.length < PREFACE.length) {
         pending = data.slice();
+        progress.partialSince ||= Date.now();
         continue;
       }
       for (let i = 0; i < PREFACE.length; i++) {
@@ -35,7 +49,7 @@ export async function readFrames(conn: Deno.Conn, onFrame: FrameHandler, stopped
           throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "the client did not speak HTTP/2");
         }
       }
-      prefaceSeen = true;
+      prefaceSeen = progress.prefaceSeen = true;
       at = PREFACE.length;
     }
     while (data.length - at >= 9 && !stopped()) {
@@ -50,5 +64,8 @@ export async function readFrames(conn: Deno.Conn, onFrame: FrameHandler, stopped
     }
     // The read buffer is reused: keep a copy of a partial frame.
     pending = at < data.length ? data.slice(at) : new Uint8Array(0);
+    // A frame that stays half-sent is one of the deadlines' concerns: when its bytes began to wait.
+    if (pending.length === 0) progress.partialSince = 0;
+    else if (at > 0 || progress.partialSince === 0) progress.partialSince = Date.now();
   }
 }

@@ -9,6 +9,12 @@
 import { HpackDecoder, HpackError } from "./hpack.ts";
 import { concat, ErrorCode, Flag, Http2ConnectionError, unpad } from "./frames.ts";
 
+/**
+ * Frames one header block may span. A block as large as we accept (twice the header list size) fits in 8 frames of
+ * the default size; clients that split more finely than 1 KiB a frame are not worth serving.
+ */
+export const MAX_BLOCK_FRAMES = 128;
+
 /** A complete, decoded header block. */
 export interface HeaderBlock {
   streamId: number;
@@ -22,7 +28,7 @@ export interface HeaderBlock {
 export class HeaderBlocks {
   #decoder: HpackDecoder;
   #maxBlockBytes: number;
-  #open?: { streamId: number; endStream: boolean; parts: Uint8Array[]; size: number };
+  #open?: { streamId: number; endStream: boolean; parts: Uint8Array[]; size: number; frames: number; since: number };
 
   /** Blocks decode to at most `maxHeaderListSize` bytes and arrive in at most twice that. */
   constructor(maxHeaderListSize: number) {
@@ -33,6 +39,11 @@ export class HeaderBlocks {
   /** True while a block waits for CONTINUATION frames (no other frame may come between). */
   get open(): boolean {
     return this.#open !== undefined;
+  }
+
+  /** `Date.now()` when the block still waiting for CONTINUATION frames began; 0 when none is open. */
+  get openSince(): number {
+    return this.#open?.since ?? 0;
   }
 
   /** A HEADERS frame: returns the block when it is complete. */
@@ -47,6 +58,8 @@ export class HeaderBlocks {
       endStream: (flags & Flag.END_STREAM) !== 0,
       parts: [fragment.slice()],
       size: fragment.length,
+      frames: 1,
+      since: Date.now(),
     };
     return flags & Flag.END_HEADERS ? this.#finish() : undefined;
   }
@@ -57,9 +70,13 @@ export class HeaderBlocks {
     if (!open || open.streamId !== streamId) {
       throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "CONTINUATION without HEADERS");
     }
-    open.parts.push(payload.slice());
+    // Bounded in bytes and in frames: a header block that never ends (CONTINUATION flood, also of empty frames,
+    // CVE-2024-27316) would otherwise grow without limit.
+    if (++open.frames > MAX_BLOCK_FRAMES) {
+      throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `header block of over ${MAX_BLOCK_FRAMES} frames`);
+    }
+    if (payload.length > 0) open.parts.push(payload.slice());
     open.size += payload.length;
-    // Bounded: a header block that never ends (CONTINUATION flood) would otherwise grow without limit.
     if (open.size > this.#maxBlockBytes) {
       throw new Http2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "header block too large");
     }

@@ -11,10 +11,18 @@
 import { Http2Connection } from "./connection.ts";
 import type { Http2ServerStream } from "./stream.ts";
 
+/**
+ * Connections held at once; past it new ones are closed at once, before the process runs out of file descriptors (a
+ * user's default limit is 1,024, shared with the HTTP port, the store and the Docker socket).
+ */
+export const MAX_CONNECTIONS = 512;
+
 /** Options of {@linkcode serveHttp2}. */
 export interface Http2ServerOptions {
   /** Streams one connection may have open at once. @default 1000 */
   maxConcurrentStreams?: number;
+  /** Connections held at once. @default {MAX_CONNECTIONS} */
+  maxConnections?: number;
   /**
    * Called once per request, when its headers are complete; the work it
    * returns counts against `maxConcurrentStreams` until it settles.
@@ -46,6 +54,10 @@ export function serveHttp2(listener: Deno.Listener, options: Http2ServerOptions)
   const accepting = (async () => {
     try {
       for await (const conn of listener) {
+        if (connections.size >= (options.maxConnections ?? MAX_CONNECTIONS)) {
+          conn.close();
+          continue;
+        }
         const connection = new Http2Connection(conn, connectionOptions);
         connections.add(connection);
         connection.run().finally(() => connections.delete(connection));
