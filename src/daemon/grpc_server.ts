@@ -63,7 +63,7 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<ListeningSe
         return trailersOnly(stream, 16, "a bearer token is required from non-loopback clients"); // UNAUTHENTICATED
       }
       const work = handler(stream);
-      if (!work) trailersOnly(stream, 12, `unknown method ${stream.headers[":path"]}`); // UNIMPLEMENTED
+      if (!work) notFound(stream);
       return work;
     },
     onError: (error) => options.logger.debug("HTTP/2 connection error", { error }),
@@ -74,6 +74,22 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<ListeningSe
     close: (graceMs) => server.close(graceMs),
   });
 }
+
+/**
+ * Answers a path we do not serve: a gRPC method name (`/package.Service/Method`) gets UNIMPLEMENTED as gRPC clients
+ * expect; anything else a plain 404 with a body that says what this port is.
+ */
+function notFound(stream: Http2ServerStream): void {
+  const path = stream.headers[":path"];
+  if (/^\/[^/?]+\/[^/?]+$/.test(path)) return trailersOnly(stream, 12, `unknown method ${path}`); // UNIMPLEMENTED
+  stream.respond([[":status", "404"], ["content-type", "text/plain; charset=utf-8"]]);
+  void stream.write(NOT_FOUND_TEXT);
+  stream.end();
+}
+
+const NOT_FOUND_TEXT = new TextEncoder().encode(
+  "This is dspy-agent's gRPC port: it serves gRPC, gRPC-Web and Connect calls at /package.Service/Method.\n",
+);
 
 /** Ends a call with only a status, in one HEADERS frame as gRPC requires. */
 function trailersOnly(stream: Http2ServerStream, code: number, message: string): void {

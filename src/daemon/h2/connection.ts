@@ -30,6 +30,7 @@ import {
   uint32s,
   unpad,
 } from "./frames.ts";
+import { declaredLength, malformedRequest, malformedTrailers } from "./request_headers.ts";
 import { Http2ServerStream, StreamClosedError, type StreamOwner } from "./stream.ts";
 
 /** Options of {@linkcode Http2Connection}. */
@@ -104,6 +105,10 @@ export class Http2Connection implements StreamOwner {
   #openedAt = Date.now();
   #lastFrameAt = Date.now();
   #deadlines?: ReturnType<typeof setInterval>;
+  /** Streams we reset or refused lately: their late frames are ignored, not errors (RFC 9113 §5.1, "closed"). */
+  #resetByUs = new Set<number>();
+  /** Bodies of open requests that declared a `content-length`. */
+  #bodyLengths = new WeakMap<Http2ServerStream, { declared: number; received: number }>();
 
   /** Wraps an accepted socket. */
   constructor(conn: Deno.Conn, options: Http2ConnectionOptions) {
@@ -183,6 +188,7 @@ export class Http2Connection implements StreamOwner {
   /** Queues a frame for the next socket write. */
   writeFrame(type: number, flags: number, streamId: number, payload?: Uint8Array): void {
     if (this.#closed) return;
+    if (type === FrameType.RST_STREAM) this.#rememberReset(streamId);
     // An answer to a request earns the client one frame of overhead back.
     if (streamId !== 0 && this.#overhead > 0 && (type === FrameType.DATA || type === FrameType.HEADERS)) {
       this.#overhead--;
@@ -279,25 +285,58 @@ export class Http2Connection implements StreamOwner {
       }
       case FrameType.RST_STREAM:
         if (payload.length !== 4) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM size");
+        this.#requireActiveId(streamId, "RST_STREAM");
         return this.#streams.get(streamId)?.close(
           new StreamClosedError(readUint32(payload, 0), `the client reset the stream (code ${readUint32(payload, 0)})`),
         );
       case FrameType.SETTINGS:
         return this.#onSettings(flags, streamId, payload);
       case FrameType.PING:
+        if (streamId !== 0) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "PING on a stream");
         if (payload.length !== 8) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "PING size");
         if (!(flags & Flag.ACK)) this.writeFrame(FrameType.PING, Flag.ACK, 0, payload);
         return;
       case FrameType.GOAWAY:
+        if (streamId !== 0) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "GOAWAY on a stream");
         this.#goingAway = true;
         return;
       case FrameType.WINDOW_UPDATE:
         return this.#onWindowUpdate(streamId, payload);
+      case FrameType.PRIORITY:
+        return this.#onPriority(streamId, payload);
       case FrameType.PUSH_PROMISE:
         throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "clients cannot push");
       default:
-        return; // PRIORITY and unknown types are ignored (RFC 9113 §5.5).
+        return; // Unknown frame types are ignored (RFC 9113 §5.5).
     }
+  }
+
+  /** PRIORITY is read for its errors only: we serve streams in arrival order (RFC 9113 §5.3.2 lets us). */
+  #onPriority(streamId: number, payload: Uint8Array): void {
+    if (streamId === 0) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "PRIORITY on stream 0");
+    if (payload.length !== 5) return this.#streamError(streamId, ErrorCode.FRAME_SIZE_ERROR);
+    if ((readUint32(payload, 0) & 0x7fffffff) === streamId) this.#streamError(streamId, ErrorCode.PROTOCOL_ERROR);
+  }
+
+  /** A frame that may not open a stream: one naming an idle stream is a connection error (RFC 9113 §5.1). */
+  #requireActiveId(streamId: number, frame: string): void {
+    if (streamId === 0) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `${frame} on stream 0`);
+    if (streamId > this.#lastStreamId || streamId % 2 === 0) {
+      throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `${frame} on idle stream ${streamId}`);
+    }
+  }
+
+  /** Ends one stream with RST_STREAM `code` (a stream error, RFC 9113 §5.4.2); the connection goes on. */
+  #streamError(streamId: number, code: number): void {
+    const stream = this.#streams.get(streamId);
+    if (stream) return stream.reset(code);
+    this.writeFrame(FrameType.RST_STREAM, 0, streamId, uint32s(code));
+  }
+
+  #rememberReset(streamId: number): void {
+    this.#resetByUs.add(streamId);
+    // Bounded: the oldest go first (a Set iterates in insertion order).
+    if (this.#resetByUs.size > 1024) this.#resetByUs.delete(this.#resetByUs.values().next().value!);
   }
 
   #onData(flags: number, streamId: number, payload: Uint8Array): void {
@@ -310,12 +349,16 @@ export class Http2Connection implements StreamOwner {
     }
     const stream = this.#streams.get(streamId);
     if (!stream) {
-      if (streamId > this.#lastStreamId) {
+      if (streamId > this.#lastStreamId || streamId % 2 === 0) {
         throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "DATA on idle stream");
       }
       this.#spend();
-      return; // A stream we refused or reset: its late frames are dropped (RFC 9113 §5.1).
+      // A stream we refused or reset: its late frames are dropped (RFC 9113 §5.1). One the client closed itself
+      // may carry nothing more.
+      if (!this.#resetByUs.has(streamId)) this.#streamError(streamId, ErrorCode.STREAM_CLOSED);
+      return;
     }
+    if (stream.remoteEnded) return this.#streamError(streamId, ErrorCode.STREAM_CLOSED);
     const body = unpad(flags, payload);
     // Empty (or padding-only) DATA moves nothing forward unless it ends the request.
     if (body.length === 0 && !(flags & Flag.END_STREAM)) this.#spend();
@@ -323,33 +366,43 @@ export class Http2Connection implements StreamOwner {
       this.writeFrame(FrameType.RST_STREAM, 0, streamId, uint32s(ErrorCode.FLOW_CONTROL_ERROR));
       return stream.close(new StreamClosedError(ErrorCode.FLOW_CONTROL_ERROR, "the client overran its window"));
     }
+    if (!this.#lengthMatches(stream, body.length, (flags & Flag.END_STREAM) !== 0)) {
+      return stream.reset(ErrorCode.PROTOCOL_ERROR);
+    }
     // Padding is returned at once; the body when the handler consumes it.
     if (payload.length > body.length) this.windowUpdate(streamId, payload.length - body.length);
     stream.receiveData(body.slice(), (flags & Flag.END_STREAM) !== 0);
   }
 
-  #onHeaderBlock({ streamId, endStream, fields }: HeaderBlock): void {
+  #onHeaderBlock({ streamId, endStream, fields, dependsOnItself }: HeaderBlock): void {
     const existing = this.#streams.get(streamId);
     if (existing) {
       // Request trailers: gRPC clients send none we use; they end the request.
+      if (existing.remoteEnded) return this.#streamError(streamId, ErrorCode.STREAM_CLOSED);
       if (!endStream) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "trailers without END_STREAM");
+      if (malformedTrailers(fields) || dependsOnItself) return this.#streamError(streamId, ErrorCode.PROTOCOL_ERROR);
+      if (!this.#lengthMatches(existing, 0, true)) return this.#streamError(streamId, ErrorCode.PROTOCOL_ERROR);
       return existing.receiveEnd();
     }
     if (streamId <= this.#lastStreamId) {
       throw new Http2ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${streamId}`);
     }
     this.#lastStreamId = streamId;
-    // Handlers of streams the client already reset still count: resetting streams as fast as they
-    // open ("rapid reset", CVE-2023-44487) cannot pile up work beyond the limit.
-    if (this.#goingAway || this.#streams.size + this.#orphans >= this.#options.maxConcurrentStreams) {
+    if (dependsOnItself || malformedRequest(fields)) {
       this.#spend();
-      return this.writeFrame(FrameType.RST_STREAM, 0, streamId, uint32s(ErrorCode.REFUSED_STREAM));
+      return this.#streamError(streamId, ErrorCode.PROTOCOL_ERROR);
+    }
+    // Past the limit we advertised the client is at fault (PROTOCOL_ERROR, RFC 9113 §5.1.2). Handlers of streams the
+    // client already reset still count, though it cannot know: resetting streams as fast as they open ("rapid reset",
+    // CVE-2023-44487) cannot pile up work beyond the limit, and the client may retry those (REFUSED_STREAM).
+    const limit = this.#options.maxConcurrentStreams;
+    if (this.#goingAway || this.#streams.size >= limit || this.#streams.size + this.#orphans >= limit) {
+      this.#spend();
+      const code = this.#goingAway || this.#streams.size < limit ? ErrorCode.REFUSED_STREAM : ErrorCode.PROTOCOL_ERROR;
+      return this.writeFrame(FrameType.RST_STREAM, 0, streamId, uint32s(code));
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of fields) headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-    if (!headers[":path"] || !headers[":method"]) {
-      return this.writeFrame(FrameType.RST_STREAM, 0, streamId, uint32s(ErrorCode.PROTOCOL_ERROR));
-    }
     const stream = new Http2ServerStream(this, {
       id: streamId,
       headers,
@@ -359,6 +412,11 @@ export class Http2Connection implements StreamOwner {
       endStream,
     });
     this.#streams.set(streamId, stream);
+    const declared = declaredLength(headers);
+    if (declared !== undefined) {
+      this.#bodyLengths.set(stream, { declared, received: 0 });
+      if (!this.#lengthMatches(stream, 0, endStream)) return stream.reset(ErrorCode.PROTOCOL_ERROR);
+    }
     let work: Promise<unknown> | void = undefined;
     try {
       work = this.#options.onStream(stream);
@@ -377,7 +435,12 @@ export class Http2Connection implements StreamOwner {
 
   #onSettings(flags: number, streamId: number, payload: Uint8Array): void {
     if (streamId !== 0) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "SETTINGS on a stream");
-    if (flags & Flag.ACK) return;
+    if (flags & Flag.ACK) {
+      if (payload.length !== 0) {
+        throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS ACK with a payload");
+      }
+      return;
+    }
     if (payload.length % 6 !== 0) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS size");
     for (let at = 0; at < payload.length; at += 6) {
       const id = (payload[at] << 8) | payload[at + 1];
@@ -392,6 +455,8 @@ export class Http2Connection implements StreamOwner {
           throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `MAX_FRAME_SIZE ${value}`);
         }
         this.#peerMaxFrameSize = value;
+      } else if (id === Setting.ENABLE_PUSH && value > 1) {
+        throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `ENABLE_PUSH ${value}`);
       } else if (id === Setting.HEADER_TABLE_SIZE && value < DEFAULT_TABLE_SIZE) this.#announceTableSize = true;
     }
     this.writeFrame(FrameType.SETTINGS, Flag.ACK, 0);
@@ -401,13 +466,31 @@ export class Http2Connection implements StreamOwner {
     if (payload.length !== 4) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE size");
     const increment = readUint32(payload, 0) & 0x7fffffff;
     if (streamId !== 0) {
-      if (increment === 0) return this.#streams.get(streamId)?.reset(ErrorCode.PROTOCOL_ERROR);
-      return this.#streams.get(streamId)?.adjustSendWindow(increment);
+      this.#requireActiveId(streamId, "WINDOW_UPDATE");
+      const stream = this.#streams.get(streamId);
+      if (increment === 0) return this.#streamError(streamId, ErrorCode.PROTOCOL_ERROR);
+      if (stream && stream.sendWindow + increment > MAX_WINDOW) {
+        return this.#streamError(streamId, ErrorCode.FLOW_CONTROL_ERROR);
+      }
+      return stream?.adjustSendWindow(increment);
     }
     if (increment === 0) throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE of 0");
     this.#sendWindow += increment;
     if (this.#sendWindow > MAX_WINDOW) throw new Http2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "window overflow");
     this.#pumpWaiting();
+  }
+
+  /**
+   * Adds `bytes` to a request body that declared its `content-length` and checks it: never above the declared length,
+   * and equal to it at the end (a malformed request otherwise, RFC 9113 §8.1.1).
+   */
+  #lengthMatches(stream: Http2ServerStream, bytes: number, ended: boolean): boolean {
+    const length = this.#bodyLengths.get(stream);
+    if (!length) return true;
+    length.received += bytes;
+    if (!(length.received <= length.declared) || (ended && length.received !== length.declared)) return false;
+    if (ended) this.#bodyLengths.delete(stream);
+    return true;
   }
 
   /** Counts one frame of overhead; past the budget the connection ends. */

@@ -22,13 +22,23 @@ export interface HeaderBlock {
   endStream: boolean;
   /** Name/value pairs in order. */
   fields: [string, string][];
+  /** The HEADERS frame's priority names the stream itself as its parent (a stream error, RFC 9113 §5.3.1). */
+  dependsOnItself: boolean;
 }
 
 /** The header blocks of one connection, in arrival order. */
 export class HeaderBlocks {
   #decoder: HpackDecoder;
   #maxBlockBytes: number;
-  #open?: { streamId: number; endStream: boolean; parts: Uint8Array[]; size: number; frames: number; since: number };
+  #open?: {
+    streamId: number;
+    endStream: boolean;
+    parts: Uint8Array[];
+    size: number;
+    frames: number;
+    since: number;
+    dependsOnItself: boolean;
+  };
 
   /** Blocks decode to at most `maxHeaderListSize` bytes and arrive in at most twice that. */
   constructor(maxHeaderListSize: number) {
@@ -52,7 +62,13 @@ export class HeaderBlocks {
       throw new Http2ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on stream ${streamId}`);
     }
     let fragment = unpad(flags, payload);
-    if (flags & Flag.PRIORITY) fragment = fragment.subarray(5);
+    let dependsOnItself = false;
+    if (flags & Flag.PRIORITY) {
+      if (fragment.length < 5) throw new Http2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "HEADERS priority cut short");
+      const parent = ((fragment[0] & 0x7f) << 24) | (fragment[1] << 16) | (fragment[2] << 8) | fragment[3];
+      dependsOnItself = parent === streamId;
+      fragment = fragment.subarray(5);
+    }
     this.#open = {
       streamId,
       endStream: (flags & Flag.END_STREAM) !== 0,
@@ -60,6 +76,7 @@ export class HeaderBlocks {
       size: fragment.length,
       frames: 1,
       since: Date.now(),
+      dependsOnItself,
     };
     return flags & Flag.END_HEADERS ? this.#finish() : undefined;
   }
@@ -84,12 +101,12 @@ export class HeaderBlocks {
   }
 
   #finish(): HeaderBlock {
-    const { streamId, endStream, parts } = this.#open!;
+    const { streamId, endStream, parts, dependsOnItself } = this.#open!;
     this.#open = undefined;
     try {
       // Always decoded, even for a stream that is refused: the HPACK table must stay in step.
       const fields = this.#decoder.decode(parts.length === 1 ? parts[0] : concat(...parts));
-      return { streamId, endStream, fields };
+      return { streamId, endStream, fields, dependsOnItself };
     } catch (error) {
       if (error instanceof HpackError) throw new Http2ConnectionError(ErrorCode.COMPRESSION_ERROR, error.message);
       throw error;

@@ -245,6 +245,16 @@ export class Http2ServerStream {
     if (delta > 0) this.pump();
   }
 
+  /** True once the client ended its side (END_STREAM): it may send nothing more but WINDOW_UPDATE, PRIORITY, RST. */
+  get remoteEnded(): boolean {
+    return this.#remoteEnded;
+  }
+
+  /** The send window left for this stream. */
+  get sendWindow(): number {
+    return this.#sendWindow;
+  }
+
   /** The receive window left; the connection checks the peer stays within it. */
   get receiveWindow(): number {
     return this.#recvWindow;
