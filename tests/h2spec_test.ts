@@ -25,7 +25,11 @@ for (const tool of ["h2spec", "h2spec-grpc"]) {
         stdout: "piped",
         stderr: "piped",
       }).output();
-      const text = new TextDecoder().decode(stdout).replaceAll(/\x1b\[[0-9;]*m/g, "");
+      // h2spec colours its output; the escapes go.
+      const text = new TextDecoder().decode(stdout).replaceAll(
+        new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g"),
+        "",
+      );
       const summary = text.match(/(\d+) tests, (\d+) passed, (\d+) skipped, (\d+) failed/);
       const failures = text.split("\n").filter((line) => /^\s*×/.test(line));
       console.log(summary?.[0] ?? text.slice(-2000));
