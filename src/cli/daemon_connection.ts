@@ -20,11 +20,14 @@ export function dialAddress(listen: string): string {
 }
 
 /** Creates clients for the configured daemon (no call is made yet). */
-export function clientFor(ctx: CommandContext, config: Config): Promise<DaemonClient> {
-  return createDaemonClient({
+export async function clientFor(ctx: CommandContext, config: Config): Promise<DaemonClient> {
+  // With TLS configured the daemon serves only TLS; the CA to trust is [tls] ca, else the certificate itself.
+  const caFile = config.tls.ca ?? config.tls.cert;
+  return await createDaemonClient({
     address: dialAddress(config.grpcAddr),
     home: config.home,
     envToken: ctx.env.DSPY_AGENT_TOKEN,
+    caCert: caFile ? await Deno.readTextFile(caFile) : undefined,
     signal: ctx.signal,
   });
 }

@@ -55,6 +55,8 @@ export interface ConnectJsonTransportOptions {
   address: string;
   /** Sent as `authorization: Bearer <token>` when set. */
   token?: string;
+  /** PEM of the CA that signed the daemon's certificate: the daemon serves TLS, and only that CA is trusted. */
+  caCert?: string;
 }
 
 /** Per-call options. */
@@ -70,10 +72,12 @@ export class ConnectJsonTransport {
   readonly #baseUrl: string;
   readonly #headers: Record<string, string>;
   #client?: Deno.HttpClient;
+  readonly #caCerts?: string[];
 
   /** Creates the transport; no connection is made until the first call. */
   constructor(options: ConnectJsonTransportOptions) {
-    this.#baseUrl = `http://${options.address}/`;
+    this.#baseUrl = `${options.caCert ? "https" : "http"}://${options.address}/`;
+    this.#caCerts = options.caCert ? [options.caCert] : undefined;
     this.#headers = options.token ? { authorization: `Bearer ${options.token}` } : {};
   }
 
@@ -142,8 +146,8 @@ export class ConnectJsonTransport {
   }
 
   async #post(procedure: string, body: BodyInit, contentType: string, options: CallOptions): Promise<Response> {
-    // Prior-knowledge HTTP/2 over plain TCP, as gRPC clients speak to this port.
-    this.#client ??= Deno.createHttpClient({ http1: false, http2: true });
+    // HTTP/2 as gRPC clients speak to this port: prior knowledge over plain TCP, or `h2` by ALPN over TLS.
+    this.#client ??= Deno.createHttpClient({ http1: false, http2: true, caCerts: this.#caCerts });
     const signals = [options.signal, options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined]
       .filter((s): s is AbortSignal => s !== undefined);
     const headers: Record<string, string> = {

@@ -90,6 +90,8 @@ export interface DaemonClientOptions {
   home: string;
   /** DSPY_AGENT_TOKEN, if set. */
   envToken?: string;
+  /** PEM of the CA that signed the daemon's certificate, when it serves TLS. */
+  caCert?: string;
   /** Aborts reading the token. */
   signal?: AbortSignal;
 }
@@ -99,7 +101,7 @@ export async function createDaemonClient(options: DaemonClientOptions): Promise<
   const token = isLoopback(options.address)
     ? undefined
     : await readToken({ home: options.home, envToken: options.envToken, signal: options.signal });
-  const t = new ConnectJsonTransport({ address: options.address, token });
+  const t = new ConnectJsonTransport({ address: options.address, token, caCert: options.caCert });
   async function* map<T>(source: AsyncGenerator<Record<string, unknown>>, fn: (json: unknown) => T): AsyncGenerator<T> {
     for await (const json of source) yield fn(json);
   }

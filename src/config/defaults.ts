@@ -82,6 +82,7 @@ export function defaultConfigToml(): string {
 # [tls]                                   # serve both addresses with TLS (required off loopback)
 # cert = "/etc/dspy-agent/cert.pem"
 # key = "/etc/dspy-agent/key.pem"
+# ca = "/etc/dspy-agent/ca.pem"           # the CA clients (this machine's CLI) trust for the daemon's certificate
 # insecure = false                        # true: allow a non-loopback address without TLS
 
 # [tasks]

@@ -293,8 +293,9 @@ function readTls(t: Record<string, unknown>, p: string[], e: SchemaProblem[]): T
   for (const [key, v] of Object.entries(t)) {
     if (key === "cert") str(v, [...p, key], e, (s) => (out.cert = s));
     else if (key === "key") str(v, [...p, key], e, (s) => (out.key = s));
+    else if (key === "ca") str(v, [...p, key], e, (s) => (out.ca = s));
     else if (key === "insecure") bool(v, [...p, key], e, (b) => (out.insecure = b));
-    else e.push({ path: [...p, key], detail: "unknown key; known keys: cert, key, insecure" });
+    else e.push({ path: [...p, key], detail: "unknown key; known keys: cert, key, ca, insecure" });
   }
   if ((out.cert === undefined) !== (out.key === undefined)) {
     e.push({ path: p, detail: "cert and key go together: set both, or neither" });

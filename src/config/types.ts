@@ -50,6 +50,8 @@ export interface TlsConfig {
   cert?: string;
   /** PEM private key file. */
   key?: string;
+  /** PEM file of the CA that clients (the CLI) trust for the daemon's certificate; with TLS set, clients use it. */
+  ca?: string;
   /** Allows a non-loopback listen address without TLS, sending the token and payloads in clear. @default {false} */
   insecure: boolean;
 }

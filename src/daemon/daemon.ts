@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type ApiDeps, handleLegacyRequest, type HealthReporter, routes } from "../api/mod.ts";
-import type { Config } from "../config/mod.ts";
+import { type Config, ConfigError } from "../config/mod.ts";
 import {
   createEngine,
   createEnvManager,
@@ -16,7 +16,7 @@ import { openOrchestrator } from "../orchestrator/mod.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { loadOrCreateToken } from "./auth.ts";
 import { createEdgePolicy } from "./edge.ts";
-import { startGrpcServer } from "./grpc_server.ts";
+import { startGrpcServer, type TlsMaterial } from "./grpc_server.ts";
 import { startHttpServer } from "./http_server.ts";
 import { type ListeningServer, splitAddress } from "./listen.ts";
 
@@ -75,6 +75,7 @@ export async function startDaemon(
 
   try {
     await Deno.mkdir(config.home, { recursive: true });
+    const tls = await loadTls(config);
     const registry = createRegistry({ version: VERSION, startedAt });
     const token = await loadOrCreateToken(config.home);
     const envMetrics = createEnvMetrics(registry);
@@ -125,6 +126,7 @@ export async function startDaemon(
       shutdownSignal: shutdown.signal,
       token,
       edge: createEdgePolicy({ ...edgeOptions, checkHost: false }),
+      tls,
       logger,
     });
     stack.defer(() => grpc!.close(graceMs));
@@ -138,6 +140,7 @@ export async function startDaemon(
       healthy: health.healthy,
       extraRoutes: [(req) => handleLegacyRequest(req, orchestrator)],
       edge: createEdgePolicy({ ...edgeOptions, allowedHosts: [...config.http.allowedHosts, ...ownHostNames(config)] }),
+      tls,
       logger,
     });
     stack.defer(() => http!.close(graceMs));
@@ -200,4 +203,40 @@ function ownHostNames(config: Config): string[] {
     names.push(Deno.hostname());
   } catch { /* no sys permission for the host name: configured names only */ }
   return names.filter((n) => n !== "" && n !== "0.0.0.0" && n !== "::");
+}
+
+/**
+ * The certificate and key the listeners serve, read from `[tls] cert` and `key`; undefined without them. A listen
+ * address off loopback needs them, unless `[tls] insecure = true` says that sending the token and every payload in
+ * clear is intended (docs/security.md).
+ */
+async function loadTls(config: Config): Promise<TlsMaterial | undefined> {
+  const { cert, key, insecure } = config.tls;
+  if (!cert || !key) {
+    for (const [name, address] of [["grpc_addr", config.grpcAddr], ["http_addr", config.httpAddr]]) {
+      if (!insecure && !isLoopbackHost(splitAddress(address).host)) {
+        throw new ConfigError(
+          `${address} is not a loopback address, so its clients' token and payloads would cross the network in ` +
+            `clear: set [tls] cert and key, or [tls] insecure = true to accept that`,
+          { file: config.configFile, key: name },
+        );
+      }
+    }
+    return undefined;
+  }
+  const read = async (path: string, what: string) => {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (error) {
+      throw new ConfigError(`cannot read the TLS ${what} "${path}": ${(error as Error).message}`, {
+        file: config.configFile,
+        key: `tls.${what}`,
+      }, { cause: error });
+    }
+  };
+  return { cert: await read(cert, "cert"), key: await read(key, "key") };
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
 }

@@ -11,6 +11,12 @@ import { createStreamHandler } from "./node_adapter.ts";
 /** The largest request message accepted (issue #2: oversized input → RESOURCE_EXHAUSTED). */
 export const READ_MAX_BYTES = 4 * 1024 * 1024;
 
+/** A TLS certificate chain and its private key, both PEM text. */
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+}
+
 /** Streams one connection may have open at once. */
 const MAX_CONCURRENT_STREAMS = 1000;
 
@@ -26,6 +32,8 @@ export interface GrpcServerOptions {
   token: string;
   /** The browser rules checked before any route (`docs/security.md`). @default {the strict rules, no page token accepted} */
   edge?: EdgePolicy;
+  /** PEM certificate chain and key: the port serves TLS (`h2` by ALPN) instead of plain text. */
+  tls?: TlsMaterial;
   logger: Logger;
 }
 
@@ -44,9 +52,11 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<ListeningSe
     logger: options.logger,
   });
   const { host, port } = splitAddress(options.address);
-  let listener: Deno.TcpListener;
+  let listener: Deno.Listener;
   try {
-    listener = Deno.listen({ hostname: host, port, transport: "tcp" });
+    listener = options.tls
+      ? Deno.listenTls({ hostname: host, port, transport: "tcp", ...options.tls, alpnProtocols: ["h2"] })
+      : Deno.listen({ hostname: host, port, transport: "tcp" });
   } catch (err) {
     if (err instanceof Deno.errors.AddrInUse) throw new AddressInUseError("grpc", options.address, { cause: err });
     throw err;
@@ -68,7 +78,7 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<ListeningSe
     },
     onError: (error) => options.logger.debug("HTTP/2 connection error", { error }),
   });
-  const bound = listener.addr;
+  const bound = listener.addr as Deno.NetAddr;
   return Promise.resolve({
     address: `${bound.hostname.includes(":") ? `[${bound.hostname}]` : bound.hostname}:${bound.port}`,
     close: (graceMs) => server.close(graceMs),

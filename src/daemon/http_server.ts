@@ -1,11 +1,12 @@
 import * as http from "node:http";
+import * as https from "node:https";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Registry } from "prom-client";
 import { errorInterceptor } from "../api/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { authorized } from "./auth.ts";
 import { checkEdge, corsHeaders, createEdgePolicy, type EdgePolicy } from "./edge.ts";
-import { READ_MAX_BYTES } from "./grpc_server.ts";
+import { READ_MAX_BYTES, type TlsMaterial } from "./grpc_server.ts";
 import { bind, type ListeningServer } from "./listen.ts";
 import { createNodeHandler } from "./node_adapter.ts";
 
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   extraRoutes?: HttpRoute[];
   /** The browser rules checked before any route (`docs/security.md`). @default {the strict rules, no page token accepted} */
   edge?: EdgePolicy;
+  /** PEM certificate chain and key: the port serves HTTPS instead of plain HTTP. */
+  tls?: TlsMaterial;
   logger: Logger;
 }
 
@@ -48,7 +51,7 @@ export async function startHttpServer(
     interceptors: [errorInterceptor(options.logger)],
     logger: options.logger,
   });
-  const server = http.createServer(async (req, res) => {
+  const handle: http.RequestListener = async (req, res) => {
     try {
       const header = (name: string) => {
         const value = req.headers[name];
@@ -110,8 +113,9 @@ export async function startHttpServer(
         });
       }
     }
-  });
-  boundConnections(server);
+  };
+  const server = options.tls ? https.createServer({ ...options.tls }, handle) : http.createServer(handle);
+  boundConnections(server, options.tls ? "secureConnection" : "connection");
   const address = await bind(server, "http", options.address);
   return {
     address,
@@ -137,14 +141,16 @@ export const BODY_TIMEOUT_MS = 30_000;
  * also ends idle keep-alive connections) and one for its body. Deno's `node:http` ignores `headersTimeout` and
  * `requestTimeout`, so the deadlines are timers of our own on each socket.
  */
-function boundConnections(server: http.Server): void {
+function boundConnections(server: http.Server, connectionEvent: "connection" | "secureConnection"): void {
   server.maxConnections = MAX_HTTP_CONNECTIONS;
   const deadlines = new WeakMap<object, ReturnType<typeof setTimeout>>();
   const arm = (socket: { destroy(): void }, ms: number) => {
     clearTimeout(deadlines.get(socket));
     deadlines.set(socket, setTimeout(() => socket.destroy(), ms));
   };
-  server.on("connection", (socket) => {
+  // With TLS, the deadlines run on the TLS socket that requests arrive on; the handshake itself is bounded by the
+  // connection cap.
+  server.on(connectionEvent, (socket: { destroy(): void; on(event: "close", fn: () => void): void }) => {
     arm(socket, HEADERS_TIMEOUT_MS);
     socket.on("close", () => clearTimeout(deadlines.get(socket)));
   });

@@ -37,6 +37,8 @@ export interface DaemonProcessOptions {
   readyTimeoutMs?: number;
   /** Wait for healthy before returning. @default {true} */
   waitReady?: boolean;
+  /** A command the daemon runs under, for example `["ip", "netns", "exec", "NAME"]`. @default {[]} */
+  wrap?: string[];
 }
 
 /** Returns a free TCP port on 127.0.0.1. */
@@ -74,8 +76,9 @@ export async function startDaemonProcess(
   const httpAddr = options.env?.ORCHESTRATOR_HTTP_ADDR ??
     `127.0.0.1:${await freePort()}`;
   const { cmd, args } = cliCommand();
-  const child = new Deno.Command(cmd, {
-    args: [...args, "serve"],
+  const wrap = options.wrap ?? [];
+  const child = new Deno.Command(wrap.length > 0 ? wrap[0] : cmd, {
+    args: wrap.length > 0 ? [...wrap.slice(1), cmd, ...args, "serve"] : [...args, "serve"],
     env: {
       DSPY_AGENT_HOME: home,
       ORCHESTRATOR_GRPC_ADDR: grpcAddr,
