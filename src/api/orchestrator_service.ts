@@ -46,6 +46,7 @@ function toSubmission(req: SubmitTaskRequest) {
     maxAttempts: req.maxAttempts,
     notBeforeMs: Number(req.notBeforeMs),
     labels: req.labels,
+    atMostOnce: req.atMostOnce,
   };
 }
 
@@ -238,6 +239,8 @@ export function toTaskMessage(task: Task): MessageInitShape<typeof TaskSchema> {
     error: task.error,
     attempts: task.attempts,
     maxAttempts: task.maxAttempts,
+    interruptions: task.interruptions,
+    maxInterruptions: task.maxInterruptions,
     timeoutSeconds: task.timeoutSeconds,
     workflowId: task.workflowId,
     labels: task.labels,

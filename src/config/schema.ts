@@ -256,9 +256,11 @@ function readTasks(
                 604_800,
                 (n) => (cls.timeoutSeconds = n),
               );
+            } else if (k === "max_interruptions") {
+              int(cv, [...cp, k], e, 0, 100, (n) => (cls.maxInterruptions = n));
             } else {e.push({
                 path: [...cp, k],
-                detail: "unknown key; known keys: concurrency, timeout_seconds",
+                detail: "unknown key; known keys: concurrency, timeout_seconds, max_interruptions",
               });}
           }
           out[name] = cls;

@@ -105,6 +105,8 @@ export interface TaskClassConfig {
   concurrency?: number;
   /** Default time limit of one attempt. */
   timeoutSeconds?: number;
+  /** Interruptions (the daemon stopped during an attempt) a task survives before it fails; 0 = at-most-once. */
+  maxInterruptions?: number;
 }
 
 /** Where a configuration value came from. */

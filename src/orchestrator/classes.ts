@@ -25,7 +25,12 @@ export interface ClassSettings {
   timeoutSeconds: number;
   /** Why tasks of the class wait when its limit is 0. */
   blockedReason: string;
+  /** Interruptions (the daemon stopped during an attempt) a task survives before it fails; 0 = at-most-once. */
+  maxInterruptions: number;
 }
+
+/** Interruptions a task survives by default: a crash of the daemon, not of the task, is retried. */
+export const DEFAULT_MAX_INTERRUPTIONS = 3;
 
 /** What the host offers. */
 export interface Hardware {
@@ -34,7 +39,10 @@ export interface Hardware {
 }
 
 /** `[tasks.classes.NAME]` settings (src/config). */
-export type ClassOverrides = Record<string, { concurrency?: number; timeoutSeconds?: number }>;
+export type ClassOverrides = Record<
+  string,
+  { concurrency?: number; timeoutSeconds?: number; maxInterruptions?: number }
+>;
 
 /** Builds the settings of every known class. */
 export function classSettings(
@@ -75,6 +83,7 @@ export function classSettings(
       maxLimit,
       timeoutSeconds: override.timeoutSeconds ?? base.timeoutSeconds,
       blockedReason: base.blockedReason ?? `class "${name}" has a concurrency limit of 0`,
+      maxInterruptions: override.maxInterruptions ?? DEFAULT_MAX_INTERRUPTIONS,
     });
   }
   return settings;

@@ -117,9 +117,11 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
         return "reason" in choice ? choice.reason : undefined;
       },
     });
-    // At-least-once: an attempt a killed daemon left running starts again.
+    // An attempt a crashed or killed daemon left running is an interruption, as one given back at shutdown is.
     for (const task of store.active()) {
-      if (task.state === "running") tasks.apply(task, { type: "recover", nowMs: now() });
+      if (task.state === "running") {
+        tasks.apply(task, { type: "interrupt", nowMs: now(), reason: "the daemon stopped during the attempt" });
+      }
     }
     batch.flush();
     // The scheduler reports finished attempts to the metrics, which read the scheduler.

@@ -125,7 +125,7 @@ Deno.test("a task with not_before waits until then", async () => {
   assert(done.startedAtMs >= at, `started ${at - done.startedAtMs} ms early`);
 });
 
-Deno.test("tasks left running by a killed daemon are requeued, or failed without attempts left", async () => {
+Deno.test("tasks left running by a killed daemon are requeued without spending attempts; at-most-once ones fail", async () => {
   await using dir = await tempStateDir();
   const stateDir = dir.path;
   {
@@ -133,13 +133,13 @@ Deno.test("tasks left running by a killed daemon are requeued, or failed without
     orch.tasks.submit({
       id: "k1",
       class: "cpu_long",
-      maxAttempts: 2,
+      maxAttempts: 1,
       payload: { task_type: "sleep", sleep_ms: "60000" },
     });
     orch.tasks.submit({
       id: "k2",
       class: "cpu_long",
-      maxAttempts: 1,
+      atMostOnce: true,
       payload: { task_type: "sleep", sleep_ms: "60000" },
     });
     await waitForTask(orch.tasks, "k2", (t) => t.state === "running");
@@ -148,11 +148,14 @@ Deno.test("tasks left running by a killed daemon are requeued, or failed without
     orch.db.close();
   }
   await using orch = await openTestOrchestrator({ stateDir, classes: { cpu_long: { concurrency: 2 } } });
-  const k2 = orch.tasks.get("k2");
-  assertEquals(k2.state, "failed");
-  assertStringIncludes(k2.error, "interrupted");
   const k1 = orch.tasks.get("k1");
   assert(k1.state === "pending" || k1.state === "running", k1.state);
+  assertEquals(k1.interruptions, 1);
+  const k2 = orch.tasks.get("k2");
+  assertEquals(k2.state, "failed");
+  assertStringIncludes(k2.error, "at-most-once");
+  const interrupted = orch.events.replay({ types: ["task_interrupted"] }).map((e) => e.resourceId);
+  assertEquals(interrupted, ["k1"]);
   orch.tasks.cancel("k1");
 });
 

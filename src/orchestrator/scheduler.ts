@@ -128,7 +128,11 @@ export class Scheduler {
     for (const run of running) {
       const current = this.#options.tasks.get(run.task.id);
       if (current.state === "running" && current.revision === run.task.revision) {
-        this.#options.tasks.apply(current, { type: "release", nowMs: this.#options.now() });
+        this.#options.tasks.apply(current, {
+          type: "interrupt",
+          nowMs: this.#options.now(),
+          reason: "the daemon was stopped during the attempt",
+        });
       }
       run.controller.abort(new StopReason("shutdown", "the daemon is stopping"));
     }

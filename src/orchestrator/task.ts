@@ -62,6 +62,10 @@ export interface Task {
   attempts: number;
   /** Attempts allowed in all (1 = no retry). */
   maxAttempts: number;
+  /** Attempts given back because the daemon stopped during them (they do not count as attempts). */
+  interruptions: number;
+  /** Interruptions survived before the task fails; 0 = at-most-once (an interrupted attempt is not run again). */
+  maxInterruptions: number;
   /** The limit on one attempt, in seconds; 0 = none. */
   timeoutSeconds: number;
   /** The workflow it belongs to; "" for none. */
@@ -95,10 +99,12 @@ export type TaskEvent =
     retryAtMs: number;
   }
   | { type: "cancel"; nowMs: number; reason: string }
-  /** The daemon died during an attempt (found running on start): the attempt counts. */
-  | { type: "recover"; nowMs: number }
-  /** The daemon stopped cleanly during an attempt: it is given back uncounted. */
-  | { type: "release"; nowMs: number };
+  /**
+   * The attempt was cut off by something other than the task: the daemon crashed, was killed or stopped, or its host
+   * rebooted (found running on start, or given back at shutdown). One rule for every way: the attempt is given back
+   * uncounted, up to `maxInterruptions` times, then the task fails saying so.
+   */
+  | { type: "interrupt"; nowMs: number; reason: string };
 
 /** Whether a state is final. */
 export function isTerminal(state: TaskState): boolean {
@@ -175,29 +181,30 @@ export function transitionTask(task: Task, event: TaskEvent): Task {
         finishedAtMs: event.nowMs,
         waitingReason: "",
       };
-    case "recover":
+    case "interrupt": {
       if (task.state !== "running") throw illegal();
-      if (task.attempts < task.maxAttempts) {
+      const interruptions = task.interruptions + 1;
+      if (interruptions <= task.maxInterruptions) {
         return {
           ...next,
           state: "pending",
-          waitingReason: `requeued: the daemon stopped during attempt ${task.attempts}`,
+          attempts: task.attempts - 1,
+          interruptions,
+          waitingReason:
+            `requeued: ${event.reason} (interruption ${interruptions} of at most ${task.maxInterruptions})`,
         };
       }
       return {
         ...next,
         state: "failed",
-        error: `interrupted: the daemon stopped during attempt ${task.attempts} of ${task.maxAttempts}`,
+        interruptions,
+        error: task.maxInterruptions === 0
+          ? `interrupted: ${event.reason}; the task asked for at-most-once, so it is not run again`
+          : `interrupted: ${event.reason}, for the ${ordinal(interruptions)} time; at most ${task.maxInterruptions} ` +
+            `interruptions are retried (max_interruptions of class "${task.class}")`,
         finishedAtMs: event.nowMs,
       };
-    case "release":
-      if (task.state !== "running") throw illegal();
-      return {
-        ...next,
-        state: "pending",
-        attempts: task.attempts - 1,
-        waitingReason: "requeued: the daemon was stopped",
-      };
+    }
   }
 }
 
@@ -216,6 +223,11 @@ export function lifecycleEventType(next: Task, event: TaskEvent): string | undef
     case "timed_out":
       return "task_failed";
     case "pending":
-      return event.type === "recover" || event.type === "release" ? "task_requeued" : undefined;
+      return event.type === "interrupt" ? "task_interrupted" : undefined;
   }
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] ?? "th";
+  return `${n}${suffix}`;
 }

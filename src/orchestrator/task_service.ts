@@ -42,6 +42,8 @@ export interface SubmitTaskInput {
   timeoutSeconds?: number;
   /** 0: 1 (no retry). */
   maxAttempts?: number;
+  /** An interrupted attempt is not run again (max_interruptions 0), whatever the class allows. */
+  atMostOnce?: boolean;
   notBeforeMs?: number;
   labels?: Record<string, string>;
 }
@@ -141,6 +143,8 @@ export class TaskService {
       error: "",
       attempts: 0,
       maxAttempts: Math.max(1, input.maxAttempts ?? 1),
+      interruptions: 0,
+      maxInterruptions: input.atMostOnce ? 0 : settings.maxInterruptions,
       timeoutSeconds: input.timeoutSeconds && input.timeoutSeconds > 0 ? input.timeoutSeconds : settings.timeoutSeconds,
       workflowId: input.workflowId || (typeof payload.workflow_id === "string" ? payload.workflow_id : ""),
       labels: input.labels ?? {},

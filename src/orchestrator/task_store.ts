@@ -48,6 +48,10 @@ const MIGRATIONS = [
   // Nothing read task_attempts; its two writes per attempt cost a sixth of a
   // noop task's store time (bench/tasks). The event log has the same facts.
   `DROP TABLE task_attempts;`,
+  // Interruptions (the daemon stopped during an attempt) are counted apart from attempts; tasks stored before this
+  // version get the default budget.
+  `ALTER TABLE tasks ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE tasks ADD COLUMN max_interruptions INTEGER NOT NULL DEFAULT 3;`,
 ];
 
 /** Filters of {@linkcode TaskStore.list}; every field given must match. */
@@ -81,13 +85,13 @@ export class TaskStore {
     this.#insert = db.prepare(
       `INSERT OR IGNORE INTO tasks (id, class, state, priority, payload, result, error, attempts,
         max_attempts, timeout_seconds, workflow_id, labels, created_at_ms, started_at_ms,
-        finished_at_ms, not_before_ms, waiting_reason, revision)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        finished_at_ms, not_before_ms, waiting_reason, revision, interruptions, max_interruptions)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#get = db.prepare("SELECT * FROM tasks WHERE id = ?");
     this.#update = db.prepare(
       `UPDATE tasks SET state = ?, result = ?, error = ?, attempts = ?, started_at_ms = ?,
-        finished_at_ms = ?, not_before_ms = ?, waiting_reason = ?, revision = ?
+        finished_at_ms = ?, not_before_ms = ?, waiting_reason = ?, revision = ?, interruptions = ?
        WHERE id = ? AND revision = ?`,
     );
   }
@@ -113,6 +117,8 @@ export class TaskStore {
       task.notBeforeMs,
       task.waitingReason,
       task.revision,
+      task.interruptions,
+      task.maxInterruptions,
     ).changes;
     return Number(changes) === 1;
   }
@@ -138,6 +144,7 @@ export class TaskStore {
       next.notBeforeMs,
       next.waitingReason,
       next.revision,
+      next.interruptions,
       next.id,
       expectedRevision,
     ).changes;
@@ -226,6 +233,8 @@ interface TaskRow {
   not_before_ms: number;
   waiting_reason: string;
   revision: number;
+  interruptions: number;
+  max_interruptions: number;
 }
 
 function fromRow(row: TaskRow): Task {
@@ -241,6 +250,8 @@ function fromRow(row: TaskRow): Task {
     error: row.error,
     attempts: Number(row.attempts),
     maxAttempts: Number(row.max_attempts),
+    interruptions: Number(row.interruptions),
+    maxInterruptions: Number(row.max_interruptions),
     timeoutSeconds: Number(row.timeout_seconds),
     workflowId: row.workflow_id,
     labels: JSON.parse(row.labels),

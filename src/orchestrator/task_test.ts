@@ -14,6 +14,8 @@ function task(overrides: Partial<Task> = {}): Task {
     error: "",
     attempts: 0,
     maxAttempts: 2,
+    interruptions: 0,
+    maxInterruptions: 3,
     timeoutSeconds: 0,
     workflowId: "",
     labels: {},
@@ -62,14 +64,32 @@ Deno.test("transitionTask() refuses illegal moves", () => {
   assertThrows(() => transitionTask(done, { type: "start", nowMs: 0 }), IllegalTaskTransitionError);
 });
 
-Deno.test("transitionTask() recovers an interrupted attempt: requeued if attempts remain, else failed", () => {
-  const running = transitionTask(task({ maxAttempts: 2 }), { type: "start", nowMs: 0 });
-  assertEquals(transitionTask(running, { type: "recover", nowMs: 1 }).state, "pending");
-  const last = transitionTask(task({ maxAttempts: 1 }), { type: "start", nowMs: 0 });
-  const failed = transitionTask(last, { type: "recover", nowMs: 1 });
-  assertEquals([failed.state, failed.error.startsWith("interrupted")], ["failed", true]);
-  const released = transitionTask(last, { type: "release", nowMs: 1 });
-  assertEquals([released.state, released.attempts], ["pending", 0]);
+Deno.test("transitionTask() gives an interrupted attempt back uncounted, up to maxInterruptions, then fails", () => {
+  const reason = "the daemon stopped during the attempt";
+  let t = task({ maxAttempts: 1, maxInterruptions: 2 });
+  for (const n of [1, 2]) {
+    t = transitionTask(transitionTask(t, { type: "start", nowMs: 0 }), { type: "interrupt", nowMs: 1, reason });
+    // The retry budget is untouched: a crash of the daemon is not a failure of the task.
+    assertEquals([t.state, t.attempts, t.interruptions], ["pending", 0, n]);
+  }
+  const failed = transitionTask(transitionTask(t, { type: "start", nowMs: 0 }), {
+    type: "interrupt",
+    nowMs: 1,
+    reason,
+  });
+  assertEquals([failed.state, failed.interruptions], ["failed", 3]);
+  assertEquals(failed.error.startsWith(`interrupted: ${reason}, for the 3rd time; at most 2`), true);
+});
+
+Deno.test("transitionTask() fails an interrupted at-most-once task at once, saying why", () => {
+  const running = transitionTask(task({ maxInterruptions: 0 }), { type: "start", nowMs: 0 });
+  const failed = transitionTask(running, { type: "interrupt", nowMs: 1, reason: "the daemon was stopped" });
+  assertEquals(failed.state, "failed");
+  assertEquals(failed.error.includes("at-most-once"), true);
+  assertThrows(
+    () => transitionTask(task(), { type: "interrupt", nowMs: 1, reason: "x" }),
+    IllegalTaskTransitionError,
+  );
 });
 
 Deno.test("v1Status() maps every state other than pending, running and completed to failed", () => {
