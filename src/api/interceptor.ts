@@ -1,4 +1,4 @@
-import type { Interceptor, StreamResponse, UnaryResponse } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import type { Logger } from "../log/mod.ts";
 import { toConnectError } from "./errors.ts";
 
@@ -7,7 +7,7 @@ import { toConnectError } from "./errors.ts";
  * stream — to a ConnectError through {@linkcode toConnectError}, and logs the
  * original for operators (clients only see the message and code).
  */
-export function errorInterceptor(logger: Logger): Interceptor {
+export function errorInterceptor(logger: Logger, shutdownSignal?: AbortSignal): Interceptor {
   const mapped = (method: string, err: unknown) => {
     const ce = toConnectError(err);
     if (ce !== err) {
@@ -36,7 +36,14 @@ export function errorInterceptor(logger: Logger): Interceptor {
         } catch (err) {
           throw mapped(req.method.name, err);
         }
+        // A stream the daemon's shutdown ended is not finished: UNAVAILABLE tells the client to reconnect.
+        if (shutdownSignal?.aborted) throw stoppingError();
       })(),
     } as StreamResponse;
   };
+}
+
+/** What a stream cut off by the daemon's shutdown ends with: UNAVAILABLE, so clients reconnect (not OK). */
+export function stoppingError(): ConnectError {
+  return new ConnectError("the daemon is stopping; reconnect once it is back", Code.Unavailable);
 }

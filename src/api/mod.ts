@@ -14,7 +14,7 @@ import { envOpsDepsFor, envOpsHandlers } from "./env_ops_handlers.ts";
 import { orchestratorHandlers } from "./orchestrator_service.ts";
 
 export { toConnectError } from "./errors.ts";
-export { errorInterceptor } from "./interceptor.ts";
+export { errorInterceptor, stoppingError } from "./interceptor.ts";
 export type { HealthReporter } from "./health.ts";
 export { handleLegacyRequest, type LegacyRequest, type LegacyResponse } from "./legacy_http.ts";
 

@@ -1,5 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { type ApiDeps, handleLegacyRequest, type HealthReporter, routes } from "../api/mod.ts";
+import { type ApiDeps, handleLegacyRequest, type HealthReporter, routes, stoppingError } from "../api/mod.ts";
 import { type Config, ConfigError } from "../config/mod.ts";
 import {
   createEngine,
@@ -165,9 +164,7 @@ export async function startDaemon(
       logger.info("daemon stopping");
       components.grpc = components.http = "stopping";
       // Open streams end with UNAVAILABLE so clients know to reconnect.
-      shutdown.abort(
-        new ConnectError("the daemon is shutting down", Code.Unavailable),
-      );
+      shutdown.abort(stoppingError());
       await stack.disposeAsync();
       logger.info("daemon stopped");
     },

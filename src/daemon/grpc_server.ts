@@ -48,7 +48,7 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<ListeningSe
     routes: options.routes,
     readMaxBytes: READ_MAX_BYTES,
     shutdownSignal: options.shutdownSignal,
-    interceptors: [errorInterceptor(options.logger)],
+    interceptors: [errorInterceptor(options.logger, options.shutdownSignal)],
     logger: options.logger,
   });
   const { host, port } = splitAddress(options.address);

@@ -1,4 +1,5 @@
 import { create, isMessage, toBinary } from "@bufbuild/protobuf";
+import { stoppingError } from "../api/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Http2ServerStream } from "./h2/mod.ts";
 import { CallContext } from "./grpc_context.ts";
@@ -30,6 +31,8 @@ export async function serveServerStreamGrpc(
       await stream.write(encodeFrame(toBinary(output, message)));
     }
     if (stream.closed) return;
+    // A stream the daemon's shutdown ended is not finished: UNAVAILABLE tells the client to reconnect.
+    if (options.shutdownSignal.aborted) throw stoppingError();
     if (!stream.headersSent) stream.respond(RESPONSE_HEADERS);
     stream.end(OK_TRAILERS);
   } catch (err) {

@@ -48,7 +48,7 @@ export async function startHttpServer(
     routes: options.routes,
     readMaxBytes: READ_MAX_BYTES,
     shutdownSignal: options.shutdownSignal,
-    interceptors: [errorInterceptor(options.logger)],
+    interceptors: [errorInterceptor(options.logger, options.shutdownSignal)],
     logger: options.logger,
   });
   const handle: http.RequestListener = async (req, res) => {
