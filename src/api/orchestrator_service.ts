@@ -220,7 +220,7 @@ export function toTaskResult(task: Task): MessageInitShape<typeof TaskResultSche
     result: task.result,
     error: task.error,
     durationMs: Number(task.result.latency_ms ?? 0),
-    completedAt: BigInt(finished ? Math.floor(task.finishedAtMs / 1000) : 0),
+    completedAt: int64(finished ? Math.floor(task.finishedAtMs / 1000) : 0),
     state: task.state,
     attempts: task.attempts,
   };
@@ -244,10 +244,23 @@ export function toTaskMessage(task: Task): MessageInitShape<typeof TaskSchema> {
     timeoutSeconds: task.timeoutSeconds,
     workflowId: task.workflowId,
     labels: task.labels,
-    createdAtMs: BigInt(task.createdAtMs),
-    startedAtMs: BigInt(task.startedAtMs),
-    finishedAtMs: BigInt(task.finishedAtMs),
-    notBeforeMs: BigInt(task.notBeforeMs),
+    createdAtMs: int64(task.createdAtMs),
+    startedAtMs: int64(task.startedAtMs),
+    finishedAtMs: int64(task.finishedAtMs),
+    notBeforeMs: int64(task.notBeforeMs),
     waitingReason: task.waitingReason,
   };
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+/**
+ * A stored number as a wire int64. A value no int64 holds (written by an older version, or by hand) is clamped
+ * rather than failing the read: one bad row must not make GetTaskStatus or ListTasks answer INTERNAL for everyone.
+ */
+export function int64(value: number): bigint {
+  if (!Number.isFinite(value)) return 0n;
+  const n = BigInt(Math.trunc(value));
+  return n > INT64_MAX ? INT64_MAX : n < INT64_MIN ? INT64_MIN : n;
 }

@@ -25,7 +25,7 @@ import {
   transitionTask,
 } from "./task.ts";
 import type { TaskFilter, TaskStore } from "./task_store.ts";
-import { validateLabels, validatePayload, validateTaskId } from "./validation.ts";
+import { validateLabels, validatePayload, validateSubmitNumbers, validateTaskId } from "./validation.ts";
 
 /** What a client submits. Every field but the payload is optional. */
 export interface SubmitTaskInput {
@@ -126,6 +126,12 @@ export class TaskService {
       throw new SlurmUnavailableError(id, ["sbatch", "squeue", "sacct"]);
     }
     const rawPayload = input.payload ?? {};
+    validateSubmitNumbers(id, {
+      priority: input.priority,
+      timeout_seconds: input.timeoutSeconds,
+      max_attempts: input.maxAttempts,
+      not_before_ms: input.notBeforeMs,
+    });
     validatePayload(id, rawPayload);
     validateLabels(id, input.labels ?? {});
     const existing = this.#unwritten.get(id) ?? store.get(id);
@@ -204,6 +210,11 @@ export class TaskService {
           `state "${state}" is unknown; known states: ${TASK_STATES.join(", ")}`,
         );}
     }
+    if (input.pageSize !== undefined && (input.pageSize < 0 || input.pageSize > 1000)) {
+      throw new InvalidTaskError("list tasks", "page_size", `page_size ${input.pageSize} is out of range: 0 to 1000`);
+    }
+    // The label filter follows the rules of labels themselves (each becomes one SQL condition).
+    validateLabels("", input.labels ?? {}, "list tasks");
     const size = Math.min(1000, input.pageSize && input.pageSize > 0 ? input.pageSize : 100);
     let before: number | undefined;
     if (input.pageToken) {
