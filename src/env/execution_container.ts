@@ -6,6 +6,7 @@ import type { ContainerCreateOptions, Engine } from "./engine.ts";
 import { DockerError } from "./errors.ts";
 import type { ExecutionResult } from "./execution.ts";
 import { OutputCollector } from "./execution_output.ts";
+import { ensureHostPaths } from "./execution_paths.ts";
 import type { ExecutionSpec } from "./execution_spec.ts";
 import { ownedLabels } from "./labels.ts";
 
@@ -39,6 +40,7 @@ export async function runInContainer(
   const { signal } = options;
   const started = performance.now();
   if (options.pull) await ensureImage(engine, options.image, signal);
+  await ensureHostPaths(spec, "container");
   const containerId = await engine.createContainer(containerSpec(spec, options), { signal });
   const collector = new OutputCollector();
   const logsStop = new AbortController();
@@ -85,7 +87,7 @@ function containerSpec(spec: ExecutionSpec, options: ContainerRunOptions): Conta
     }),
     HostConfig: {
       NetworkMode: options.network,
-      // Mounts (not Binds): a missing host path is an error instead of a silently created folder.
+      // Mounts (not Binds): ensureHostPaths created missing host folders first, as the earlier runner did.
       Mounts: spec.mounts.map((m) => ({
         Type: "bind" as const,
         Source: m.hostPath,

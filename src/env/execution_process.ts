@@ -10,6 +10,7 @@
  */
 import type { ExecutionResult } from "./execution.ts";
 import { OutputCollector } from "./execution_output.ts";
+import { ensureHostPaths } from "./execution_paths.ts";
 import type { ExecutionSpec } from "./execution_spec.ts";
 
 /** Exit code reported when the program could not be started at all (as a shell does). */
@@ -25,6 +26,7 @@ export async function runLocalProcess(
   const collector = new OutputCollector();
   let child: Deno.ChildProcess;
   try {
+    await ensureHostPaths(spec, "process");
     child = spawn(spec);
   } catch (err) {
     collector.write("stderr", new TextEncoder().encode(`Cannot run "${spec.command[0]}": ${(err as Error).message}\n`));

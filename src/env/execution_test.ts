@@ -129,6 +129,38 @@ Deno.test("Executor runs a local process: output, env, working dir, exit code", 
   }
 });
 
+Deno.test("Executor creates a missing working dir and missing mount host paths, as the earlier runner did", async () => {
+  const engine = await ensureDockerEngine();
+  const image = await buildBusyboxImage(engine);
+  const labels = testLabels("exec-paths");
+  const executor = createExecutor({ engine, project: PROJECT, labels, network: "none" });
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "dspy-agent-paths-" }));
+  try {
+    const work = `${dir}/runs/1/work`;
+    const local = await executor.execute(
+      parseExecutionSpec({ command: ["sh", "-c", "pwd; echo data > out.txt"], working_dir: work }),
+      { taskId: "paths-local" },
+    );
+    assertEquals([local.exitCode, local.stdoutTail], [0, `${work}\n`]);
+    assertEquals(await Deno.readTextFile(`${work}/out.txt`), "data\n");
+    const mounted = `${dir}/cache/models`;
+    const inContainer = await executor.execute(
+      parseExecutionSpec({
+        command: ["sh", "-c", "echo saved > /models/m.txt"],
+        image,
+        mounts: [{ host_path: mounted, mount_path: "/models" }],
+      }),
+      { taskId: "paths-container" },
+    );
+    assertEquals(inContainer.exitCode, 0, inContainer.stderrTail);
+    assertEquals(await Deno.readTextFile(`${mounted}/m.txt`), "saved\n");
+  } finally {
+    await removeByLabel(engine, labels);
+    await Deno.remove(dir, { recursive: true });
+  }
+  await assertNothingLeft(engine, labels);
+});
+
 Deno.test("Executor kills a local process tree at its time limit", async () => {
   const engine = await ensureDockerEngine();
   const executor = createExecutor({ engine, project: PROJECT });
