@@ -29,7 +29,9 @@ export function defaultConfig(options: DefaultConfigOptions): Config {
     healthTimeoutSeconds: 60,
     runnerUrl: undefined,
     logLevel: "info",
-    project: "dspy-agent",
+    // Empty: the daemon derives one from the state folder's id (dspy-agent-<8 hex>), so that two state folders
+    // never share a stack.
+    project: "",
     services: {},
     ports: {},
     tasks: { classes: {} },
@@ -52,7 +54,7 @@ export function defaultConfigToml(): string {
 # health_timeout_seconds = 60             # ENV_MANAGER_HEALTH_TIMEOUT
 # runner_url = "http://127.0.0.1:8080"    # ENV_RUNNER_URL
 # log_level = "info"                      # RUST_LOG
-# project = "dspy-agent"
+# project = "dspy-agent-<id>"            # default: derived from this state folder's id (<home>/instance.id)
 
 [services]
 # redis = true                            # enable or disable a built-in service

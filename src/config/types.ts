@@ -22,7 +22,7 @@ export interface Config {
   runnerUrl?: string;
   /** Log level: error, warn, info, debug or trace. @default {"info"} */
   logLevel: string;
-  /** The name that labels and prefixes every Docker resource. @default {"dspy-agent"} */
+  /** The name that labels and prefixes every Docker resource; empty: `dspy-agent-<8 hex>` from the state folder's id. @default {""} */
   project: string;
   /** Service overrides and definitions by name. */
   services: Record<string, ServiceConfig>;

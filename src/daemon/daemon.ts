@@ -1,12 +1,16 @@
 import { type ApiDeps, handleLegacyRequest, type HealthReporter, routes, stoppingError } from "../api/mod.ts";
 import { type Config, ConfigError } from "../config/mod.ts";
 import {
+  assertProjectOwned,
   createEngine,
   createEnvManager,
   createEnvMetrics,
   createExecutor,
   detectGpus,
   type Engine,
+  loadStackOwner,
+  ownerLabels,
+  ProjectOwnedElsewhereError,
   removeTaskContainers,
 } from "../env/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -83,11 +87,23 @@ export async function startDaemon(
       observe: (operation, status, seconds) => envMetrics.observeEngineCall(operation, status, seconds),
     });
     watchEngine(engine, components, shutdown.signal, logger);
+    // This state folder's own project and labels: another folder's stack is never touched.
+    const owner = await loadStackOwner(config.home, config.project || undefined);
+    const stackConfig: Config = { ...config, project: owner.project };
+    await assertProjectOwned(engine, owner, AbortSignal.timeout(10_000)).catch((error) => {
+      if (error instanceof ProjectOwnedElsewhereError) throw error;
+      logger.warn("Cannot check who owns the project's Docker resources", { project: owner.project, error });
+    });
     // A daemon killed mid-task leaves its task containers running; the retried attempt must not
     // run beside them (at-least-once, never twice at the same time).
-    await removeTaskContainers({ engine, project: config.project, signal: AbortSignal.timeout(30_000) })
+    await removeTaskContainers({ engine, project: owner.project, signal: AbortSignal.timeout(30_000) })
       .catch((error) => logger.warn("Cannot remove leftover task containers", { error }));
-    const executor = createExecutor({ engine, project: config.project, signal: shutdown.signal });
+    const executor = createExecutor({
+      engine,
+      project: owner.project,
+      labels: ownerLabels(owner),
+      signal: shutdown.signal,
+    });
     const gpus = await detectGpus({ signal: AbortSignal.timeout(10_000) }).catch(() => []);
 
     const orchestrator = await openOrchestrator({
@@ -104,7 +120,8 @@ export async function startDaemon(
     components.store = components.scheduler = "ready";
 
     const env = createEnvManager({
-      config,
+      config: stackConfig,
+      extraLabels: ownerLabels(owner),
       engine,
       registry,
       signal: shutdown.signal,

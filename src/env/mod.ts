@@ -56,6 +56,15 @@ export {
 } from "./labels.ts";
 export { createEnvMetrics, type EnvMetrics } from "./metrics.ts";
 export { createEnvManager, type EnvManager, type EnvManagerOptions } from "./stack.ts";
+export {
+  assertProjectOwned,
+  LABEL_HOME,
+  LABEL_OWNER,
+  loadStackOwner,
+  ownerLabels,
+  ProjectOwnedElsewhereError,
+  type StackOwner,
+} from "./ownership.ts";
 export type { EnvEvent } from "./stack_context.ts";
 export type { StartPhase, StartUpdate } from "./stack_start.ts";
 export type { StopStackOptions, StopStackResult } from "./stack_stop.ts";
