@@ -105,3 +105,56 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a service container removed from outside (docker rm -f) is created again; status never says failed and healthy",
+  ...sanitize,
+  async fn() {
+    const engine = await ensureDockerEngine();
+    const busybox = await buildBusyboxImage(engine);
+    const labels = testLabels("env-recreate");
+    const config = await testStackConfig("recreate", { web: httpService(busybox, 0, { restart: "on-failure" }) });
+    const recorder = eventRecorder();
+    await using manager = createEnvManager({
+      config,
+      engine,
+      registry: new Registry(),
+      extraLabels: labels,
+      onEvent: recorder.onEvent,
+    });
+    try {
+      const updates = await drainStart(manager);
+      assertEquals(updates.at(-1)!.status, "running", JSON.stringify(updates));
+      const [before] = await manager.status({ names: ["web"], signal: AbortSignal.timeout(10_000) });
+      await engine.removeContainer(before.containerId, { force: true });
+      // While it is down, status and health agree.
+      const deadline = Date.now() + 30_000;
+      let now = before;
+      const seen = new Set<string>();
+      while (Date.now() < deadline) {
+        [now] = await manager.status({ names: ["web"], usage: false, signal: AbortSignal.timeout(10_000) });
+        seen.add(now.status);
+        if (now.status !== "running") {
+          assert(now.healthChecks.healthy !== "true", `status ${now.status} with healthy=true`);
+        }
+        if (now.status === "running" && now.containerId !== before.containerId) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assertEquals(now.status, "running", `status went through ${[...seen].join(", ")}`);
+      assert(now.containerId !== before.containerId, "the removed container was not replaced");
+      const restarted = await recorder.waitFor((e) => e.type === "service_restarted" && e.resourceId === "web", 5_000);
+      assert(String(restarted.data.reason).includes("created again"), String(restarted.data.reason));
+    } finally {
+      await manager.stop({
+        names: [],
+        remove: true,
+        removeVolumes: true,
+        timeoutSeconds: 1,
+        signal: AbortSignal.timeout(60_000),
+      });
+      await removeByLabel(engine, labels);
+    }
+    await assertNothingLeft(engine, labels);
+  },
+});

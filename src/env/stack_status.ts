@@ -77,7 +77,9 @@ function describe(ctx: StackContext, name: string, container: ContainerSummary |
     kind: def?.health.kind ?? "unknown",
     state: record.state.kind,
   };
-  if (record.lastHealth) {
+  // Health is only reported for a service that runs: a stopped or failed one is never "healthy" (its last probe
+  // belongs to a container that is gone).
+  if (record.lastHealth && (status === "running" || status === "unhealthy")) {
     health.healthy = String(record.lastHealth.healthy);
     health.detail = record.lastHealth.detail;
     health.checked_at = new Date(record.lastHealth.at).toISOString();

@@ -13,7 +13,7 @@ import { LABEL_SERVICE, projectSelector } from "./labels.ts";
 import { definitionHash } from "./registry.ts";
 import { apply, recordOf, type StackContext } from "./stack_context.ts";
 import { listExisting } from "./stack_lookup.ts";
-import { probeContext, probeUntilHealthy } from "./stack_steps.ts";
+import { ensureNetwork, prepareContainer, probeContext, probeUntilHealthy, startPrepared } from "./stack_steps.ts";
 import { publishedPorts } from "./stack_container.ts";
 
 /** Options of {@linkcode startSupervisor}. */
@@ -63,6 +63,16 @@ export function startSupervisor(ctx: StackContext, options: SupervisorOptions = 
       .catch(() => pending.delete(service));
   };
 
+  const containerExists = async (id: string) => {
+    try {
+      await ctx.engine.inspectContainer(id, { signal });
+      return true;
+    } catch (error) {
+      if (error instanceof DockerError && error.notFound) return false;
+      throw error;
+    }
+  };
+
   const restart = async (service: string, attempt: number, reason: string) => {
     const record = recordOf(ctx, service);
     const def = ctx.registry.services.get(service);
@@ -70,9 +80,21 @@ export function startSupervisor(ctx: StackContext, options: SupervisorOptions = 
     record.intentional = true;
     try {
       apply(ctx, service, { type: "restart", attempt });
-      await ctx.engine.stopContainer(record.containerId, { timeoutSeconds: 5, signal });
-      await ctx.engine.startContainer(record.containerId, { signal });
-      apply(ctx, service, { type: "probe" });
+      if (await containerExists(record.containerId)) {
+        await ctx.engine.stopContainer(record.containerId, { timeoutSeconds: 5, signal });
+        await ctx.engine.startContainer(record.containerId, { signal });
+        apply(ctx, service, { type: "probe" });
+      } else {
+        // Removed outside dspy-agent (docker rm -f, a prune): made again from its definition, as a start would;
+        // a deleted image is pulled again.
+        record.containerId = undefined;
+        apply(ctx, service, { type: "stopped" });
+        apply(ctx, service, { type: "wait" });
+        const onPhase = () => {};
+        await prepareContainer(ctx, def, definitionHash(def), { signal, onPhase, network: ensureNetwork(ctx, signal) });
+        await startPrepared(ctx, def, { signal, onPhase });
+        reason = `${reason}; the container was gone, so it was created again`;
+      }
       const result = await probeUntilHealthy(ctx, def, signal);
       if (!result.healthy) throw new Error(`not healthy after restart: ${result.detail}`);
       apply(ctx, service, { type: "healthy", at: Date.now() });
@@ -83,7 +105,7 @@ export function startSupervisor(ctx: StackContext, options: SupervisorOptions = 
       ctx.publish({
         type: "service_restarted",
         resourceId: service,
-        data: { attempt: String(attempt), reason, container_id: record.containerId },
+        data: { attempt: String(attempt), reason, container_id: record.containerId ?? "" },
       });
     } catch (error) {
       if (signal.aborted) return;
