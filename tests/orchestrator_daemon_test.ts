@@ -58,3 +58,21 @@ Deno.test("a real daemon serves tasks to a Python grpcio client, the legacy HTTP
     await Deno.remove(home, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("a store file that is not a database stops the daemon with its path and what to do, and is left as it was", async () => {
+  const home = await Deno.makeTempDir({ prefix: "dspy-agent-damaged-" });
+  try {
+    const junk = "this is not a SQLite database\n".repeat(200);
+    await Deno.writeTextFile(`${home}/orchestrator.db`, junk);
+    const daemon = await startDaemonProcess({ home, waitReady: false });
+    const code = await daemon.exited;
+    assert(code !== 0, "the daemon started on a damaged store");
+    const output = daemon.output();
+    assertStringIncludes(output, `${home}/orchestrator.db`);
+    assertStringIncludes(output, "Move the file aside");
+    assertStringIncludes(output, "dspy-agent store backup");
+    assertEquals(await Deno.readTextFile(`${home}/orchestrator.db`), junk);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

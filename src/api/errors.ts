@@ -21,6 +21,8 @@ const CODES: Record<string, Code> = {
   WorkflowNotFoundError: Code.NotFound,
   WorkflowRunNotFoundError: Code.NotFound,
   WorkflowSpecError: Code.InvalidArgument,
+  InvalidStoreBackupError: Code.InvalidArgument,
+  StoreUnusableError: Code.DataLoss,
   // env/
   ServiceNotFoundError: Code.NotFound,
   UnknownServiceError: Code.NotFound,

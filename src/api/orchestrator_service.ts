@@ -61,6 +61,13 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
       return { success: true, taskId: task.id };
     },
 
+    async backupStore(req) {
+      const { path, bytes } = await orchestrator.backup(req.path);
+      return { path, bytes: BigInt(bytes) };
+    },
+
+    checkStore: () => orchestrator.check(),
+
     async submitTasks(req) {
       requireArgument(
         req.tasks.length <= MAX_BATCH,

@@ -74,6 +74,19 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import("./commands/start.ts"),
   },
   {
+    name: "store",
+    summary: "Back up or check the task store",
+    usage: "store backup PATH | store check [--json]",
+    description: [
+      "backup PATH  copies the task store into a new file, while the daemon runs (online) or not;",
+      "             restore by stopping the daemon and putting the copy at <home>/orchestrator.db.",
+      "check        checks the store's integrity (SQLite quick_check).",
+    ],
+    options: { json },
+    subcommands: ["backup", "check"],
+    load: () => import("./commands/store.ts"),
+  },
+  {
     name: "stop",
     summary: "Stop services, then the daemon",
     usage: "stop [SERVICE...] [--timeout S] [--force] [--remove]",

@@ -78,6 +78,10 @@ export interface DaemonClient {
     request: { taskIds?: string[]; includeCompleted?: boolean },
     options?: CallOptions,
   ): AsyncGenerator<TaskResult>;
+  /** BackupStore: an online copy of the task store at `path` on the daemon's machine. */
+  backupStore(request: { path: string }, options?: CallOptions): Promise<{ path: string; bytes: number }>;
+  /** CheckStore: the task store's integrity. */
+  checkStore(options?: CallOptions): Promise<{ ok: boolean; detail: string; path: string }>;
   /** Closes the connection. */
   close(): void;
 }
@@ -143,6 +147,12 @@ export async function createDaemonClient(options: DaemonClientOptions): Promise<
       decode(await t.unary(orchestrator + "CancelTask", r, o), { success: false, status: "", error: "" }),
     streamTaskResults: (r, o) =>
       map(t.stream(orchestrator + "StreamTaskResults", r, o), (j) => decode(j, defaults.taskResult)),
+    backupStore: async (r, o) => {
+      const json = await t.unary(orchestrator + "BackupStore", r, o);
+      return { path: String(json.path ?? ""), bytes: Number(json.bytes ?? 0) };
+    },
+    checkStore: async (o) =>
+      decode(await t.unary(orchestrator + "CheckStore", {}, o), { ok: false, detail: "", path: "" }),
     close: () => t.close(),
   };
 }

@@ -122,3 +122,33 @@ export class TaskExecutionError extends Error {
     this.metadata = options?.metadata ?? {};
   }
 }
+
+/** The store file cannot be opened or is damaged: the daemon cannot start on it. */
+export class StoreUnusableError extends Error {
+  /** The store file. */
+  readonly path: string;
+
+  /** The error for a store file and what SQLite said. */
+  constructor(path: string, detail: string, options?: ErrorOptions) {
+    super(
+      `Cannot open the task store "${path}": ${detail}. Nothing was changed. Move the file aside to start with an ` +
+        `empty store (mv "${path}" "${path}.damaged"), or put back a copy made by \`dspy-agent store backup\`.`,
+      options,
+    );
+    this.name = "StoreUnusableError";
+    this.path = path;
+  }
+}
+
+/** A backup destination that cannot be used. */
+export class InvalidStoreBackupError extends Error {
+  /** The path given. */
+  readonly path: string;
+
+  /** The error for a path and why it cannot be used. */
+  constructor(path: string, why: string) {
+    super(`Cannot back up the task store to "${path}": ${why}`);
+    this.name = "InvalidStoreBackupError";
+    this.path = path;
+  }
+}

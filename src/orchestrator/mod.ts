@@ -19,9 +19,11 @@ export type { ExecutionBackend, ProcessOutcome } from "./executors/types.ts";
 export { BoundedQueue } from "./bounded_queue.ts";
 export {
   IllegalTaskTransitionError,
+  InvalidStoreBackupError,
   InvalidTaskError,
   OrchestratorClosedError,
   SlurmUnavailableError,
+  StoreUnusableError,
   SubscriberTooSlowError,
   TaskExecutionError,
   TaskNotFoundError,
@@ -34,3 +36,4 @@ export {
   WorkflowRunNotFoundError,
   WorkflowSpecError,
 } from "./workflow/mod.ts";
+export { backupDatabase, checkDatabase, withStoppedStore } from "./db.ts";

@@ -9,7 +9,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { Registry } from "prom-client";
 import { type ClassOverrides, classSettings, type Hardware } from "./classes.ts";
-import { openDatabase, startCheckpoints } from "./db.ts";
+import { backupDatabase, checkDatabase, DATABASE_FILE, openDatabase, startCheckpoints } from "./db.ts";
 import { EventLog } from "./event_log.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { createExecutorSelector } from "./executors/select.ts";
@@ -73,6 +73,10 @@ export interface Orchestrator extends AsyncDisposable {
   flushed(): Promise<void>;
   /** The open store, for components that add tables to it. */
   db: DatabaseSync;
+  /** Copies the store into a new file at `dest` (absolute, not existing) once pending writes are committed. */
+  backup(dest: string): Promise<{ path: string; bytes: number }>;
+  /** Checks the store's integrity (SQLite quick_check). */
+  check(): { ok: boolean; detail: string; path: string };
 }
 
 /**
@@ -164,6 +168,12 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
       metrics: () => orchestratorMetrics.snapshot(),
       flushed: () => batch.flushed(),
       usage: (className) => scheduler.usage(className),
+      backup(dest) {
+        // Commit the open batch now, in this same turn: the copy then holds every acknowledged write.
+        batch.flush();
+        return Promise.resolve(backupDatabase(db, dest));
+      },
+      check: () => ({ ...checkDatabase(db), path: `${options.stateDir}/${DATABASE_FILE}` }),
       async [Symbol.asyncDispose]() {
         if (closed) return;
         closed = true;

@@ -44,6 +44,7 @@ export async function runChecks(ctx: CommandContext): Promise<Check[]> {
   checks.push(...await checkPorts(config, ctx.signal));
   checks.push(await checkGpu(config));
   checks.push(await checkDisk(config.home));
+  checks.push(await checkStore(config.home));
   return checks;
 }
 
@@ -200,5 +201,36 @@ async function checkDisk(home: string): Promise<Check> {
     };
   } catch (error) {
     return { name, status: "warn", detail: `cannot measure: ${(error as Error).message}` };
+  }
+}
+
+/** The task store's integrity: asked of the running daemon (which holds it exclusively), else read directly. */
+async function checkStore(home: string): Promise<Check> {
+  const name = "task store";
+  try {
+    await Deno.stat(`${home}/orchestrator.db`);
+  } catch {
+    return { name, status: "ok", detail: "none yet (made on the first start)" };
+  }
+  const info = await readDaemonInfo(home);
+  if (info && isProcessAlive(info.pid)) {
+    return { name, status: "ok", detail: "held by the running daemon; `dspy-agent store check` asks it" };
+  }
+  try {
+    const { checkStoreFile } = await import("../../daemon/mod.ts");
+    const result = checkStoreFile(home);
+    return result.ok ? { name, status: "ok", detail: `${result.path}: integrity ok` } : {
+      name,
+      status: "fail",
+      detail: `${result.path}: ${result.detail}`,
+      fix: "Move the file aside and put back a copy made by `dspy-agent store backup`.",
+    };
+  } catch (error) {
+    return {
+      name,
+      status: "fail",
+      detail: (error as Error).message,
+      fix: "Move the file aside and put back a copy made by `dspy-agent store backup`.",
+    };
   }
 }

@@ -16,7 +16,102 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orchestrator/v1/orchestrator.proto.
  */
 export const file_orchestrator_v1_orchestrator: GenFile = /*@__PURE__*/
-  fileDesc("CiJvcmNoZXN0cmF0b3IvdjEvb3JjaGVzdHJhdG9yLnByb3RvEg9vcmNoZXN0cmF0b3IudjEilAQKEVN1Ym1pdFRhc2tSZXF1ZXN0EgoKAmlkGAEgASgJEg0KBWNsYXNzGAIgASgJEkAKB3BheWxvYWQYAyADKAsyLy5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1JlcXVlc3QuUGF5bG9hZEVudHJ5EhAKCHByaW9yaXR5GAQgASgFEhMKC3dvcmtmbG93X2lkGAUgASgJEhcKD3RpbWVvdXRfc2Vjb25kcxgGIAEoBRIUCgxtYXhfYXR0ZW1wdHMYByABKAUSFQoNbm90X2JlZm9yZV9tcxgIIAEoAxI+CgZsYWJlbHMYCSADKAsyLi5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1JlcXVlc3QuTGFiZWxzRW50cnkSSwoNd29ya2VyX2xhYmVscxgKIAMoCzI0Lm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrUmVxdWVzdC5Xb3JrZXJMYWJlbHNFbnRyeRIUCgxhdF9tb3N0X29uY2UYCyABKAgaLgoMUGF5bG9hZEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARozChFXb3JrZXJMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkUKElN1Ym1pdFRhc2tSZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEg8KB3Rhc2tfaWQYAiABKAkSDQoFZXJyb3IYAyABKAkiRwoSU3VibWl0VGFza3NSZXF1ZXN0EjEKBXRhc2tzGAEgAygLMiIub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0IksKE1N1Ym1pdFRhc2tzUmVzcG9uc2USNAoHcmVzdWx0cxgBIAMoCzIjLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrUmVzcG9uc2UiRwoYU3RyZWFtVGFza1Jlc3VsdHNSZXF1ZXN0EhAKCHRhc2tfaWRzGAEgAygJEhkKEWluY2x1ZGVfY29tcGxldGVkGAIgASgIIvABCgpUYXNrUmVzdWx0Eg8KB3Rhc2tfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEjcKBnJlc3VsdBgDIAMoCzInLm9yY2hlc3RyYXRvci52MS5UYXNrUmVzdWx0LlJlc3VsdEVudHJ5Eg0KBWVycm9yGAQgASgJEhMKC2R1cmF0aW9uX21zGAUgASgBEhQKDGNvbXBsZXRlZF9hdBgGIAEoAxINCgVzdGF0ZRgHIAEoCRIQCghhdHRlbXB0cxgIIAEoBRotCgtSZXN1bHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIicKFEdldFRhc2tTdGF0dXNSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAki3wEKFUdldFRhc2tTdGF0dXNSZXNwb25zZRIPCgd0YXNrX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRJCCgZyZXN1bHQYAyADKAsyMi5vcmNoZXN0cmF0b3IudjEuR2V0VGFza1N0YXR1c1Jlc3BvbnNlLlJlc3VsdEVudHJ5Eg0KBWVycm9yGAQgASgJEiMKBHRhc2sYBSABKAsyFS5vcmNoZXN0cmF0b3IudjEuVGFzaxotCgtSZXN1bHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIocFCgRUYXNrEgoKAmlkGAEgASgJEg0KBWNsYXNzGAIgASgJEg4KBnN0YXR1cxgDIAEoCRINCgVzdGF0ZRgEIAEoCRIQCghwcmlvcml0eRgFIAEoBRIzCgdwYXlsb2FkGAYgAygLMiIub3JjaGVzdHJhdG9yLnYxLlRhc2suUGF5bG9hZEVudHJ5EjEKBnJlc3VsdBgHIAMoCzIhLm9yY2hlc3RyYXRvci52MS5UYXNrLlJlc3VsdEVudHJ5Eg0KBWVycm9yGAggASgJEhAKCGF0dGVtcHRzGAkgASgFEhQKDG1heF9hdHRlbXB0cxgKIAEoBRIXCg90aW1lb3V0X3NlY29uZHMYCyABKAUSEwoLd29ya2Zsb3dfaWQYDCABKAkSMQoGbGFiZWxzGA0gAygLMiEub3JjaGVzdHJhdG9yLnYxLlRhc2suTGFiZWxzRW50cnkSFQoNY3JlYXRlZF9hdF9tcxgOIAEoAxIVCg1zdGFydGVkX2F0X21zGA8gASgDEhYKDmZpbmlzaGVkX2F0X21zGBAgASgDEhUKDW5vdF9iZWZvcmVfbXMYESABKAMSFgoOd2FpdGluZ19yZWFzb24YEiABKAkSFQoNaW50ZXJydXB0aW9ucxgTIAEoBRIZChFtYXhfaW50ZXJydXB0aW9ucxgUIAEoBRouCgxQYXlsb2FkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtSZXN1bHRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiNAoRQ2FuY2VsVGFza1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiRAoSQ2FuY2VsVGFza1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDgoGc3RhdHVzGAIgASgJEg0KBWVycm9yGAMgASgJItsBChBMaXN0VGFza3NSZXF1ZXN0Eg4KBnN0YXRlcxgBIAMoCRINCgVjbGFzcxgCIAEoCRITCgt3b3JrZmxvd19pZBgDIAEoCRIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCRI9CgZsYWJlbHMYBiADKAsyLS5vcmNoZXN0cmF0b3IudjEuTGlzdFRhc2tzUmVxdWVzdC5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlIKEUxpc3RUYXNrc1Jlc3BvbnNlEiQKBXRhc2tzGAEgAygLMhUub3JjaGVzdHJhdG9yLnYxLlRhc2sSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlQKFUNyZWF0ZVdvcmtmbG93UmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEgwKBHNwZWMYBCABKAwiTQoWQ3JlYXRlV29ya2Zsb3dSZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEhMKC3dvcmtmbG93X2lkGAIgASgJEg0KBWVycm9yGAMgASgJIrkBChdTdGFydFdvcmtmbG93UnVuUmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSQgoFaW5wdXQYAyADKAsyMy5vcmNoZXN0cmF0b3IudjEuU3RhcnRXb3JrZmxvd1J1blJlcXVlc3QuSW5wdXRFbnRyeRosCgpJbnB1dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiSgoYU3RhcnRXb3JrZmxvd1J1blJlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDgoGcnVuX2lkGAIgASgJEg0KBWVycm9yGAMgASgJIi0KG1N0cmVhbVdvcmtmbG93U3RhdHVzUmVxdWVzdBIOCgZydW5faWQYASABKAki+wEKFFdvcmtmbG93U3RhdHVzVXBkYXRlEg4KBnJ1bl9pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSFAoMY3VycmVudF9zdGVwGAMgASgJEhcKD3N0ZXBzX2NvbXBsZXRlZBgEIAEoBRITCgt0b3RhbF9zdGVwcxgFIAEoBRJBCgZvdXRwdXQYBiADKAsyMS5vcmNoZXN0cmF0b3IudjEuV29ya2Zsb3dTdGF0dXNVcGRhdGUuT3V0cHV0RW50cnkSDQoFZXJyb3IYByABKAkaLQoLT3V0cHV0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI6ChhDYW5jZWxXb3JrZmxvd1J1blJlcXVlc3QSDgoGcnVuX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJLChlDYW5jZWxXb3JrZmxvd1J1blJlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDgoGc3RhdHVzGAIgASgJEg0KBWVycm9yGAMgASgJIikKEUdldE1ldHJpY3NSZXF1ZXN0EhQKDG1ldHJpY19uYW1lcxgBIAMoCSKUAQoPTWV0cmljc1Jlc3BvbnNlEj4KB21ldHJpY3MYASADKAsyLS5vcmNoZXN0cmF0b3IudjEuTWV0cmljc1Jlc3BvbnNlLk1ldHJpY3NFbnRyeRIRCgl0aW1lc3RhbXAYAiABKAMaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiWwoTU3RyZWFtRXZlbnRzUmVxdWVzdBITCgtldmVudF90eXBlcxgBIAMoCRIXCg9zaW5jZV90aW1lc3RhbXAYAiABKAMSFgoOYWZ0ZXJfc2VxdWVuY2UYAyABKAMi1AEKC1N5c3RlbUV2ZW50EhIKCmV2ZW50X3R5cGUYASABKAkSEwoLcmVzb3VyY2VfaWQYAiABKAkSNAoEZGF0YRgDIAMoCzImLm9yY2hlc3RyYXRvci52MS5TeXN0ZW1FdmVudC5EYXRhRW50cnkSEQoJdGltZXN0YW1wGAQgASgDEhAKCHNlcXVlbmNlGAUgASgDEhQKDHRpbWVzdGFtcF9tcxgGIAEoAxorCglEYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIPCg1IZWFsdGhSZXF1ZXN0IpgCCg5IZWFsdGhSZXNwb25zZRIPCgdoZWFsdGh5GAEgASgIEg8KB3ZlcnNpb24YAiABKAkSPwoIc2VydmljZXMYAyADKAsyLS5vcmNoZXN0cmF0b3IudjEuSGVhbHRoUmVzcG9uc2UuU2VydmljZXNFbnRyeRILCgNwaWQYBCABKAMSFgoOdXB0aW1lX3NlY29uZHMYBSABKAESFAoMZ3JwY19hZGRyZXNzGAYgASgJEhQKDGh0dHBfYWRkcmVzcxgHIAEoCRIOCgZjb21taXQYCCABKAkSEQoJc3RhdGVfZGlyGAkgASgJGi8KDVNlcnZpY2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ATLMCQoTT3JjaGVzdHJhdG9yU2VydmljZRJVCgpTdWJtaXRUYXNrEiIub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0GiMub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXNwb25zZRJdChFTdHJlYW1UYXNrUmVzdWx0cxIpLm9yY2hlc3RyYXRvci52MS5TdHJlYW1UYXNrUmVzdWx0c1JlcXVlc3QaGy5vcmNoZXN0cmF0b3IudjEuVGFza1Jlc3VsdDABEl4KDUdldFRhc2tTdGF0dXMSJS5vcmNoZXN0cmF0b3IudjEuR2V0VGFza1N0YXR1c1JlcXVlc3QaJi5vcmNoZXN0cmF0b3IudjEuR2V0VGFza1N0YXR1c1Jlc3BvbnNlEmEKDkNyZWF0ZVdvcmtmbG93EiYub3JjaGVzdHJhdG9yLnYxLkNyZWF0ZVdvcmtmbG93UmVxdWVzdBonLm9yY2hlc3RyYXRvci52MS5DcmVhdGVXb3JrZmxvd1Jlc3BvbnNlEmcKEFN0YXJ0V29ya2Zsb3dSdW4SKC5vcmNoZXN0cmF0b3IudjEuU3RhcnRXb3JrZmxvd1J1blJlcXVlc3QaKS5vcmNoZXN0cmF0b3IudjEuU3RhcnRXb3JrZmxvd1J1blJlc3BvbnNlEm0KFFN0cmVhbVdvcmtmbG93U3RhdHVzEiwub3JjaGVzdHJhdG9yLnYxLlN0cmVhbVdvcmtmbG93U3RhdHVzUmVxdWVzdBolLm9yY2hlc3RyYXRvci52MS5Xb3JrZmxvd1N0YXR1c1VwZGF0ZTABElIKCkdldE1ldHJpY3MSIi5vcmNoZXN0cmF0b3IudjEuR2V0TWV0cmljc1JlcXVlc3QaIC5vcmNoZXN0cmF0b3IudjEuTWV0cmljc1Jlc3BvbnNlElQKDFN0cmVhbUV2ZW50cxIkLm9yY2hlc3RyYXRvci52MS5TdHJlYW1FdmVudHNSZXF1ZXN0Ghwub3JjaGVzdHJhdG9yLnYxLlN5c3RlbUV2ZW50MAESSQoGSGVhbHRoEh4ub3JjaGVzdHJhdG9yLnYxLkhlYWx0aFJlcXVlc3QaHy5vcmNoZXN0cmF0b3IudjEuSGVhbHRoUmVzcG9uc2USVQoKQ2FuY2VsVGFzaxIiLm9yY2hlc3RyYXRvci52MS5DYW5jZWxUYXNrUmVxdWVzdBojLm9yY2hlc3RyYXRvci52MS5DYW5jZWxUYXNrUmVzcG9uc2USUgoJTGlzdFRhc2tzEiEub3JjaGVzdHJhdG9yLnYxLkxpc3RUYXNrc1JlcXVlc3QaIi5vcmNoZXN0cmF0b3IudjEuTGlzdFRhc2tzUmVzcG9uc2USagoRQ2FuY2VsV29ya2Zsb3dSdW4SKS5vcmNoZXN0cmF0b3IudjEuQ2FuY2VsV29ya2Zsb3dSdW5SZXF1ZXN0Gioub3JjaGVzdHJhdG9yLnYxLkNhbmNlbFdvcmtmbG93UnVuUmVzcG9uc2USWAoLU3VibWl0VGFza3MSIy5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza3NSZXF1ZXN0GiQub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("CiJvcmNoZXN0cmF0b3IvdjEvb3JjaGVzdHJhdG9yLnByb3RvEg9vcmNoZXN0cmF0b3IudjEiIgoSQmFja3VwU3RvcmVSZXF1ZXN0EgwKBHBhdGgYASABKAkiMgoTQmFja3VwU3RvcmVSZXNwb25zZRIMCgRwYXRoGAEgASgJEg0KBWJ5dGVzGAIgASgDIhMKEUNoZWNrU3RvcmVSZXF1ZXN0Ij4KEkNoZWNrU3RvcmVSZXNwb25zZRIKCgJvaxgBIAEoCBIOCgZkZXRhaWwYAiABKAkSDAoEcGF0aBgDIAEoCSKUBAoRU3VibWl0VGFza1JlcXVlc3QSCgoCaWQYASABKAkSDQoFY2xhc3MYAiABKAkSQAoHcGF5bG9hZBgDIAMoCzIvLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrUmVxdWVzdC5QYXlsb2FkRW50cnkSEAoIcHJpb3JpdHkYBCABKAUSEwoLd29ya2Zsb3dfaWQYBSABKAkSFwoPdGltZW91dF9zZWNvbmRzGAYgASgFEhQKDG1heF9hdHRlbXB0cxgHIAEoBRIVCg1ub3RfYmVmb3JlX21zGAggASgDEj4KBmxhYmVscxgJIAMoCzIuLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrUmVxdWVzdC5MYWJlbHNFbnRyeRJLCg13b3JrZXJfbGFiZWxzGAogAygLMjQub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0LldvcmtlckxhYmVsc0VudHJ5EhQKDGF0X21vc3Rfb25jZRgLIAEoCBouCgxQYXlsb2FkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjMKEVdvcmtlckxhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRQoSU3VibWl0VGFza1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDwoHdGFza19pZBgCIAEoCRINCgVlcnJvchgDIAEoCSJHChJTdWJtaXRUYXNrc1JlcXVlc3QSMQoFdGFza3MYASADKAsyIi5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1JlcXVlc3QiSwoTU3VibWl0VGFza3NSZXNwb25zZRI0CgdyZXN1bHRzGAEgAygLMiMub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXNwb25zZSJHChhTdHJlYW1UYXNrUmVzdWx0c1JlcXVlc3QSEAoIdGFza19pZHMYASADKAkSGQoRaW5jbHVkZV9jb21wbGV0ZWQYAiABKAgi8AEKClRhc2tSZXN1bHQSDwoHdGFza19pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSNwoGcmVzdWx0GAMgAygLMicub3JjaGVzdHJhdG9yLnYxLlRhc2tSZXN1bHQuUmVzdWx0RW50cnkSDQoFZXJyb3IYBCABKAkSEwoLZHVyYXRpb25fbXMYBSABKAESFAoMY29tcGxldGVkX2F0GAYgASgDEg0KBXN0YXRlGAcgASgJEhAKCGF0dGVtcHRzGAggASgFGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJwoUR2V0VGFza1N0YXR1c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSLfAQoVR2V0VGFza1N0YXR1c1Jlc3BvbnNlEg8KB3Rhc2tfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEkIKBnJlc3VsdBgDIAMoCzIyLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVzcG9uc2UuUmVzdWx0RW50cnkSDQoFZXJyb3IYBCABKAkSIwoEdGFzaxgFIAEoCzIVLm9yY2hlc3RyYXRvci52MS5UYXNrGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihwUKBFRhc2sSCgoCaWQYASABKAkSDQoFY2xhc3MYAiABKAkSDgoGc3RhdHVzGAMgASgJEg0KBXN0YXRlGAQgASgJEhAKCHByaW9yaXR5GAUgASgFEjMKB3BheWxvYWQYBiADKAsyIi5vcmNoZXN0cmF0b3IudjEuVGFzay5QYXlsb2FkRW50cnkSMQoGcmVzdWx0GAcgAygLMiEub3JjaGVzdHJhdG9yLnYxLlRhc2suUmVzdWx0RW50cnkSDQoFZXJyb3IYCCABKAkSEAoIYXR0ZW1wdHMYCSABKAUSFAoMbWF4X2F0dGVtcHRzGAogASgFEhcKD3RpbWVvdXRfc2Vjb25kcxgLIAEoBRITCgt3b3JrZmxvd19pZBgMIAEoCRIxCgZsYWJlbHMYDSADKAsyIS5vcmNoZXN0cmF0b3IudjEuVGFzay5MYWJlbHNFbnRyeRIVCg1jcmVhdGVkX2F0X21zGA4gASgDEhUKDXN0YXJ0ZWRfYXRfbXMYDyABKAMSFgoOZmluaXNoZWRfYXRfbXMYECABKAMSFQoNbm90X2JlZm9yZV9tcxgRIAEoAxIWCg53YWl0aW5nX3JlYXNvbhgSIAEoCRIVCg1pbnRlcnJ1cHRpb25zGBMgASgFEhkKEW1heF9pbnRlcnJ1cHRpb25zGBQgASgFGi4KDFBheWxvYWRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI0ChFDYW5jZWxUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJEChJDYW5jZWxUYXNrUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZzdGF0dXMYAiABKAkSDQoFZXJyb3IYAyABKAki2wEKEExpc3RUYXNrc1JlcXVlc3QSDgoGc3RhdGVzGAEgAygJEg0KBWNsYXNzGAIgASgJEhMKC3dvcmtmbG93X2lkGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJEj0KBmxhYmVscxgGIAMoCzItLm9yY2hlc3RyYXRvci52MS5MaXN0VGFza3NSZXF1ZXN0LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUgoRTGlzdFRhc2tzUmVzcG9uc2USJAoFdGFza3MYASADKAsyFS5vcmNoZXN0cmF0b3IudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVAoVQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSDAoEc3BlYxgEIAEoDCJNChZDcmVhdGVXb3JrZmxvd1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSEwoLd29ya2Zsb3dfaWQYAiABKAkSDQoFZXJyb3IYAyABKAkiuQEKF1N0YXJ0V29ya2Zsb3dSdW5SZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRJCCgVpbnB1dBgDIAMoCzIzLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVxdWVzdC5JbnB1dEVudHJ5GiwKCklucHV0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJKChhTdGFydFdvcmtmbG93UnVuUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZydW5faWQYAiABKAkSDQoFZXJyb3IYAyABKAkiLQobU3RyZWFtV29ya2Zsb3dTdGF0dXNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSL7AQoUV29ya2Zsb3dTdGF0dXNVcGRhdGUSDgoGcnVuX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIUCgxjdXJyZW50X3N0ZXAYAyABKAkSFwoPc3RlcHNfY29tcGxldGVkGAQgASgFEhMKC3RvdGFsX3N0ZXBzGAUgASgFEkEKBm91dHB1dBgGIAMoCzIxLm9yY2hlc3RyYXRvci52MS5Xb3JrZmxvd1N0YXR1c1VwZGF0ZS5PdXRwdXRFbnRyeRINCgVlcnJvchgHIAEoCRotCgtPdXRwdXRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjoKGENhbmNlbFdvcmtmbG93UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkSDgoGcmVhc29uGAIgASgJIksKGUNhbmNlbFdvcmtmbG93UnVuUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZzdGF0dXMYAiABKAkSDQoFZXJyb3IYAyABKAkiKQoRR2V0TWV0cmljc1JlcXVlc3QSFAoMbWV0cmljX25hbWVzGAEgAygJIpQBCg9NZXRyaWNzUmVzcG9uc2USPgoHbWV0cmljcxgBIAMoCzItLm9yY2hlc3RyYXRvci52MS5NZXRyaWNzUmVzcG9uc2UuTWV0cmljc0VudHJ5EhEKCXRpbWVzdGFtcBgCIAEoAxouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJbChNTdHJlYW1FdmVudHNSZXF1ZXN0EhMKC2V2ZW50X3R5cGVzGAEgAygJEhcKD3NpbmNlX3RpbWVzdGFtcBgCIAEoAxIWCg5hZnRlcl9zZXF1ZW5jZRgDIAEoAyLUAQoLU3lzdGVtRXZlbnQSEgoKZXZlbnRfdHlwZRgBIAEoCRITCgtyZXNvdXJjZV9pZBgCIAEoCRI0CgRkYXRhGAMgAygLMiYub3JjaGVzdHJhdG9yLnYxLlN5c3RlbUV2ZW50LkRhdGFFbnRyeRIRCgl0aW1lc3RhbXAYBCABKAMSEAoIc2VxdWVuY2UYBSABKAMSFAoMdGltZXN0YW1wX21zGAYgASgDGisKCURhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIg8KDUhlYWx0aFJlcXVlc3QimAIKDkhlYWx0aFJlc3BvbnNlEg8KB2hlYWx0aHkYASABKAgSDwoHdmVyc2lvbhgCIAEoCRI/CghzZXJ2aWNlcxgDIAMoCzItLm9yY2hlc3RyYXRvci52MS5IZWFsdGhSZXNwb25zZS5TZXJ2aWNlc0VudHJ5EgsKA3BpZBgEIAEoAxIWCg51cHRpbWVfc2Vjb25kcxgFIAEoARIUCgxncnBjX2FkZHJlc3MYBiABKAkSFAoMaHR0cF9hZGRyZXNzGAcgASgJEg4KBmNvbW1pdBgIIAEoCRIRCglzdGF0ZV9kaXIYCSABKAkaLwoNU2VydmljZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBMv0KChNPcmNoZXN0cmF0b3JTZXJ2aWNlElUKClN1Ym1pdFRhc2sSIi5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1JlcXVlc3QaIy5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1Jlc3BvbnNlEl0KEVN0cmVhbVRhc2tSZXN1bHRzEikub3JjaGVzdHJhdG9yLnYxLlN0cmVhbVRhc2tSZXN1bHRzUmVxdWVzdBobLm9yY2hlc3RyYXRvci52MS5UYXNrUmVzdWx0MAESXgoNR2V0VGFza1N0YXR1cxIlLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVxdWVzdBomLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVzcG9uc2USYQoOQ3JlYXRlV29ya2Zsb3cSJi5vcmNoZXN0cmF0b3IudjEuQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0Gicub3JjaGVzdHJhdG9yLnYxLkNyZWF0ZVdvcmtmbG93UmVzcG9uc2USZwoQU3RhcnRXb3JrZmxvd1J1bhIoLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVxdWVzdBopLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVzcG9uc2USbQoUU3RyZWFtV29ya2Zsb3dTdGF0dXMSLC5vcmNoZXN0cmF0b3IudjEuU3RyZWFtV29ya2Zsb3dTdGF0dXNSZXF1ZXN0GiUub3JjaGVzdHJhdG9yLnYxLldvcmtmbG93U3RhdHVzVXBkYXRlMAESUgoKR2V0TWV0cmljcxIiLm9yY2hlc3RyYXRvci52MS5HZXRNZXRyaWNzUmVxdWVzdBogLm9yY2hlc3RyYXRvci52MS5NZXRyaWNzUmVzcG9uc2USVAoMU3RyZWFtRXZlbnRzEiQub3JjaGVzdHJhdG9yLnYxLlN0cmVhbUV2ZW50c1JlcXVlc3QaHC5vcmNoZXN0cmF0b3IudjEuU3lzdGVtRXZlbnQwARJJCgZIZWFsdGgSHi5vcmNoZXN0cmF0b3IudjEuSGVhbHRoUmVxdWVzdBofLm9yY2hlc3RyYXRvci52MS5IZWFsdGhSZXNwb25zZRJVCgpDYW5jZWxUYXNrEiIub3JjaGVzdHJhdG9yLnYxLkNhbmNlbFRhc2tSZXF1ZXN0GiMub3JjaGVzdHJhdG9yLnYxLkNhbmNlbFRhc2tSZXNwb25zZRJSCglMaXN0VGFza3MSIS5vcmNoZXN0cmF0b3IudjEuTGlzdFRhc2tzUmVxdWVzdBoiLm9yY2hlc3RyYXRvci52MS5MaXN0VGFza3NSZXNwb25zZRJqChFDYW5jZWxXb3JrZmxvd1J1bhIpLm9yY2hlc3RyYXRvci52MS5DYW5jZWxXb3JrZmxvd1J1blJlcXVlc3QaKi5vcmNoZXN0cmF0b3IudjEuQ2FuY2VsV29ya2Zsb3dSdW5SZXNwb25zZRJYCgtTdWJtaXRUYXNrcxIjLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrc1JlcXVlc3QaJC5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza3NSZXNwb25zZRJYCgtCYWNrdXBTdG9yZRIjLm9yY2hlc3RyYXRvci52MS5CYWNrdXBTdG9yZVJlcXVlc3QaJC5vcmNoZXN0cmF0b3IudjEuQmFja3VwU3RvcmVSZXNwb25zZRJVCgpDaGVja1N0b3JlEiIub3JjaGVzdHJhdG9yLnYxLkNoZWNrU3RvcmVSZXF1ZXN0GiMub3JjaGVzdHJhdG9yLnYxLkNoZWNrU3RvcmVSZXNwb25zZWIGcHJvdG8z");
+
+/**
+ * Added by dspy-agent.
+ *
+ * @generated from message orchestrator.v1.BackupStoreRequest
+ */
+export type BackupStoreRequest = Message<"orchestrator.v1.BackupStoreRequest"> & {
+  /**
+   * An absolute path on the daemon's machine where no file exists yet.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+};
+
+/**
+ * Describes the message orchestrator.v1.BackupStoreRequest.
+ * Use `create(BackupStoreRequestSchema)` to create a new message.
+ */
+export const BackupStoreRequestSchema: GenMessage<BackupStoreRequest> = /*@__PURE__*/
+  messageDesc(file_orchestrator_v1_orchestrator, 0);
+
+/**
+ * Added by dspy-agent.
+ *
+ * @generated from message orchestrator.v1.BackupStoreResponse
+ */
+export type BackupStoreResponse = Message<"orchestrator.v1.BackupStoreResponse"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: int64 bytes = 2;
+   */
+  bytes: bigint;
+};
+
+/**
+ * Describes the message orchestrator.v1.BackupStoreResponse.
+ * Use `create(BackupStoreResponseSchema)` to create a new message.
+ */
+export const BackupStoreResponseSchema: GenMessage<BackupStoreResponse> = /*@__PURE__*/
+  messageDesc(file_orchestrator_v1_orchestrator, 1);
+
+/**
+ * Added by dspy-agent.
+ *
+ * @generated from message orchestrator.v1.CheckStoreRequest
+ */
+export type CheckStoreRequest = Message<"orchestrator.v1.CheckStoreRequest"> & {
+};
+
+/**
+ * Describes the message orchestrator.v1.CheckStoreRequest.
+ * Use `create(CheckStoreRequestSchema)` to create a new message.
+ */
+export const CheckStoreRequestSchema: GenMessage<CheckStoreRequest> = /*@__PURE__*/
+  messageDesc(file_orchestrator_v1_orchestrator, 2);
+
+/**
+ * Added by dspy-agent.
+ *
+ * @generated from message orchestrator.v1.CheckStoreResponse
+ */
+export type CheckStoreResponse = Message<"orchestrator.v1.CheckStoreResponse"> & {
+  /**
+   * True when SQLite's quick_check finds nothing wrong.
+   *
+   * @generated from field: bool ok = 1;
+   */
+  ok: boolean;
+
+  /**
+   * "ok", or the problems found.
+   *
+   * @generated from field: string detail = 2;
+   */
+  detail: string;
+
+  /**
+   * The store file.
+   *
+   * @generated from field: string path = 3;
+   */
+  path: string;
+};
+
+/**
+ * Describes the message orchestrator.v1.CheckStoreResponse.
+ * Use `create(CheckStoreResponseSchema)` to create a new message.
+ */
+export const CheckStoreResponseSchema: GenMessage<CheckStoreResponse> = /*@__PURE__*/
+  messageDesc(file_orchestrator_v1_orchestrator, 3);
 
 /**
  * @generated from message orchestrator.v1.SubmitTaskRequest
@@ -107,7 +202,7 @@ export type SubmitTaskRequest = Message<"orchestrator.v1.SubmitTaskRequest"> & {
  * Use `create(SubmitTaskRequestSchema)` to create a new message.
  */
 export const SubmitTaskRequestSchema: GenMessage<SubmitTaskRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 0);
+  messageDesc(file_orchestrator_v1_orchestrator, 4);
 
 /**
  * @generated from message orchestrator.v1.SubmitTaskResponse
@@ -134,7 +229,7 @@ export type SubmitTaskResponse = Message<"orchestrator.v1.SubmitTaskResponse"> &
  * Use `create(SubmitTaskResponseSchema)` to create a new message.
  */
 export const SubmitTaskResponseSchema: GenMessage<SubmitTaskResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 1);
+  messageDesc(file_orchestrator_v1_orchestrator, 5);
 
 /**
  * Added by dspy-agent.
@@ -155,7 +250,7 @@ export type SubmitTasksRequest = Message<"orchestrator.v1.SubmitTasksRequest"> &
  * Use `create(SubmitTasksRequestSchema)` to create a new message.
  */
 export const SubmitTasksRequestSchema: GenMessage<SubmitTasksRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 2);
+  messageDesc(file_orchestrator_v1_orchestrator, 6);
 
 /**
  * Added by dspy-agent.
@@ -176,7 +271,7 @@ export type SubmitTasksResponse = Message<"orchestrator.v1.SubmitTasksResponse">
  * Use `create(SubmitTasksResponseSchema)` to create a new message.
  */
 export const SubmitTasksResponseSchema: GenMessage<SubmitTasksResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 3);
+  messageDesc(file_orchestrator_v1_orchestrator, 7);
 
 /**
  * @generated from message orchestrator.v1.StreamTaskResultsRequest
@@ -200,7 +295,7 @@ export type StreamTaskResultsRequest = Message<"orchestrator.v1.StreamTaskResult
  * Use `create(StreamTaskResultsRequestSchema)` to create a new message.
  */
 export const StreamTaskResultsRequestSchema: GenMessage<StreamTaskResultsRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 4);
+  messageDesc(file_orchestrator_v1_orchestrator, 8);
 
 /**
  * @generated from message orchestrator.v1.TaskResult
@@ -260,7 +355,7 @@ export type TaskResult = Message<"orchestrator.v1.TaskResult"> & {
  * Use `create(TaskResultSchema)` to create a new message.
  */
 export const TaskResultSchema: GenMessage<TaskResult> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 5);
+  messageDesc(file_orchestrator_v1_orchestrator, 9);
 
 /**
  * @generated from message orchestrator.v1.GetTaskStatusRequest
@@ -277,7 +372,7 @@ export type GetTaskStatusRequest = Message<"orchestrator.v1.GetTaskStatusRequest
  * Use `create(GetTaskStatusRequestSchema)` to create a new message.
  */
 export const GetTaskStatusRequestSchema: GenMessage<GetTaskStatusRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 6);
+  messageDesc(file_orchestrator_v1_orchestrator, 10);
 
 /**
  * @generated from message orchestrator.v1.GetTaskStatusResponse
@@ -316,7 +411,7 @@ export type GetTaskStatusResponse = Message<"orchestrator.v1.GetTaskStatusRespon
  * Use `create(GetTaskStatusResponseSchema)` to create a new message.
  */
 export const GetTaskStatusResponseSchema: GenMessage<GetTaskStatusResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 7);
+  messageDesc(file_orchestrator_v1_orchestrator, 11);
 
 /**
  * Added by dspy-agent: one task as stored.
@@ -440,7 +535,7 @@ export type Task = Message<"orchestrator.v1.Task"> & {
  * Use `create(TaskSchema)` to create a new message.
  */
 export const TaskSchema: GenMessage<Task> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 8);
+  messageDesc(file_orchestrator_v1_orchestrator, 12);
 
 /**
  * @generated from message orchestrator.v1.CancelTaskRequest
@@ -462,7 +557,7 @@ export type CancelTaskRequest = Message<"orchestrator.v1.CancelTaskRequest"> & {
  * Use `create(CancelTaskRequestSchema)` to create a new message.
  */
 export const CancelTaskRequestSchema: GenMessage<CancelTaskRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 9);
+  messageDesc(file_orchestrator_v1_orchestrator, 13);
 
 /**
  * @generated from message orchestrator.v1.CancelTaskResponse
@@ -491,7 +586,7 @@ export type CancelTaskResponse = Message<"orchestrator.v1.CancelTaskResponse"> &
  * Use `create(CancelTaskResponseSchema)` to create a new message.
  */
 export const CancelTaskResponseSchema: GenMessage<CancelTaskResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 10);
+  messageDesc(file_orchestrator_v1_orchestrator, 14);
 
 /**
  * @generated from message orchestrator.v1.ListTasksRequest
@@ -541,7 +636,7 @@ export type ListTasksRequest = Message<"orchestrator.v1.ListTasksRequest"> & {
  * Use `create(ListTasksRequestSchema)` to create a new message.
  */
 export const ListTasksRequestSchema: GenMessage<ListTasksRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 11);
+  messageDesc(file_orchestrator_v1_orchestrator, 15);
 
 /**
  * @generated from message orchestrator.v1.ListTasksResponse
@@ -565,7 +660,7 @@ export type ListTasksResponse = Message<"orchestrator.v1.ListTasksResponse"> & {
  * Use `create(ListTasksResponseSchema)` to create a new message.
  */
 export const ListTasksResponseSchema: GenMessage<ListTasksResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 12);
+  messageDesc(file_orchestrator_v1_orchestrator, 16);
 
 /**
  * @generated from message orchestrator.v1.CreateWorkflowRequest
@@ -600,7 +695,7 @@ export type CreateWorkflowRequest = Message<"orchestrator.v1.CreateWorkflowReque
  * Use `create(CreateWorkflowRequestSchema)` to create a new message.
  */
 export const CreateWorkflowRequestSchema: GenMessage<CreateWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 13);
+  messageDesc(file_orchestrator_v1_orchestrator, 17);
 
 /**
  * @generated from message orchestrator.v1.CreateWorkflowResponse
@@ -627,7 +722,7 @@ export type CreateWorkflowResponse = Message<"orchestrator.v1.CreateWorkflowResp
  * Use `create(CreateWorkflowResponseSchema)` to create a new message.
  */
 export const CreateWorkflowResponseSchema: GenMessage<CreateWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 14);
+  messageDesc(file_orchestrator_v1_orchestrator, 18);
 
 /**
  * @generated from message orchestrator.v1.StartWorkflowRunRequest
@@ -656,7 +751,7 @@ export type StartWorkflowRunRequest = Message<"orchestrator.v1.StartWorkflowRunR
  * Use `create(StartWorkflowRunRequestSchema)` to create a new message.
  */
 export const StartWorkflowRunRequestSchema: GenMessage<StartWorkflowRunRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 15);
+  messageDesc(file_orchestrator_v1_orchestrator, 19);
 
 /**
  * @generated from message orchestrator.v1.StartWorkflowRunResponse
@@ -683,7 +778,7 @@ export type StartWorkflowRunResponse = Message<"orchestrator.v1.StartWorkflowRun
  * Use `create(StartWorkflowRunResponseSchema)` to create a new message.
  */
 export const StartWorkflowRunResponseSchema: GenMessage<StartWorkflowRunResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 16);
+  messageDesc(file_orchestrator_v1_orchestrator, 20);
 
 /**
  * @generated from message orchestrator.v1.StreamWorkflowStatusRequest
@@ -700,7 +795,7 @@ export type StreamWorkflowStatusRequest = Message<"orchestrator.v1.StreamWorkflo
  * Use `create(StreamWorkflowStatusRequestSchema)` to create a new message.
  */
 export const StreamWorkflowStatusRequestSchema: GenMessage<StreamWorkflowStatusRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 17);
+  messageDesc(file_orchestrator_v1_orchestrator, 21);
 
 /**
  * @generated from message orchestrator.v1.WorkflowStatusUpdate
@@ -752,7 +847,7 @@ export type WorkflowStatusUpdate = Message<"orchestrator.v1.WorkflowStatusUpdate
  * Use `create(WorkflowStatusUpdateSchema)` to create a new message.
  */
 export const WorkflowStatusUpdateSchema: GenMessage<WorkflowStatusUpdate> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 18);
+  messageDesc(file_orchestrator_v1_orchestrator, 22);
 
 /**
  * @generated from message orchestrator.v1.CancelWorkflowRunRequest
@@ -774,7 +869,7 @@ export type CancelWorkflowRunRequest = Message<"orchestrator.v1.CancelWorkflowRu
  * Use `create(CancelWorkflowRunRequestSchema)` to create a new message.
  */
 export const CancelWorkflowRunRequestSchema: GenMessage<CancelWorkflowRunRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 19);
+  messageDesc(file_orchestrator_v1_orchestrator, 23);
 
 /**
  * @generated from message orchestrator.v1.CancelWorkflowRunResponse
@@ -801,7 +896,7 @@ export type CancelWorkflowRunResponse = Message<"orchestrator.v1.CancelWorkflowR
  * Use `create(CancelWorkflowRunResponseSchema)` to create a new message.
  */
 export const CancelWorkflowRunResponseSchema: GenMessage<CancelWorkflowRunResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 20);
+  messageDesc(file_orchestrator_v1_orchestrator, 24);
 
 /**
  * @generated from message orchestrator.v1.GetMetricsRequest
@@ -820,7 +915,7 @@ export type GetMetricsRequest = Message<"orchestrator.v1.GetMetricsRequest"> & {
  * Use `create(GetMetricsRequestSchema)` to create a new message.
  */
 export const GetMetricsRequestSchema: GenMessage<GetMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 21);
+  messageDesc(file_orchestrator_v1_orchestrator, 25);
 
 /**
  * @generated from message orchestrator.v1.MetricsResponse
@@ -844,7 +939,7 @@ export type MetricsResponse = Message<"orchestrator.v1.MetricsResponse"> & {
  * Use `create(MetricsResponseSchema)` to create a new message.
  */
 export const MetricsResponseSchema: GenMessage<MetricsResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 22);
+  messageDesc(file_orchestrator_v1_orchestrator, 26);
 
 /**
  * @generated from message orchestrator.v1.StreamEventsRequest
@@ -877,7 +972,7 @@ export type StreamEventsRequest = Message<"orchestrator.v1.StreamEventsRequest">
  * Use `create(StreamEventsRequestSchema)` to create a new message.
  */
 export const StreamEventsRequestSchema: GenMessage<StreamEventsRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 23);
+  messageDesc(file_orchestrator_v1_orchestrator, 27);
 
 /**
  * @generated from message orchestrator.v1.SystemEvent
@@ -931,7 +1026,7 @@ export type SystemEvent = Message<"orchestrator.v1.SystemEvent"> & {
  * Use `create(SystemEventSchema)` to create a new message.
  */
 export const SystemEventSchema: GenMessage<SystemEvent> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 24);
+  messageDesc(file_orchestrator_v1_orchestrator, 28);
 
 /**
  * @generated from message orchestrator.v1.HealthRequest
@@ -944,7 +1039,7 @@ export type HealthRequest = Message<"orchestrator.v1.HealthRequest"> & {
  * Use `create(HealthRequestSchema)` to create a new message.
  */
 export const HealthRequestSchema: GenMessage<HealthRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 25);
+  messageDesc(file_orchestrator_v1_orchestrator, 29);
 
 /**
  * @generated from message orchestrator.v1.HealthResponse
@@ -1013,7 +1108,7 @@ export type HealthResponse = Message<"orchestrator.v1.HealthResponse"> & {
  * Use `create(HealthResponseSchema)` to create a new message.
  */
 export const HealthResponseSchema: GenMessage<HealthResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 26);
+  messageDesc(file_orchestrator_v1_orchestrator, 30);
 
 /**
  * @generated from service orchestrator.v1.OrchestratorService
@@ -1132,6 +1227,26 @@ export const OrchestratorService: GenService<{
     methodKind: "unary";
     input: typeof SubmitTasksRequestSchema;
     output: typeof SubmitTasksResponseSchema;
+  },
+  /**
+   * Added by dspy-agent: copies the task store into a new file while the daemon runs (an online backup).
+   *
+   * @generated from rpc orchestrator.v1.OrchestratorService.BackupStore
+   */
+  backupStore: {
+    methodKind: "unary";
+    input: typeof BackupStoreRequestSchema;
+    output: typeof BackupStoreResponseSchema;
+  },
+  /**
+   * Added by dspy-agent: checks the task store's integrity.
+   *
+   * @generated from rpc orchestrator.v1.OrchestratorService.CheckStore
+   */
+  checkStore: {
+    methodKind: "unary";
+    input: typeof CheckStoreRequestSchema;
+    output: typeof CheckStoreResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_orchestrator_v1_orchestrator, 0);
