@@ -6,7 +6,7 @@
  * finds nothing on a user's machine, and an `import()` whose specifier is
  * computed at run time is not in the module graph, so `deno compile` leaves
  * it out. `import()` of a string literal is fine: the graph includes it
- * (the CLI relies on that for fast start-up). Issue 6 asks for a test that
+ * (the CLI relies on that for fast start-up). tests/dist_compile_safety_test.ts
  * enforces this; scripts/compile.ts also refuses to build an unsafe graph.
  *
  * A line that is safe for a reason the scan cannot see (say, a path used only

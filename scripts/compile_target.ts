@@ -4,7 +4,7 @@
  * `deno compile` downloads its runtime base (`denort`) for the target from
  * Deno's download host unless `DENORT_BIN` names one. Where neither is
  * available the build must fail with one line saying so and how to provide
- * it (issue 6), instead of Deno's multi-line backtrace.
+ * it, instead of Deno's multi-line backtrace.
  *
  * @module
  */

@@ -7,7 +7,7 @@
  * repeats deno.json's own "imports" and "scopes" (a `--import-map` flag
  * replaces them), so every other module resolves exactly as under `deno run`.
  * The stamp is plain constants in a module, so the binary never reads a file
- * to learn its version (issue 6: compile-safe program).
+ * to learn its version.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * The CLI without a daemon: help, version, usage errors, completions, the
- * config commands and the documented exit codes (issue 5 §5–7).
+ * config commands and the documented exit codes.
  */
 
 import { assert, assertEquals } from "./support/assert.ts";

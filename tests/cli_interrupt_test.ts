@@ -1,7 +1,7 @@
 /**
  * Ctrl-C and the foreground daemon: `start --foreground` serves until SIGINT
  * and then stops its services and itself; Ctrl-C during a background `start`
- * exits 130 and leaves the daemon running (issue 5 §1, §7).
+ * exits 130 and leaves the daemon running.
  */
 
 import { LABEL_PROJECT } from "../src/env/mod.ts";

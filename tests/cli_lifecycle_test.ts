@@ -1,7 +1,7 @@
 /**
  * The CLI end to end against a real daemon and Docker engine: start, status,
  * logs, tasks and stop on a throwaway project, then the failure paths
- * (issue 5 §8). Containers are found and removed by the project label.
+ * . Containers are found and removed by the project label.
  */
 
 import { LABEL_PROJECT } from "../src/env/mod.ts";

@@ -1,7 +1,7 @@
 /**
  * `doctor` and `pull` against the real engine: every check with its fix, and
  * a pull that cannot reach a registry (none is reachable here) reported per
- * image with exit 1 (issue 5 §6).
+ * image with exit 1.
  */
 
 import { assert, assertEquals } from "./support/assert.ts";

@@ -1,5 +1,5 @@
 /**
- * The contract's auto-start pattern (CONTRACT §2.2): Python runs
+ * The contract's auto-start pattern (docs/compatibility.md §2.2): Python runs
  * `dspy-agent start` as a blocking child process and expects exit 0, after
  * which the gRPC API is healthy. The old CLI never returned, so this hung.
  */

@@ -1,7 +1,7 @@
 /**
  * What a person sees: `dspy-agent start` in a real terminal (tmux) draws one
  * line per service with a spinner and elapsed time that ends in ✓, then
- * gives the prompt back (issue 5 §1).
+ * gives the prompt back.
  */
 
 import { assert } from "./support/assert.ts";

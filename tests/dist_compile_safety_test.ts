@@ -1,5 +1,5 @@
 /**
- * The program behaves the same once `deno compile`d (issue 6): nothing in its
+ * The program behaves the same once `deno compile`d: nothing in its
  * module graph reads files next to its modules or imports a computed
  * specifier, it runs from a copy of its modules outside the repository with
  * the repository unreadable, and a stamped version reaches `dspy-agent version`.

@@ -2,7 +2,7 @@
  * `deno task compile` (scripts/compile.ts) where Deno's download host is not
  * reachable: each way of not having the runtime base ends in one line saying
  * so and how to provide it, and with a runtime base the whole pipeline runs
- * to the binary and checks it (issue 6).
+ * to the binary and checks it.
  */
 import { Buffer } from "node:buffer";
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";

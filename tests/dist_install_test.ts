@@ -2,7 +2,7 @@
  * scripts/install.sh against a real HTTP server on 127.0.0.1 serving a
  * release made by scripts/release.ts from stub binaries: it installs the
  * archive for the machine's OS and architecture after checking SHA256SUMS,
- * and refuses a corrupted archive without installing anything (issue 6).
+ * and refuses a corrupted archive without installing anything.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { packageRelease } from "../scripts/release.ts";

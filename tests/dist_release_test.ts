@@ -1,7 +1,7 @@
 /**
  * scripts/release with stub binaries (`--skip-compile`, since deno compile
  * cannot finish here): per-target archives that real tar, unzip and
- * sha256sum accept, SHA256SUMS, and release notes from CHANGELOG.md (issue 6).
+ * sha256sum accept, SHA256SUMS, and release notes from CHANGELOG.md.
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows } from "./support/assert.ts";
 import { ChangelogError, releaseNotes } from "../scripts/changelog.ts";

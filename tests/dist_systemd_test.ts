@@ -3,7 +3,7 @@
  * `systemd-analyze verify`, its readiness check really waits for GET /health,
  * its sysusers file creates the dedicated user in the docker group, and the
  * launchd plist is a valid property list that runs `dspy-agent serve`
- * (issue 6).
+ * .
  */
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { type CommandResult, runCommand } from "./support/run.ts";

@@ -1,5 +1,5 @@
 /**
- * An engine restart (issue 3, items 8 and 9). Slow (two engine starts, ~20 s), so it has its own file.
+ * An engine restart. Slow (two engine starts, ~20 s), so it has its own file.
  *
  * The test runs a private dockerd on tcp://127.0.0.1 with its own data root, so it can stop and restart the
  * engine without disturbing anything else on the machine, and so DOCKER_HOST=tcp:// is exercised too.

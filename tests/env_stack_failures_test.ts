@@ -1,5 +1,5 @@
 /**
- * What a start reports when things go wrong, on the real engine (issue 3, items 1, 2 and 4): a health failure
+ * What a start reports when things go wrong, on the real engine: a health failure
  * with the container's last log lines, skipped dependents, an optional failure, an absent image, and a busy
  * host port moved to the next free one and kept there.
  */

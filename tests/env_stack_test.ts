@@ -1,5 +1,5 @@
 /**
- * The service stack on the real Docker engine (issue 3, items 2, 3 and 6): a five-service stack of dependency
+ * The service stack on the real Docker engine: a five-service stack of dependency
  * depth three with a real Redis, started, adopted, inspected and stopped.
  */
 import { Registry } from "prom-client";

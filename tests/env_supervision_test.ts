@@ -1,5 +1,5 @@
 /**
- * Supervision on the real engine (issue 3, items 5 and 7): a container killed from outside is restarted with
+ * Supervision on the real engine: a container killed from outside is restarted with
  * an event, shows in status within a second, RestartService works, and a manager that starts later takes over
  * a running stack.
  */

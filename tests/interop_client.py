@@ -1,5 +1,5 @@
 """The interop suite's client: a real Python grpcio client calling every RPC of both services the
-way existing clients do (CONTRACT.md), with stubs generated from proto/ at test time. Prints one
+way existing clients do (docs/compatibility.md.md), with stubs generated from proto/ at test time. Prints one
 JSON object of observations; tests/interop_test.ts asserts on them."""
 import json
 import sys
@@ -41,7 +41,7 @@ def wait_terminal(task_id, limit=30.0):
 h = orch.Health(pb.HealthRequest())
 out["health"] = {"healthy": h.healthy, "services": dict(h.services)}
 
-# Payload values are str()-ed by the Python client (CONTRACT §2.4).
+# Payload values are str()-ed by the Python client (docs/compatibility.md §2.4).
 payload = {"task_type": "echo", "n": str(3), "flag": str(True), "nested": str({"a": 1}), "none": str(None)}
 r = orch.SubmitTask(pb.SubmitTaskRequest(payload=payload, priority=10))
 out["submit"] = {"success": r.success, "has_id": bool(r.task_id)}

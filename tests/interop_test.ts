@@ -1,5 +1,5 @@
 /**
- * Issue #2 interop suite: a real Python grpcio client calls every RPC of both
+ * The interop suite: a real Python grpcio client calls every RPC of both
  * services against a daemon started under the production permission set —
  * unary calls, streams read to the end, streams cancelled mid-way — plus a
  * Connect JSON call over HTTP/1.1 and a /metrics scrape checked by promtool.
@@ -46,10 +46,10 @@ Deno.test("interop: a Python grpcio client calls every RPC of both services", as
     assertEquals(out.submit, { success: true, has_id: true });
     assertEquals(out.status.status, "completed");
     for (const key of ["latency_ms", "class", "metadata", "data"]) assert(out.status.result_keys.includes(key), key);
-    // The echo task returns its decoded payload (CONTRACT §2.4 decoding rules).
+    // The echo task returns its decoded payload (docs/compatibility.md §2.4 decoding rules).
     assertEquals(out.echo_data.n, 3);
     assertEquals(out.echo_data.flag, true);
-    // CONTRACT §2.4 decodes only `null`; Python's str(None) stays the string "None", as before.
+    // docs/compatibility.md §2.4 decodes only `null`; Python's str(None) stays the string "None", as before.
     assertEquals(out.echo_data.none, "None");
     assertEquals(out.echo_data.nested, "{'a': 1}");
     assertEquals(out.status_empty_id, "INVALID_ARGUMENT");

@@ -158,7 +158,7 @@ Deno.test("ListTasks filters by state, class, workflow and labels, newest first,
   assertEquals(await codeOf(t.client.listTasks({ states: ["weird"] })), Code.InvalidArgument);
 });
 
-Deno.test("GetMetrics returns the CONTRACT §2.9 keys with real values, filtered by metric_names", async () => {
+Deno.test("GetMetrics returns the docs/compatibility.md §2.9 keys with real values, filtered by metric_names", async () => {
   await using t = await setup();
   await t.client.submitTask({ id: "m1", payload: { task_type: "noop" } });
   await t.client.submitTask({ id: "m2", class: "gpu", payload: { task_type: "noop" } });

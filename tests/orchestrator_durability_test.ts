@@ -1,5 +1,5 @@
 /**
- * Durability across kill -9 (issue 4 items 1 and 9): a real daemon
+ * Durability across kill -9: a real daemon
  * subprocess under the production permission set takes a stream of noop,
  * echo and sleep tasks, is killed with SIGKILL at random points mid-run and
  * restarted on the same state folder. Afterwards every task whose SubmitTask

@@ -130,7 +130,7 @@ Deno.test("payload.execution with image runs in a one-off container on the real 
   }
 });
 
-Deno.test("with ENV_RUNNER_URL, a task is forwarded to the runner per CONTRACT §4", async () => {
+Deno.test("with ENV_RUNNER_URL, a task is forwarded to the runner per docs/compatibility.md §4", async () => {
   const received: unknown[] = [];
   await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const body = await req.json();

@@ -1,5 +1,5 @@
 /**
- * A Python grpcio client following CONTRACT §2 exactly, against the
+ * A Python grpcio client following docs/compatibility.md §2 exactly, against the
  * orchestrator handlers on a real HTTP/2 server: str()-ed payload values,
  * streaming until completed or failed, NOT_FOUND for unknown ids.
  */
@@ -85,7 +85,7 @@ out["events"] = events
 print(json.dumps(out))
 `;
 
-Deno.test("a Python grpcio client following CONTRACT §2 submits, streams and reads results", async () => {
+Deno.test("a Python grpcio client following docs/compatibility.md §2 submits, streams and reads results", async () => {
   const stateDir = await Deno.makeTempDir({ prefix: "dspy-orch-py-" });
   await using orchestrator = await openOrchestrator({
     stateDir,

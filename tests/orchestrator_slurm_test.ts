@@ -91,7 +91,7 @@ Deno.test("gpu_slurm tasks run as batch jobs on a real single-node Slurm cluster
     orchestrator.tasks.submit({
       id: "slurm-fail",
       class: "gpu_slurm",
-      // Python repr text, as v1 clients send every payload value (CONTRACT §2.4); no GPU asked for.
+      // Python repr text, as v1 clients send every payload value (docs/compatibility.md §2.4); no GPU asked for.
       payload: { execution: "{'command': ['sh', '-c', 'echo broken >&2; exit 3'], 'resources': {'gpu_count': 0}}" },
     });
     const task = await waitForTask(orchestrator, cluster, "slurm-fail");

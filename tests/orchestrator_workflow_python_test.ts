@@ -1,6 +1,6 @@
 /**
  * The workflow RPCs over the wire: a real daemon subprocess and a real
- * Python grpcio client (CONTRACT §2.11): CreateWorkflow with a JSON spec,
+ * Python grpcio client (docs/compatibility.md §2.11): CreateWorkflow with a JSON spec,
  * StartWorkflowRun with an idempotency key, StreamWorkflowStatus until a
  * finished state, CancelWorkflowRun, and the gRPC codes of bad requests.
  */
@@ -90,6 +90,6 @@ Deno.test("a Python grpcio client runs, follows and cancels workflows through th
   assertEquals(result.unknown_workflow[0], "NOT_FOUND");
   assertStringIncludes(result.unknown_workflow[1], `"nope"`);
   assertEquals(result.unknown_run[0], "NOT_FOUND");
-  // A cancelled run reads as cancelled; its step task as failed in the v1 status (CONTRACT §2.5).
+  // A cancelled run reads as cancelled; its step task as failed in the v1 status (docs/compatibility.md §2.5).
   assertEquals(result.cancel, [true, "cancelled", "cancelled", "failed"]);
 });

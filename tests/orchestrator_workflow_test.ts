@@ -1,8 +1,7 @@
 /**
  * Workflows end to end on the real orchestrator (real SQLite store, real
  * scheduler and built-in executors), through the Connect handlers on an
- * in-memory router transport with the daemon's error interceptor (issue 4
- * items 6 and 9: a failing step, a retried step, cycles, idempotency, cancel).
+ * in-memory router transport with the daemon's error interceptor.
  */
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { Registry } from "prom-client";

@@ -1,5 +1,5 @@
 /**
- * bench/cli (issue 5 §9): wall time of `dspy-agent status`, of `start` when
+ * bench/cli: wall time of `dspy-agent status`, of `start` when
  * everything already runs, of `--help` and `version`, beside
  * `docker-compose ps` on a running one-service compose project, all in the
  * same run, interleaved so machine load hits every command alike. Then where

@@ -1,5 +1,5 @@
 /**
- * bench/rpc (issue #2): a Python grpcio client against the daemon and against
+ * bench/rpc: a Python grpcio client against the daemon and against
  * a minimal Python grpcio server doing the same work, in the same run.
  * Unary Health and a server stream, at 1 and 64 calls in flight.
  *

@@ -1,5 +1,5 @@
 /**
- * bench/stack-start (issue 3, item 10): time from StartServices until every service of a five-service, depth-3
+ * bench/stack-start: time from StartServices until every service of a five-service, depth-3
  * stack is healthy, beside (a) the critical path from the services' readiness times plus the engine's measured
  * create-and-start latency and (b) `docker-compose up -d` of an equivalent compose file, timed in the same run.
  *

@@ -1,4 +1,4 @@
-"""dspy-agent client of bench/tasks, written like the existing Python clients (CONTRACT §2).
+"""dspy-agent client of bench/tasks, written like the existing Python clients (docs/compatibility.md §2).
 
   grpc_client.py ADDR submit COUNT START_AT   -> one process calling SubmitTask COUNT times (noop tasks)
   grpc_client.py ADDR health COUNT START_AT   -> one process calling Health COUNT times (the transport floor)
@@ -20,7 +20,7 @@ from _stats import emit, percentile, wait_until
 
 
 def submit_request(prefix, i):
-    # Clients call str() on every payload value (CONTRACT §2.4).
+    # Clients call str() on every payload value (docs/compatibility.md §2.4).
     payload = {"task_type": str("noop"), "i": str(i)}
     return pb.SubmitTaskRequest(id=f"{prefix}-{i}", payload=payload, priority=0)
 

@@ -1,5 +1,5 @@
 /**
- * bench/tasks (issue 4 item 10): SubmitTask throughput and latency from
+ * bench/tasks: SubmitTask throughput and latency from
  * Python grpcio clients with 1 and 4 processes, and the submit → completion
  * round trip of a noop task on StreamTaskResults — each beside Celery 5 with
  * a real redis-server doing the same in the same run.

@@ -1,5 +1,5 @@
 /**
- * The EnvManagerService handlers: thin adapters from the wire messages (CONTRACT §1) to the environment manager.
+ * The EnvManagerService handlers: thin adapters from the wire messages (docs/compatibility.md §1) to the environment manager.
  * Domain errors pass through unchanged; the error interceptor maps them to gRPC codes.
  *
  * StartServices, StopServices, RestartService, GetServicesStatus and StreamHealth are here; PullImages,
@@ -35,7 +35,7 @@ export function envManagerHandlers(env: EnvManager, ops: Partial<OpsHandlers> = 
 export function stackHandlers(env: EnvManager): StackHandlers {
   return {
     async *startServices(req, ctx) {
-      // `parallel` is always on: each service starts when its own dependencies are healthy (issue 3, item 2).
+      // `parallel` is always on: each service starts when its own dependencies are healthy.
       const updates = env.start({ names: req.serviceNames, gpu: req.gpu || undefined, signal: ctx.signal });
       for await (const update of updates) yield toStatusUpdate(update);
     },

@@ -113,7 +113,7 @@ export function envOpsHandlers(deps: EnvOpsDeps): EnvOpsHandlers {
       const taskId = req.taskId || crypto.randomUUID();
       const text = req.payload.execution;
       if (text === undefined || text.trim() === "") {
-        throw new InvalidExecutionSpecError("execution", "payload.execution is required (CONTRACT §4)");
+        throw new InvalidExecutionSpecError("execution", "payload.execution is required (docs/compatibility.md §4)");
       }
       const spec = parseExecutionSpec(text);
       if (req.timeoutSeconds > 0) spec.timeoutSeconds = req.timeoutSeconds;

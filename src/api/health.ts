@@ -19,7 +19,7 @@ export interface HealthReporter {
   };
 }
 
-/** The Health handler (CONTRACT §2.3: true only when the daemon is really ready). */
+/** The Health handler (docs/compatibility.md §2.3: true only when the daemon is really ready). */
 export function healthHandler(
   reporter: HealthReporter,
 ): Pick<ServiceImpl<typeof OrchestratorService>, "health"> {

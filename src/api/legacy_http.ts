@@ -1,5 +1,5 @@
 /**
- * The legacy queue endpoints on the HTTP port (CONTRACT §3), used by
+ * The legacy queue endpoints on the HTTP port (docs/compatibility.md §3), used by
  * operations tooling: `POST /queue/submit` and `GET /queue/status`. The
  * daemon's HTTP server calls {@linkcode handleLegacyRequest} for every
  * request and serves other paths itself.

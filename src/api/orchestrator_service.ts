@@ -1,6 +1,6 @@
 /**
  * The OrchestratorService handlers (all but Health): thin adapters from the
- * wire messages (CONTRACT §1) to the orchestrator's domain API. Domain errors
+ * wire messages (docs/compatibility.md §1) to the orchestrator's domain API. Domain errors
  * pass through unchanged; the error interceptor maps them to gRPC codes.
  *
  * @module
@@ -56,7 +56,7 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
   return {
     async submitTask(req) {
       const { task } = tasks.submit(toSubmission(req));
-      // CONTRACT: once SubmitTask returns, the task survives a kill -9.
+      // docs/compatibility.md: once SubmitTask returns, the task survives a kill -9.
       await orchestrator.flushed();
       return { success: true, taskId: task.id };
     },
@@ -218,7 +218,7 @@ function* snapshot(orchestrator: Orchestrator, ids: string[], includeCompleted: 
   } while (pageToken);
 }
 
-/** The v1 TaskResult of a task (CONTRACT §1, §2.8). */
+/** The v1 TaskResult of a task (docs/compatibility.md §1, §2.8). */
 export function toTaskResult(task: Task): MessageInitShape<typeof TaskResultSchema> {
   const finished = task.finishedAtMs > 0;
   return {

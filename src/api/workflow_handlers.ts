@@ -78,7 +78,7 @@ export function workflowHandlers(
   };
 }
 
-/** A run status as the wire message (CONTRACT §1 WorkflowStatusUpdate). */
+/** A run status as the wire message (docs/compatibility.md §1 WorkflowStatusUpdate). */
 export function toUpdate(
   status: RunStatus,
 ): MessageInitShape<typeof WorkflowStatusUpdateSchema> {

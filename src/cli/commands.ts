@@ -2,7 +2,7 @@
  * The table of commands: name, summary, usage, options, and a loader that
  * imports the command's module only when it runs. Loaders use static string
  * specifiers so `deno compile` bundles them, and `--help` and `version` stay
- * free of the Connect, protobuf and Docker modules (issue 5, start-up time).
+ * free of the Connect, protobuf and Docker modules.
  *
  * @module
  */

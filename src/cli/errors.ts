@@ -1,6 +1,6 @@
 /**
  * The one place where every failure the CLI can meet becomes a message, a
- * hint and an exit code (issue 5 §7). Commands throw; `main` calls
+ * hint and an exit code. Commands throw; `main` calls
  * {@linkcode describeFailure} once and prints the result.
  *
  * @module

@@ -3,7 +3,7 @@
  * client, with no npm modules: the daemon's Connect handler on the gRPC port
  * serves gRPC, gRPC-web and Connect alike. Loading @connectrpc/connect-node,
  * node:http2 and @bufbuild/protobuf costs about 0.2–0.3 s per CLI run on this
- * machine, more than `status` may take in all (issue 5 §9), so the CLI uses
+ * machine, more than `status` may take in all, so the CLI uses
  * this; Python clients keep using gRPC on the same port.
  *
  * @module

@@ -1,8 +1,8 @@
 import type { Config } from "./types.ts";
 
-/** The default gRPC address (CONTRACT §2.1). */
+/** The default gRPC address (docs/compatibility.md §2.1). */
 export const DEFAULT_GRPC_ADDR = "127.0.0.1:50052";
-/** The default HTTP address (CONTRACT §3). */
+/** The default HTTP address (docs/compatibility.md §3). */
 export const DEFAULT_HTTP_ADDR = "127.0.0.1:9097";
 /** The default Docker engine. */
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";

@@ -18,7 +18,7 @@ export interface Config {
   maxConcurrent: number;
   /** Seconds a service may take to become healthy. @default {60} */
   healthTimeoutSeconds: number;
-  /** An external task runner (CONTRACT §4), if any. */
+  /** An external task runner (docs/compatibility.md §4), if any. */
   runnerUrl?: string;
   /** Log level: error, warn, info, debug or trace. @default {"info"} */
   logLevel: string;

@@ -8,7 +8,7 @@ import { type Http2ServerStream, serveHttp2 } from "./h2/mod.ts";
 import { type ListeningServer, splitAddress } from "./listen.ts";
 import { createStreamHandler } from "./node_adapter.ts";
 
-/** The largest request message accepted (issue #2: oversized input → RESOURCE_EXHAUSTED). */
+/** The largest request message accepted. */
 export const READ_MAX_BYTES = 4 * 1024 * 1024;
 
 /** A TLS certificate chain and its private key, both PEM text. */
@@ -39,7 +39,7 @@ export interface GrpcServerOptions {
 
 /**
  * Serves gRPC (and Connect, gRPC-Web) over plain-text HTTP/2, as existing
- * Python clients dial it with an insecure channel (CONTRACT §2.1), on our
+ * Python clients dial it with an insecure channel (docs/compatibility.md §2.1), on our
  * own HTTP/2 server (`./h2`).
  */
 export function startGrpcServer(options: GrpcServerOptions): Promise<ListeningServer> {

@@ -141,7 +141,7 @@ function decodeFrame(body: Uint8Array, schema: DescMessage, readMaxBytes: number
   try {
     return fromBinary(schema, body.subarray(5));
   } catch (err) {
-    // The fault is the client's (issue #2): Connect would answer INTERNAL.
+    // The fault is the client's: Connect would answer INTERNAL.
     throw new ConnectError(`parse binary: ${(err as Error).message}`, Code.InvalidArgument);
   }
 }

@@ -26,7 +26,7 @@ export interface HttpServerOptions {
   registry: Registry;
   /** True when the daemon is ready (`GET /health`). */
   healthy: () => boolean;
-  /** Extra routes such as the legacy queue endpoints (CONTRACT §3). */
+  /** Extra routes such as the legacy queue endpoints (docs/compatibility.md §3). */
   extraRoutes?: HttpRoute[];
   /** The browser rules checked before any route (`docs/security.md`). @default {the strict rules, no page token accepted} */
   edge?: EdgePolicy;

@@ -30,7 +30,7 @@ export interface NodeHandlerOptions {
 /**
  * Connect's `connectNodeAdapter`, with one change: a request message that is
  * not valid protobuf answers INVALID_ARGUMENT rather than Connect's INTERNAL,
- * because the fault is the client's (issue #2, bad input). Returns undefined
+ * because the fault is the client's. Returns undefined
  * for paths that are not RPCs, so the caller can serve other routes.
  */
 export function createNodeHandler(

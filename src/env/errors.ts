@@ -62,7 +62,7 @@ export class DockerError extends Error {
   }
 }
 
-/** The `execution` payload of a task does not follow CONTRACT §4. */
+/** The `execution` payload of a task does not follow docs/compatibility.md §4. */
 export class InvalidExecutionSpecError extends Error {
   /** The offending field, e.g. `command` or `mounts[1].mount_path`. */
   readonly field: string;

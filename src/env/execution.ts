@@ -1,5 +1,5 @@
 /**
- * Task execution (CONTRACT §4): a command in a one-off container or as a
+ * Task execution (docs/compatibility.md §4): a command in a one-off container or as a
  * local process, with output captured, a time limit, and cleanup.
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * A parser for the Python literal text that `str(dict)` produces.
  *
- * Python clients call `str()` on every payload value (CONTRACT §2.4), so an
+ * Python clients call `str()` on every payload value (docs/compatibility.md §2.4), so an
  * execution spec sent as a dict arrives as `{'command': ['echo', 'hi'], 'env': None}`.
  * Supports dicts, lists, tuples, single- or double-quoted strings with
  * backslash escapes, numbers, True, False and None.

@@ -1,6 +1,6 @@
 /**
  * Capture of a task's output: bounded tails of stdout and stderr, and the
- * result line `__DSPY_RESULT__:<json>` (CONTRACT §4: the output is the JSON
+ * result line `__DSPY_RESULT__:<json>` (docs/compatibility.md §4: the output is the JSON
  * after the last stdout line that starts with the marker).
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Runs an execution spec as a local process (CONTRACT §4: no `image`).
+ * Runs an execution spec as a local process (docs/compatibility.md §4: no `image`).
  *
  * The command starts through `setsid` so it leads its own process group and
  * the time limit kills the whole tree: `sh -c "sleep 60"` would otherwise

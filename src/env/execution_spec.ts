@@ -1,11 +1,11 @@
 /**
- * The `execution` payload of a task (CONTRACT §4), parsed and validated.
+ * The `execution` payload of a task (docs/compatibility.md §4), parsed and validated.
  * @module
  */
 import { InvalidExecutionSpecError } from "./errors.ts";
 import { parsePythonLiteral } from "./execution_literal.ts";
 
-/** Default time limit of an execution, in seconds (CONTRACT §4). */
+/** Default time limit of an execution, in seconds (docs/compatibility.md §4). */
 export const DEFAULT_TIMEOUT_SECONDS = 1800;
 
 /** A host folder or file made visible inside the task's container. */

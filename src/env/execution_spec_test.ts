@@ -4,7 +4,7 @@ import { parseExecutionSpec } from "./execution_spec.ts";
 import { parsePythonLiteral } from "./execution_literal.ts";
 import { OutputCollector, TAIL_CHARS, TAIL_LINES } from "./execution_output.ts";
 
-Deno.test("parseExecutionSpec() reads every CONTRACT §4 field from JSON text", () => {
+Deno.test("parseExecutionSpec() reads every docs/compatibility.md §4 field from JSON text", () => {
   const spec = parseExecutionSpec(JSON.stringify({
     command: ["python", "-c", "print(1)"],
     image: "example/trainer:1",

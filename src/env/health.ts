@@ -1,6 +1,6 @@
 /**
  * Health probes run by the daemon: HTTP status, TCP connect, Redis `PING`, exec in the container, the image's
- * own Docker health status, or none (issue 3, item 2).
+ * own Docker health status, or none.
  *
  * @module
  */

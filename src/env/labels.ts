@@ -1,5 +1,5 @@
 /**
- * Labels that mark every Docker resource dspy-agent owns (issue 3 §3).
+ * Labels that mark every Docker resource dspy-agent owns.
  *
  * Nothing without {@linkcode LABEL_PROJECT} is ever touched; cleanup and
  * adoption go by these labels, never by name.

@@ -1,5 +1,5 @@
 /**
- * The environment manager's Prometheus metrics, under the names operators already scrape (CONTRACT §7).
+ * The environment manager's Prometheus metrics, under the names operators already scrape (docs/compatibility.md §7).
  *
  * @module
  */

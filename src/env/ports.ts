@@ -1,6 +1,6 @@
 /**
  * Host port allocation: a busy configured port moves to the next free one, and the choice is remembered in
- * `<home>/ports.json` so the same stack keeps the same ports across restarts (issue 3, item 4).
+ * `<home>/ports.json` so the same stack keeps the same ports across restarts.
  *
  * @module
  */

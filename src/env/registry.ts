@@ -31,7 +31,7 @@ export interface ServiceRegistry {
  * Builds the registry from the built-ins and `config.services` / `config.ports`.
  *
  * Throws {@linkcode ConfigErrors} listing every problem found: unknown service, dependency cycle (naming it),
- * missing dependency, duplicate host port, malformed port or volume (issue 3, item 1).
+ * missing dependency, duplicate host port, malformed port or volume.
  */
 export function resolveRegistry(config: Config): ServiceRegistry {
   const errors: ConfigError[] = [];

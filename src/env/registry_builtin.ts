@@ -1,8 +1,8 @@
 /**
- * The built-in service definitions: the old registry of CONTRACT §6.
+ * The built-in service definitions: the old registry of docs/compatibility.md §6.
  *
  * Services whose images the user's own project builds (reddb, infermesh-*) are defined but disabled, so the
- * defaults work on a fresh machine (issue 3, item 1). Enabled by default: redis only; the old default also
+ * defaults work on a fresh machine. Enabled by default: redis only; the old default also
  * enabled reddb and infermesh-router, which cannot start without the user's own images.
  *
  * @module

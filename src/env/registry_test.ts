@@ -16,7 +16,7 @@ function config(services: Config["services"], extra: Partial<Config> = {}): Conf
   return { ...defaultConfig({ home: "/nonexistent-home" }), services, ...extra };
 }
 
-Deno.test("resolveRegistry() defines every CONTRACT §6 service with only redis enabled by default", () => {
+Deno.test("resolveRegistry() defines every docs/compatibility.md §6 service with only redis enabled by default", () => {
   const registry = resolveRegistry(config({}));
   assertEquals([...registry.services.keys()].sort(), [
     "infermesh-node-a",

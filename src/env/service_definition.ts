@@ -7,7 +7,7 @@ import type { HealthKind, RestartPolicy } from "../config/mod.ts";
 
 /** One published or exposed container port. */
 export interface PortSpec {
-  /** The host address the port binds to; 127.0.0.1 unless the config names one (CONTRACT §6). */
+  /** The host address the port binds to; 127.0.0.1 unless the config names one (docs/compatibility.md §6). */
   hostIp: string;
   /** The wanted host port; undefined when the port is only exposed on the stack's network. */
   hostPort?: number;

@@ -36,7 +36,7 @@ export type ServiceEvent =
   | { type: "stop" }
   | { type: "stopped" };
 
-/** A status value of the API (CONTRACT §1): starting, running, unhealthy, stopped or failed. */
+/** A status value of the API (docs/compatibility.md §1): starting, running, unhealthy, stopped or failed. */
 export type ServiceStatusValue = "starting" | "running" | "unhealthy" | "stopped" | "failed";
 
 /** An event that is not allowed in the current state. */

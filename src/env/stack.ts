@@ -26,7 +26,7 @@ export interface EnvManagerOptions {
   config: Config;
   /** The Docker engine. */
   engine: Engine;
-  /** The daemon's metrics registry; the env-manager metrics of CONTRACT §7 are registered on it. */
+  /** The daemon's metrics registry; the env-manager metrics of docs/compatibility.md §7 are registered on it. */
   registry: Registry;
   /** Told about every service event (`service_starting`, `service_healthy`, ...). */
   onEvent?: (event: EnvEvent) => void;

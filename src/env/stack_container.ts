@@ -1,6 +1,6 @@
 /**
  * Names and create specs of the Docker resources of a stack: one network, one container per service, named
- * volumes — every one labelled (issue 3, item 3).
+ * volumes — every one labelled.
  *
  * @module
  */
@@ -70,7 +70,7 @@ export function containerSpec(def: ServiceDefinition, options: ContainerSpecOpti
       PortBindings: bindings,
       Binds: binds,
       NetworkMode: network,
-      // The supervisor restarts services itself, with backoff and events (issue 3, item 5).
+      // The supervisor restarts services itself, with backoff and events.
       RestartPolicy: { Name: "no" },
       DeviceRequests: def.gpu ? [{ Driver: "nvidia", Count: -1, Capabilities: [["gpu"]] }] : undefined,
     },

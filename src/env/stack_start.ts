@@ -1,5 +1,5 @@
 /**
- * Bringing a stack up: each service starts the moment its own dependencies are healthy (issue 3, item 2).
+ * Bringing a stack up: each service starts the moment its own dependencies are healthy.
  *
  * Pull, volumes, ports and container creation do not depend on other services, so they run at once; only the
  * container start waits for the dependencies. A second start adopts running containers of the same definition.

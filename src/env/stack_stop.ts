@@ -1,6 +1,5 @@
 /**
- * Stopping a stack: reverse dependency order, graceful timeout then kill, one result per service (issue 3,
- * item 6). Containers are removed on request, volumes only when explicitly asked.
+ * Stopping a stack: reverse dependency order, graceful timeout then kill, one result per service. Containers are removed on request, volumes only when explicitly asked.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * Supervision: follows the engine's event stream and probes running services, restarting a service whose
- * container dies or turns unhealthy according to its restart policy, with backoff (issue 3, item 5).
+ * container dies or turns unhealthy according to its restart policy, with backoff.
  * When the engine goes away the supervisor keeps retrying and reconciles once it is back (item 8).
  *
  * @module

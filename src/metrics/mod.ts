@@ -2,8 +2,8 @@
  * The Prometheus registry of one daemon. Domain folders define their own
  * metrics on it (`env/metrics.ts`, `orchestrator/metrics.ts`).
  *
- * prom-client's `collectDefaultMetrics` breaks scrapes on Deno (see
- * ../shared/ENVIRONMENT.md), so only metrics we register ourselves are served.
+ * prom-client's `collectDefaultMetrics` breaks scrapes on Deno (a known gap of its Node
+ * compatibility), so only metrics we register ourselves are served.
  * @module
  */
 import { Gauge, Registry } from "prom-client";

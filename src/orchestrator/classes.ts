@@ -7,7 +7,7 @@
  * @module
  */
 
-/** The classes existing clients use (CONTRACT §2.4). */
+/** The classes existing clients use (docs/compatibility.md §2.4). */
 export const BUILTIN_CLASSES = ["cpu_short", "cpu_long", "gpu", "gpu_slurm"] as const;
 
 /** The class of a task submitted without one. */

@@ -1,5 +1,5 @@
 /**
- * The durable event log behind StreamEvents (CONTRACT §2.10): every event is
+ * The durable event log behind StreamEvents (docs/compatibility.md §2.10): every event is
  * stored with a sequence number before it is fanned out, so a subscriber can
  * replay from a time or a sequence and then follow live events without a gap.
  *
@@ -30,7 +30,7 @@ export interface OrchestratorEvent {
   type: string;
   /** The task, run, workflow or service id. */
   resourceId: string;
-  /** Values as strings; nested values as JSON text (CONTRACT §2.10). */
+  /** Values as strings; nested values as JSON text (docs/compatibility.md §2.10). */
   data: Record<string, string>;
   /** Unix milliseconds. */
   timestampMs: number;

@@ -1,6 +1,6 @@
 /**
- * The orchestrator's Prometheus metrics (CONTRACT §7 names) on the registry
- * the daemon gives, and the GetMetrics map (CONTRACT §2.9). Gauges read the
+ * The orchestrator's Prometheus metrics (docs/compatibility.md §7 names) on the registry
+ * the daemon gives, and the GetMetrics map (docs/compatibility.md §2.9). Gauges read the
  * scheduler at scrape time, so they are never stale.
  *
  * @module
@@ -25,7 +25,7 @@ export interface OrchestratorMetrics {
   attemptEnded(task: Task, outcome: string, latencyMs: number): void;
   /** Call once per published event. */
   eventPublished(type: string): void;
-  /** The GetMetrics map: CONTRACT §2.9 keys plus per-class detail. */
+  /** The GetMetrics map: docs/compatibility.md §2.9 keys plus per-class detail. */
   snapshot(): Record<string, number>;
 }
 

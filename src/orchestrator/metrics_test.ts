@@ -2,7 +2,7 @@ import { assert, assertEquals, assertStringIncludes } from "../../tests/support/
 import { openTestOrchestrator, waitForTask } from "./_test_support.ts";
 import { Registry } from "prom-client";
 
-Deno.test("the registry carries the CONTRACT §7 orchestrator metrics with real values", async () => {
+Deno.test("the registry carries the docs/compatibility.md §7 orchestrator metrics with real values", async () => {
   const registry = new Registry();
   await using orch = await openTestOrchestrator({ registry });
   orch.tasks.submit({ id: "a", payload: { task_type: "noop" } });

@@ -1,6 +1,6 @@
 /**
  * The orchestrator: durable tasks, scheduling, executors, events, workflows
- * and metrics (issue 4). Open it with {@linkcode openOrchestrator}.
+ * and metrics. Open it with {@linkcode openOrchestrator}.
  *
  * @module
  */

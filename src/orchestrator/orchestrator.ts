@@ -65,7 +65,7 @@ export interface Orchestrator extends AsyncDisposable {
   events: EventLog;
   /** Workflows and their runs. */
   workflows: WorkflowEngine;
-  /** The GetMetrics map (CONTRACT §2.9). */
+  /** The GetMetrics map (docs/compatibility.md §2.9). */
   metrics(): Record<string, number>;
   /** The limit and running tasks of a class. */
   usage(className: string): { capacity: number; inUse: number };

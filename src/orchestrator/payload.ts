@@ -1,7 +1,7 @@
 /**
  * Decoding of task payload values. Python clients call `str()` on every value
  * before sending it, so the server decodes each string the way the earlier
- * orchestrator did (CONTRACT §2.4).
+ * orchestrator did (docs/compatibility.md §2.4).
  *
  * @module
  */
@@ -19,7 +19,7 @@ const INTEGER = /^[+-]?\d+$/;
 const FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
- * Decodes one payload string per CONTRACT §2.4: trimmed; `true`/`false` in any
+ * Decodes one payload string per docs/compatibility.md §2.4: trimmed; `true`/`false` in any
  * case → boolean; `null` → null; a base-10 integer → number; a number with
  * `.`, `e` or `E` → number; `{...}` or `[...]` that parses as JSON → object or
  * array; anything else stays the (untrimmed) string.

@@ -1,5 +1,5 @@
 /**
- * The v1 result map of a finished attempt (CONTRACT §2.7): every value a
+ * The v1 result map of a finished attempt (docs/compatibility.md §2.7): every value a
  * string; `metadata` and `data` as JSON text. Training code reads
  * `metadata.logs.stdout_tail`, `metadata.result.outputs_summary` and `data`
  * or `data_json`.

@@ -1,5 +1,5 @@
 /**
- * The task model (CONTRACT §2.4–2.7) and its lifecycle as data: a task's
+ * The task model (docs/compatibility.md §2.4–2.7) and its lifecycle as data: a task's
  * state changes only through {@linkcode transitionTask}, a pure function that
  * refuses every move the lifecycle has no edge for.
  *
@@ -19,7 +19,7 @@ export type TaskState =
   | "cancelled"
   | "timed_out";
 
-/** The four states existing clients understand (CONTRACT §2.5). */
+/** The four states existing clients understand (docs/compatibility.md §2.5). */
 export type TaskStatusV1 = "pending" | "running" | "completed" | "failed";
 
 /** Every detailed state, for validation. */
@@ -52,9 +52,9 @@ export interface Task {
   priority: number;
   /** The payload strings as submitted. */
   rawPayload: Record<string, string>;
-  /** The payload decoded per CONTRACT §2.4. */
+  /** The payload decoded per docs/compatibility.md §2.4. */
   payload: Record<string, PayloadValue>;
-  /** The v1 result map (CONTRACT §2.7), set when the task finishes. */
+  /** The v1 result map (docs/compatibility.md §2.7), set when the task finishes. */
   result: Record<string, string>;
   /** Why the task failed, was cancelled or timed out; "" otherwise. */
   error: string;
@@ -111,7 +111,7 @@ export function isTerminal(state: TaskState): boolean {
   return TERMINAL_STATES.includes(state);
 }
 
-/** Maps a detailed state to the v1 status: every other terminal state reads as failed (CONTRACT §2.5). */
+/** Maps a detailed state to the v1 status: every other terminal state reads as failed (docs/compatibility.md §2.5). */
 export function v1Status(state: TaskState): TaskStatusV1 {
   switch (state) {
     case "pending":

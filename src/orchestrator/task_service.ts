@@ -33,7 +33,7 @@ export interface SubmitTaskInput {
   id?: string;
   /** Empty: cpu_short. */
   class?: string;
-  /** Payload strings, decoded per CONTRACT §2.4. */
+  /** Payload strings, decoded per docs/compatibility.md §2.4. */
   payload?: Record<string, string>;
   priority?: number;
   /** Also read from `payload.workflow_id`. */

@@ -1,6 +1,6 @@
 /**
  * `dspy-agent config init|show|get|set|path|validate`: the configuration file
- * and the effective settings with where each came from (issue 5 §5).
+ * and the effective settings with where each came from.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * `dspy-agent doctor`: checks the machine and says how to fix each problem
- * (issue 5 §6). It needs no daemon.
+ * . It needs no daemon.
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * `dspy-agent start`: make sure the daemon runs, start the services, show
  * their progress, and return once every required service is healthy
- * (issue 5 §1; CONTRACT §2.2: Python's AgentInfra waits for this to exit 0).
+ * .
  *
  * @module
  */

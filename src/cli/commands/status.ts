@@ -58,7 +58,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   while (true) {
     health ??= await probeHealth(client, { signal: ctx.signal });
     if (!health) {
-      // One line, as scripts and people read it (issue 5 §3).
+      // One line, as scripts and people read it.
       throw new CommandFailedError(
         `No daemon is running at ${client.address}: start it with \`dspy-agent start\``,
         ExitCode.daemonNotRunning,

@@ -163,7 +163,7 @@ async function watch(
       const r of client.streamTaskResults({ taskIds: ids, includeCompleted: true }, { signal: ctx.signal })
     ) {
       const key = `${r.status}/${r.state}/${r.attempts}`;
-      if (seen.get(r.taskId) === key) continue; // the stream may resend snapshots (CONTRACT §2.8)
+      if (seen.get(r.taskId) === key) continue; // the stream may resend snapshots (docs/compatibility.md §2.8)
       seen.set(r.taskId, key);
       print(ctx, r);
       if (r.status === "completed" || r.status === "failed") {
@@ -198,7 +198,7 @@ function print(ctx: CommandContext, r: TaskResult): void {
   const mark = r.status === "completed" ? c.green("✓") : r.status === "failed" ? c.red("✗") : "…";
   const took = r.durationMs > 0 ? ` (${formatDuration(r.durationMs)})` : "";
   ctx.output.line(`${mark} ${r.taskId}  ${state}${took}${r.error ? `: ${r.error}` : ""}`);
-  // The task's output (CONTRACT §2.7: JSON in result.data).
+  // The task's output (docs/compatibility.md §2.7: JSON in result.data).
   if (r.status === "completed" && r.result.data) ctx.output.line(`  ${c.dim("data:")} ${r.result.data}`);
 }
 

@@ -1,6 +1,6 @@
 /**
  * The start lock: concurrent `dspy-agent start` runs take turns, so two of
- * them never both decide the daemon is missing and spawn it twice (issue 5 §1).
+ * them never both decide the daemon is missing and spawn it twice.
  *
  * @module
  */

@@ -2,7 +2,7 @@
  * A block of lines, one per item (service or image), redrawn in place on a
  * terminal with a spinner, a progress bar and the elapsed time, then ✓ or ✗.
  * When stdout is not a terminal the same changes come out as plain lines,
- * one per change, so logs and pipes read well (issue 5 §1).
+ * one per change, so logs and pipes read well.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Running `payload.execution` (CONTRACT §4) through the environment
+ * Running `payload.execution` (docs/compatibility.md §4) through the environment
  * manager's executor: a one-off container when `image` is set, else a local
  * process. The orchestrator only maps the outcome onto the task.
  *

@@ -1,5 +1,5 @@
 /**
- * Reading a task process's output: the `__DSPY_RESULT__:` line (CONTRACT §4)
+ * Reading a task process's output: the `__DSPY_RESULT__:` line (docs/compatibility.md §4)
  * and the tail kept in the result metadata.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * Forwarding to an external task runner (CONTRACT §4): `POST
+ * Forwarding to an external task runner (docs/compatibility.md §4): `POST
  * $ENV_RUNNER_URL/tasks/execute` with `{id, class, payload}`; the runner
  * answers 200 `{id, latency_ms, metadata}` or an error status with `{error}`.
  *

@@ -67,7 +67,7 @@ function noExecutorReason(task: Task, options: ExecutorSelectorOptions): string 
   const ways = [
     `set payload.task_type to one of ${BUILTIN_TASK_TYPES.join(", ")}`,
     options.backend
-      ? "give payload.execution {command, image?} (CONTRACT §4)"
+      ? "give payload.execution {command, image?} (docs/compatibility.md §4)"
       : "give payload.execution {command, image?} (needs the environment manager, which is not available)",
     "set ENV_RUNNER_URL to forward tasks to a runner",
     "use class gpu_slurm on a host with Slurm",

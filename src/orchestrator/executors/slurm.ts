@@ -34,7 +34,7 @@ export async function missingSlurmCommands(path = Deno.env.get("PATH") ?? ""): P
 }
 
 /**
- * The fields of `payload.execution` (CONTRACT §4) a Slurm job honours; src/env's ExecutionSpec has this shape.
+ * The fields of `payload.execution` (docs/compatibility.md §4) a Slurm job honours; src/env's ExecutionSpec has this shape.
  * `image` and `mounts` do not apply (the job is a process on a compute node). `timeout_seconds` is not turned
  * into `--time`: the parsed spec holds 1800 when the task gave none, which would cut long GPU jobs; the task's
  * own timeout still cancels the job.
@@ -60,7 +60,7 @@ export interface SlurmExecutorOptions {
   env?: Record<string, string>;
   /**
    * Parses `payload.execution`; the orchestrator passes src/env's parseExecutionSpec, which also reads the
-   * Python repr text v1 clients send (`{'command': [...]}`, CONTRACT §2.4).
+   * Python repr text v1 clients send (`{'command': [...]}`, docs/compatibility.md §2.4).
    * @default {an object with a `command` list, as is}
    */
   parse?: (value: unknown) => SlurmJobSpec;
@@ -113,7 +113,7 @@ export function slurmExecutor(options: SlurmExecutorOptions = {}): TaskExecutor 
     if (options.workDir) await Deno.mkdir(options.workDir, { recursive: true });
     const dir = await Deno.makeTempDir({ dir: options.workDir, prefix: "dspy-agent-slurm-" });
     try {
-      // `env NAME=value` rather than `export`: CONTRACT §4 allows names such as `a.b` that sh cannot export.
+      // `env NAME=value` rather than `export`: docs/compatibility.md §4 allows names such as `a.b` that sh cannot export.
       const assignments = Object.entries(spec.env ?? {}).map(([name, value]) => shellQuote(`${name}=${value}`));
       const argv = [...(assignments.length > 0 ? ["env", ...assignments] : []), ...spec.command.map(shellQuote)];
       await Deno.writeTextFile(`${dir}/job.sh`, `#!/bin/sh\nexec ${argv.join(" ")}\n`);

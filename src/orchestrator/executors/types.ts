@@ -47,7 +47,7 @@ export interface ProcessOutcome {
 }
 
 /**
- * The environment manager's executor of `payload.execution` (CONTRACT §4):
+ * The environment manager's executor of `payload.execution` (docs/compatibility.md §4):
  * one-off container when `image` is set, else a local process. Implemented
  * by src/env; structurally typed here so the orchestrator does not depend on
  * its internals.

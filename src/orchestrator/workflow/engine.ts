@@ -1,6 +1,6 @@
 /**
  * The workflow engine: stores workflows, runs each run's DAG as tasks, and
- * streams progress (issue 4 item 6). State lives in the orchestrator's SQLite
+ * streams progress. State lives in the orchestrator's SQLite
  * database; a run survives a daemon restart because its steps are durable
  * tasks with deterministic ids and the engine resumes unfinished runs on open.
  *
@@ -207,7 +207,7 @@ export function createWorkflowEngine(
         })
       );
       await schedule(runId);
-      // CONTRACT: once StartWorkflowRun returns, the run survives a kill -9.
+      // docs/compatibility.md: once StartWorkflowRun returns, the run survives a kill -9.
       await flushed();
       return loadStatus(runId);
     },

@@ -1,6 +1,5 @@
 /**
- * Workflows: JSON specs of steps run as a DAG of durable tasks (issue 4
- * item 6). The orchestrator builds the engine with
+ * Workflows: JSON specs of steps run as a DAG of durable tasks. The orchestrator builds the engine with
  * {@linkcode createWorkflowEngine} on its database, task service and event log.
  *
  * @module

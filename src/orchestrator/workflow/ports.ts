@@ -12,7 +12,7 @@ export interface WorkflowTask {
   id: string;
   /** Detailed state: pending, retrying, running, completed, failed, cancelled, timed_out... */
   state: string;
-  /** The CONTRACT §2.7 result map (`data` holds the output JSON). */
+  /** The docs/compatibility.md §2.7 result map (`data` holds the output JSON). */
   result: Record<string, string>;
   /** Why the task failed, if it did. */
   error: string;

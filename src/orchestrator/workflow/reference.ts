@@ -52,7 +52,7 @@ export function findReferences(value: string): Reference[] {
 /**
  * Replaces every reference in `value` with its value from `scope`. Strings
  * are inserted as they are, anything else as JSON text, so that a whole-value
- * reference to a number or object decodes back to it (CONTRACT §2.4).
+ * reference to a number or object decodes back to it (docs/compatibility.md §2.4).
  * Throws a plain Error naming the reference that has no value.
  */
 export function resolveReferences(

@@ -1,6 +1,6 @@
 /**
  * The workflow spec: parsing the JSON of `CreateWorkflowRequest.spec` into
- * checked steps (issue 4 item 6). Every rule failure throws a
+ * checked steps. Every rule failure throws a
  * {@linkcode WorkflowSpecError} whose message names the offending step,
  * reference or cycle.
  *

@@ -7,7 +7,7 @@
 
 import { IllegalWorkflowTransitionError } from "./errors.ts";
 
-/** A run's state (CONTRACT §2.11). */
+/** A run's state (docs/compatibility.md §2.11). */
 export type RunState =
   | "pending"
   | "running"

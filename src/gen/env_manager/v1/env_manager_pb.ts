@@ -1,6 +1,6 @@
 // The environment manager API: the service containers of the local stack.
 //
-// Fields numbered in ../shared/CONTRACT.md §1 are the wire contract with
+// Fields numbered in docs/compatibility.md §1 are the wire contract with
 // existing Python clients and must never change. Everything marked "Added
 // by dspy-agent" is a wire-compatible extension.
 
@@ -577,7 +577,7 @@ export type ExecuteTaskRequest = Message<"env_manager.v1.ExecuteTaskRequest"> & 
   workloadClass: string;
 
   /**
-   * CONTRACT §4: payload "execution" is JSON {command, image, env, mounts, resources, timeout_seconds, working_dir}.
+   * docs/compatibility.md §4: payload "execution" is JSON {command, image, env, mounts, resources, timeout_seconds, working_dir}.
    *
    * @generated from field: map<string, string> payload = 3;
    */

@@ -1,6 +1,6 @@
 // The orchestrator API: durable tasks, workflows, metrics and events.
 //
-// Fields numbered in ../shared/CONTRACT.md §1 are the wire contract with
+// Fields numbered in docs/compatibility.md §1 are the wire contract with
 // existing Python clients and must never change. Everything marked "Added
 // by dspy-agent" is a wire-compatible extension: old clients ignore it.
 
@@ -132,9 +132,9 @@ export type SubmitTaskRequest = Message<"orchestrator.v1.SubmitTaskRequest"> & {
   class: string;
 
   /**
-   * Values are decoded per CONTRACT §2.4 (booleans, numbers, JSON, null).
+   * Values are decoded per docs/compatibility.md §2.4 (booleans, numbers, JSON, null).
    * payload.task_type "noop", "echo" (returns the payload), "sleep" (sleep_ms) or "fail" (message,
-   * fail_attempts) runs a built-in; payload.execution runs per CONTRACT §4; else ENV_RUNNER_URL.
+   * fail_attempts) runs a built-in; payload.execution runs per docs/compatibility.md §4; else ENV_RUNNER_URL.
    *
    * @generated from field: map<string, string> payload = 3;
    */
