@@ -31,7 +31,15 @@ Deno.test({
     const checks: Check[] = JSON.parse(ok.stdout).checks;
     assertEquals(checks.find((c) => c.name === "docker engine")?.status, "ok");
     assert(/^Docker \d+\.\d+/.test(checks.find((c) => c.name === "docker engine")!.detail));
-    assertEquals(checks.map((c) => c.name), ["config", "docker engine", "state folder", "ports", "gpu", "disk space", "task store"]);
+    assertEquals(checks.map((c) => c.name), [
+      "config",
+      "docker engine",
+      "state folder",
+      "ports",
+      "gpu",
+      "disk space",
+      "task store",
+    ]);
 
     using _busy = Deno.listen({ hostname: "127.0.0.1", port });
     const busy = await cli.run(["doctor"]);
