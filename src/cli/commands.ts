@@ -87,6 +87,21 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import("./commands/store.ts"),
   },
   {
+    name: "down",
+    summary: "Stop and remove this folder's containers and network, then stop the daemon",
+    usage: "down [--volumes] [--timeout S]",
+    description: [
+      "Like stop, and removes the service containers and the stack's network afterwards (never another state",
+      "folder's). Named volumes stay unless --volumes is given. Starts the daemon for the job if it is not running.",
+    ],
+    options: {
+      volumes: { type: "boolean", help: "Also remove the stack's named volumes (their data is lost)" },
+      timeout,
+      json,
+    },
+    load: () => import("./commands/down.ts"),
+  },
+  {
     name: "stop",
     summary: "Stop services, then the daemon",
     usage: "stop [SERVICE...] [--timeout S] [--force] [--remove]",

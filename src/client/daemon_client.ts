@@ -43,7 +43,7 @@ export interface DaemonClient {
   ): AsyncGenerator<ServiceStatusUpdate>;
   /** StopServices. */
   stopServices(
-    request: { serviceNames?: string[]; timeoutSeconds?: number; remove?: boolean },
+    request: { serviceNames?: string[]; timeoutSeconds?: number; remove?: boolean; removeVolumes?: boolean },
     options?: CallOptions,
   ): Promise<{ success: boolean; serviceResults: Record<string, string> }>;
   /** StreamLogs. */

@@ -32,7 +32,12 @@ export async function run(ctx: CommandContext): Promise<number> {
 
   if (health) {
     const response = await client.stopServices(
-      { serviceNames: ctx.positionals, timeoutSeconds: Math.ceil(timeoutSeconds), remove: ctx.values.remove === true },
+      {
+        serviceNames: ctx.positionals,
+        timeoutSeconds: Math.ceil(timeoutSeconds),
+        remove: ctx.values.remove === true,
+        removeVolumes: ctx.values.volumes === true,
+      },
       { signal: ctx.signal, timeoutMs: (timeoutSeconds + 30) * 1000 },
     ).catch((error) => {
       // Services cannot be stopped (for example Docker is down): the daemon still stops; the error is reported last.
@@ -69,6 +74,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 
   if (ctx.globals.json) out.writeJson({ ok: !failed && result.daemon !== "still running", ...result });
+  else if (health && ctx.values.remove !== true && Object.keys(result.services).length > 0) {
+    out.line(c.dim("The stopped containers and the network remain; `dspy-agent down` removes them."));
+  }
   if (result.daemon === "still running") {
     throw new CommandFailedError(
       `Cannot stop the daemon (pid ${pid}): still running after ${Math.max(timeoutSeconds, 10)} s`,
