@@ -23,6 +23,7 @@ const CODES: Record<string, Code> = {
   WorkflowSpecError: Code.InvalidArgument,
   InvalidStoreBackupError: Code.InvalidArgument,
   StoreUnusableError: Code.DataLoss,
+  StoreFullError: Code.ResourceExhausted,
   // env/
   ServiceNotFoundError: Code.NotFound,
   UnknownServiceError: Code.NotFound,

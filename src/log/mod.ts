@@ -38,8 +38,13 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = ORDER[(options.level ?? "info") as LogLevel] ?? ORDER.info;
   const encoder = new TextEncoder();
-  const write = options.write ??
-    ((line: string) => Deno.stderr.writeSync(encoder.encode(line + "\n")));
+  const write = options.write ?? ((line: string) => {
+    try {
+      Deno.stderr.writeSync(encoder.encode(line + "\n"));
+    } catch {
+      // The log's disk is full or its reader is gone: the line is lost, the daemon goes on.
+    }
+  });
   const log = (level: LogLevel) => (message: string, fields?: LogFields) => {
     if (ORDER[level] > threshold) return;
     write(

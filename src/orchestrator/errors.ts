@@ -152,3 +152,22 @@ export class InvalidStoreBackupError extends Error {
     this.path = path;
   }
 }
+
+/** A write to the task store failed because its disk is full: nothing of it was stored. */
+export class StoreFullError extends Error {
+  /** The error for what SQLite said. */
+  constructor(options?: ErrorOptions) {
+    super(
+      "Cannot store the change: the disk that holds the task store is full. Nothing was accepted; reads keep " +
+        "working. Free space on that disk (see `dspy-agent doctor`), then retry: writes work again by themselves.",
+      options,
+    );
+    this.name = "StoreFullError";
+  }
+}
+
+/** True when a SQLite error says the disk (or the database's size limit) is full. */
+export function isDiskFull(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /database or disk is full|SQLITE_FULL|No space left on device|disk I\/O error/i.test(message);
+}

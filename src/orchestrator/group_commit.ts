@@ -13,6 +13,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import { inTransaction } from "./db.ts";
+import { isDiskFull, StoreFullError } from "./errors.ts";
 
 /** Batches the writes of one event-loop turn into one transaction. */
 export class GroupCommit {
@@ -96,8 +97,10 @@ export class GroupCommit {
         try {
           this.#db.exec("ROLLBACK");
         } catch { /* the database is gone */ }
-        this.#onError(error);
-        for (const waiter of waiters) waiter.reject(error);
+        // A full disk is the caller's to know as such (RESOURCE_EXHAUSTED), not an internal error.
+        const failure = isDiskFull(error) ? new StoreFullError({ cause: error }) : error;
+        this.#onError(failure);
+        for (const waiter of waiters) waiter.reject(failure);
         return;
       }
     }

@@ -23,6 +23,7 @@ export {
   InvalidTaskError,
   OrchestratorClosedError,
   SlurmUnavailableError,
+  StoreFullError,
   StoreUnusableError,
   SubscriberTooSlowError,
   TaskExecutionError,
