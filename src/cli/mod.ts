@@ -11,10 +11,11 @@
 import { parseArgs } from "node:util";
 import { COMMANDS, type CommandSpec, findCommand, GLOBAL_OPTIONS, type OptionSpec } from "./commands.ts";
 import type { CommandContext, GlobalOptions } from "./context.ts";
-import { readEnv } from "./context.ts";
+import { ENV_NAMES, readEnv } from "./context.ts";
 import { describeFailure, ExitCode, InterruptedError, UsageError } from "./errors.ts";
 import { commandHelp, mainHelp } from "./help.ts";
 import { createOutput, type Output } from "./output/terminal.ts";
+import { LIBRARY_ENV_NAMES, scopeProcessEnv } from "./process_env.ts";
 import type { ConfigFlags, LoadedConfig } from "../config/mod.ts";
 
 export { describeFailure, ExitCode } from "./errors.ts";
@@ -23,6 +24,8 @@ export type { FailureReport } from "./errors.ts";
 /** Runs the CLI with the given arguments and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const env = readEnv();
+  // Before any npm library loads (the daemon's modules load lazily, below).
+  scopeProcessEnv([...ENV_NAMES, ...LIBRARY_ENV_NAMES]);
   const split = splitCommand(args);
   const quickJson = args.includes("--json");
   const output = createOutput({ json: quickJson, noColor: args.includes("--no-color"), env });
