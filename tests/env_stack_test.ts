@@ -114,7 +114,9 @@ Deno.test({
       const after = await engine.listContainers({ selector: { [LABEL_PROJECT]: config.project } });
       assertEquals(after.map((c) => c.Id).sort(), containers.map((c) => c.Id).sort());
 
-      // A changed definition is recreated; the rest of the stack is adopted. A new manager is a restarted daemon.
+      // A changed definition is recreated; the rest of the stack is adopted. A new manager is a restarted daemon, so
+      // the first one is gone first (one daemon per state folder: two would each heal what the other removes).
+      await manager[Symbol.asyncDispose]();
       const changed = {
         ...config,
         services: { ...config.services, worker: { ...config.services.worker, env: { MODE: "changed" } } },

@@ -73,6 +73,18 @@ export function startSupervisor(ctx: StackContext, options: SupervisorOptions = 
     }
   };
 
+  /** Another container of the service exists already (a start replaced ours): that one is the service now. */
+  const adoptReplacement = async (service: string) => {
+    const other = (await listExisting(ctx, signal)).get(service);
+    if (!other || other.State !== "running") return false;
+    const record = recordOf(ctx, service);
+    apply(ctx, service, { type: "stopped" });
+    record.containerId = other.Id;
+    apply(ctx, service, { type: "adopt", containerId: other.Id, at: Date.now() });
+    record.message = "its container was replaced; following the new one";
+    return true;
+  };
+
   const restart = async (service: string, attempt: number, reason: string) => {
     const record = recordOf(ctx, service);
     const def = ctx.registry.services.get(service);
@@ -84,6 +96,8 @@ export function startSupervisor(ctx: StackContext, options: SupervisorOptions = 
         await ctx.engine.stopContainer(record.containerId, { timeoutSeconds: 5, signal });
         await ctx.engine.startContainer(record.containerId, { signal });
         apply(ctx, service, { type: "probe" });
+      } else if (await adoptReplacement(service)) {
+        return;
       } else {
         // Removed outside dspy-agent (docker rm -f, a prune): made again from its definition, as a start would;
         // a deleted image is pulled again.
