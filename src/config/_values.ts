@@ -33,7 +33,7 @@ export function str(
     });
   }
   if (re && !re.test(v)) {
-    return void e.push({ path: p, detail: `"${v}" is not a valid value` });
+    return void e.push({ path: p, detail: `"${clip(String(v))}" is not a valid value` });
   }
   set(v);
 }
@@ -50,7 +50,7 @@ export function addr(
     if (a) set(a);
     else {e.push({
         path: p,
-        detail: `"${s}" is not an address of the form HOST:PORT`,
+        detail: `"${clip(s)}" is not an address of the form HOST:PORT`,
       });}
   });
 }
@@ -107,7 +107,7 @@ export function oneOf<T extends string>(
   if (typeof v !== "string" || !allowed.includes(v as T)) {
     return void e.push({
       path: p,
-      detail: `expected one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`,
+      detail: `expected one of ${allowed.join(", ")}, got ${clip(JSON.stringify(v) ?? String(v))}`,
     });
   }
   set(v as T);
@@ -151,7 +151,7 @@ export function strList(
   if (bad !== undefined) {
     return void e.push({
       path: p,
-      detail: `"${bad}" is not valid${hint ? `; write it ${hint}` : ""}`,
+      detail: `"${clip(bad)}" is not valid${hint ? `; write it ${hint}` : ""}`,
     });
   }
   set(v as string[]);
@@ -184,6 +184,11 @@ function kind(v: unknown): string {
   if (v === null || v === undefined) return "nothing";
   if (v instanceof Date) return "a date";
   if (typeof v === "object") return "a table";
-  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === "string") return `the string ${clip(JSON.stringify(v))}`;
+  return `${typeof v} ${clip(String(v))}`;
+}
+
+/** A value as an error message shows it: at most 80 characters, with the full length named when cut. */
+export function clip(text: string): string {
+  return text.length <= 80 ? text : `${text.slice(0, 80)}… (${text.length.toLocaleString("en")} characters)`;
 }

@@ -1,5 +1,5 @@
 import { type ApiDeps, handleLegacyRequest, type HealthReporter, routes, stoppingError } from "../api/mod.ts";
-import { type Config, ConfigError } from "../config/mod.ts";
+import { type Config, ConfigError, ConfigErrors } from "../config/mod.ts";
 import {
   assertProjectOwned,
   createEngine,
@@ -12,6 +12,7 @@ import {
   ownerLabels,
   ProjectOwnedElsewhereError,
   removeTaskContainers,
+  resolveRegistry,
 } from "../env/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { createRegistry } from "../metrics/mod.ts";
@@ -78,7 +79,7 @@ export async function startDaemon(
 
   try {
     await Deno.mkdir(config.home, { recursive: true });
-    const tls = await loadTls(config);
+    const { tls } = await checkStartable(config);
     const registry = createRegistry({ version: VERSION, startedAt });
     const token = await loadOrCreateToken(config.home);
     const envMetrics = createEnvMetrics(registry);
@@ -217,6 +218,31 @@ function ownHostNames(config: Config): string[] {
     names.push(Deno.hostname());
   } catch { /* no sys permission for the host name: configured names only */ }
   return names.filter((n) => n !== "" && n !== "0.0.0.0" && n !== "::");
+}
+
+/**
+ * Every check of the configuration that `serve` makes before it starts anything: the listen addresses and TLS, and
+ * the service registry (unknown or cyclic dependencies, duplicate or malformed ports and volumes). `config validate`
+ * runs exactly these, so it passes only what `start` accepts. Throws {@linkcode ConfigErrors} listing every problem.
+ */
+export async function checkStartable(config: Config): Promise<{ tls?: TlsMaterial }> {
+  const errors: ConfigError[] = [];
+  let tls: TlsMaterial | undefined;
+  try {
+    tls = await loadTls(config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    errors.push(error);
+  }
+  try {
+    resolveRegistry(config);
+  } catch (error) {
+    if (error instanceof ConfigErrors) errors.push(...error.errors);
+    else if (error instanceof ConfigError) errors.push(error);
+    else throw error;
+  }
+  if (errors.length > 0) throw new ConfigErrors(errors);
+  return { tls };
 }
 
 /**

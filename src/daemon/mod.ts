@@ -3,7 +3,7 @@
  * composition root; `runDaemon` is `dspy-agent serve`.
  * @module
  */
-export { type Daemon, startDaemon, type StartDaemonOptions } from "./daemon.ts";
+export { checkStartable, type Daemon, startDaemon, type StartDaemonOptions } from "./daemon.ts";
 export { runDaemon, type RunDaemonOptions } from "./run.ts";
 export { AddressInUseError, DaemonAlreadyRunningError } from "./errors.ts";
 export { DAEMON_FILE, type DaemonFile, readDaemonFile } from "./lock.ts";

@@ -122,7 +122,10 @@ async function validate(ctx: CommandContext): Promise<number> {
   if (problems.length === 0) {
     // The environment can be wrong too (for example ORCHESTRATOR_GRPC_ADDR=nonsense).
     try {
-      await ctx.loadConfig();
+      const { config } = await ctx.loadConfig();
+      // Exactly what `start` and `serve` check before they start anything (TLS, the service registry).
+      const { checkStartable } = await import("../../daemon/mod.ts");
+      await checkStartable(config);
     } catch (error) {
       const all = (error as { errors?: typeof problems }).errors;
       if (!all) throw error;
