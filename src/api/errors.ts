@@ -1,3 +1,8 @@
+/**
+ * The one map from domain error classes to gRPC codes.
+ *
+ * @module
+ */
 import { Code, ConnectError } from "@connectrpc/connect";
 
 /**
@@ -35,7 +40,13 @@ const CODES: Record<string, Code> = {
   ImageNotFoundError: Code.FailedPrecondition,
   IllegalServiceTransitionError: Code.FailedPrecondition,
   NoFreePortError: Code.ResourceExhausted,
+  ProjectOwnedElsewhereError: Code.FailedPrecondition,
 };
+
+/** The gRPC code an error class maps to, by its name; undefined for one that answers INTERNAL. */
+export function codeForError(name: string): Code | undefined {
+  return CODES[name];
+}
 
 /** Turns any thrown value into a ConnectError, keeping the original as `cause` for logs. */
 export function toConnectError(err: unknown): ConnectError {

@@ -1,3 +1,8 @@
+/**
+ * The Health RPC: the daemon's readiness, version and each component's state.
+ *
+ * @module
+ */
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { OrchestratorService } from "../gen/orchestrator/v1/orchestrator_pb.ts";
 

@@ -1,3 +1,9 @@
+/**
+ * The interceptors every RPC passes through: errors mapped to codes once, and streams cut by a shutdown ended
+ * UNAVAILABLE.
+ *
+ * @module
+ */
 import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import type { Logger } from "../log/mod.ts";
 import { toConnectError } from "./errors.ts";

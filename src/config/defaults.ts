@@ -1,3 +1,8 @@
+/**
+ * The built-in configuration (every setting's default) and the commented config.toml that `config init` writes.
+ *
+ * @module
+ */
 import type { Config } from "./types.ts";
 
 /** The default gRPC address (docs/compatibility.md §2.1). */

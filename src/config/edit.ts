@@ -1,3 +1,8 @@
+/**
+ * `config set`: changes one key of config.toml in place, keeping the user's comments and layout.
+ *
+ * @module
+ */
 import { stringify } from "smol-toml";
 import { checkConfigText } from "./load.ts";
 import { ConfigErrors } from "./errors.ts";

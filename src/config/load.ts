@@ -1,3 +1,9 @@
+/**
+ * Loading the effective configuration: defaults ← config.toml ← environment ← flags, with where each value came
+ * from.
+ *
+ * @module
+ */
 import { parse as parseToml, TomlError } from "smol-toml";
 import { locateKey } from "./_locate.ts";
 import { defaultConfig, joinPath } from "./defaults.ts";

@@ -38,4 +38,3 @@ export {
 } from "./load.ts";
 export { parseAddr } from "./schema.ts";
 export { setConfigValue } from "./edit.ts";
-export { CONFIG_ENV_VARS, readEnvironment } from "./env.ts";

@@ -1,3 +1,8 @@
+/**
+ * The schema of config.toml: each key's reader, its type and range, collecting every problem with its key path.
+ *
+ * @module
+ */
 import { addr, bool, int, oneOf, str, strList, strMap, table } from "./_values.ts";
 import type {
   Config,

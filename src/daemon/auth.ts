@@ -1,3 +1,8 @@
+/**
+ * The daemon's bearer token (`<home>/auth.token`) and the rule that every non-loopback caller must present it.
+ *
+ * @module
+ */
 import { timingSafeEqual } from "node:crypto";
 
 /** The token file's name in the state folder. */

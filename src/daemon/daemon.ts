@@ -1,3 +1,9 @@
+/**
+ * The composition root: `startDaemon(config)` builds the registry, engine, store, environment manager and both
+ * servers, and disposes them in reverse.
+ *
+ * @module
+ */
 import { type ApiDeps, handleLegacyRequest, type HealthReporter, routes, stoppingError } from "../api/mod.ts";
 import { type Config, ConfigError, ConfigErrors } from "../config/mod.ts";
 import {

@@ -1,3 +1,8 @@
+/**
+ * The lean handler context of the fast gRPC path: its signal follows the daemon's shutdown and the client's reset.
+ *
+ * @module
+ */
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { type ContextValues, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { Http2ServerStream } from "./h2/mod.ts";

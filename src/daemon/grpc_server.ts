@@ -1,3 +1,9 @@
+/**
+ * The gRPC port: gRPC, Connect and gRPC-Web on our own HTTP/2 server, plain text or TLS, behind the edge checks and
+ * the token.
+ *
+ * @module
+ */
 import type { ConnectRouter } from "@connectrpc/connect";
 import { errorInterceptor } from "../api/mod.ts";
 import type { Logger } from "../log/mod.ts";

@@ -1,3 +1,8 @@
+/**
+ * The fast path for server-streaming calls of plain binary gRPC on our HTTP/2 server.
+ *
+ * @module
+ */
 import { create, isMessage, toBinary } from "@bufbuild/protobuf";
 import { stoppingError } from "../api/mod.ts";
 import type { Logger } from "../log/mod.ts";

@@ -1,3 +1,8 @@
+/**
+ * The fast path for unary calls of plain binary gRPC: headers, message and trailers leave in one socket write.
+ *
+ * @module
+ */
 import {
   create,
   type DescMessage,

@@ -1,3 +1,8 @@
+/**
+ * Serves a Connect universal handler on one of our HTTP/2 server's streams (everything the fast path does not take).
+ *
+ * @module
+ */
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import type { Http2ServerStream } from "./h2/mod.ts";
 

@@ -1,3 +1,9 @@
+/**
+ * The HTTP/1.1 (or HTTPS) port: `/health`, `/metrics`, the legacy `/queue/*` routes and Connect, behind the edge
+ * checks and connection limits.
+ *
+ * @module
+ */
 import * as http from "node:http";
 import * as https from "node:https";
 import type { ConnectRouter } from "@connectrpc/connect";

@@ -1,3 +1,8 @@
+/**
+ * Binding a node server to `HOST:PORT`, with a busy address reported as AddressInUseError.
+ *
+ * @module
+ */
 import type { Server as NetServer } from "node:net";
 import { AddressInUseError } from "./errors.ts";
 

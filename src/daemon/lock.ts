@@ -1,3 +1,9 @@
+/**
+ * The state-folder lock (`daemon.lock`, one daemon per folder) and `daemon.json`, which tells the CLI where the
+ * daemon listens.
+ *
+ * @module
+ */
 import { DaemonAlreadyRunningError } from "./errors.ts";
 
 /** The file a running daemon describes itself in, inside the state folder. */

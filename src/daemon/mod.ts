@@ -6,6 +6,6 @@
 export { checkStartable, type Daemon, startDaemon, type StartDaemonOptions } from "./daemon.ts";
 export { runDaemon, type RunDaemonOptions } from "./run.ts";
 export { AddressInUseError, DaemonAlreadyRunningError } from "./errors.ts";
-export { DAEMON_FILE, type DaemonFile, readDaemonFile } from "./lock.ts";
+export { DAEMON_FILE, type DaemonFile } from "./lock.ts";
 export { TOKEN_FILE } from "./auth.ts";
 export { backupStoreFile, checkStoreFile } from "./store_tools.ts";

@@ -1,3 +1,9 @@
+/**
+ * The RPC dispatcher of both ports: routes each request to its Connect handler, or to the fast path for plain binary
+ * gRPC.
+ *
+ * @module
+ */
 import type * as http from "node:http";
 import { type ConnectRouter, createConnectRouter, type Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";

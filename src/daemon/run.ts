@@ -1,3 +1,8 @@
+/**
+ * `runDaemon`: the daemon in the foreground: the state-folder lock, `startDaemon`, signals, and a clean exit.
+ *
+ * @module
+ */
 import type { Config } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { VERSION } from "../version.ts";

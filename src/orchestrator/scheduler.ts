@@ -246,7 +246,7 @@ export class Scheduler {
     void this.#execute(run);
   }
 
-  async #execute(run: Run): Promise<void> {
+  async #execute(run: Running): Promise<void> {
     const { events, now, select } = this.#options;
     const task = run.task;
     const startMs = performance.now();
@@ -318,5 +318,3 @@ export class Scheduler {
     return Math.min(this.#options.retryMaxMs ?? 300_000, base * 2 ** Math.max(0, attempt - 1));
   }
 }
-
-type Run = Running;
