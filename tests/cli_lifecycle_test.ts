@@ -5,7 +5,7 @@
  */
 
 import { LABEL_PROJECT } from "../src/env/mod.ts";
-import type { Engine } from "../src/env/engine.ts";
+import type { Engine } from "../src/env/engine/engine.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { buildBusyboxImage, ensureDockerEngine } from "./support/docker.ts";
 import { freePort } from "./support/daemon.ts";

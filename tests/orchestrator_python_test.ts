@@ -5,7 +5,7 @@
  */
 import { Registry } from "prom-client";
 import { orchestratorHandlers } from "../src/api/orchestrator_service.ts";
-import { startGrpcServer } from "../src/daemon/grpc_server.ts";
+import { startGrpcServer } from "../src/daemon/grpc/grpc_server.ts";
 import { OrchestratorService } from "../src/gen/orchestrator/v1/orchestrator_pb.ts";
 import { silentLogger } from "../src/log/mod.ts";
 import { openOrchestrator } from "../src/orchestrator/mod.ts";

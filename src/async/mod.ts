@@ -1,7 +1,10 @@
 /**
- * Small async helpers standing in for `@std/async` (see the README).
+ * Small async helpers standing in for `@std/async` (see the README): an abortable delay, a bounded queue between a
+ * synchronous producer and one consumer, and a counting semaphore with priorities.
  *
  * @module
  */
 
 export { delay } from "./delay.ts";
+export { BoundedQueue, type TakeResult } from "./bounded_queue.ts";
+export { createSemaphore, type Semaphore } from "./semaphore.ts";

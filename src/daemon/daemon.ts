@@ -26,7 +26,7 @@ import { openOrchestrator } from "../orchestrator/mod.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { loadOrCreateToken } from "./auth.ts";
 import { createEdgePolicy } from "./edge.ts";
-import { startGrpcServer, type TlsMaterial } from "./grpc_server.ts";
+import { startGrpcServer, type TlsMaterial } from "./grpc/grpc_server.ts";
 import { startHttpServer } from "./http_server.ts";
 import { type ListeningServer, splitAddress } from "./listen.ts";
 

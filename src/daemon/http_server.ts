@@ -12,9 +12,9 @@ import { errorInterceptor } from "../api/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { authorized } from "./auth.ts";
 import { checkEdge, corsHeaders, createEdgePolicy, type EdgePolicy } from "./edge.ts";
-import { READ_MAX_BYTES, type TlsMaterial } from "./grpc_server.ts";
+import { READ_MAX_BYTES, type TlsMaterial } from "./grpc/grpc_server.ts";
 import { bind, type ListeningServer } from "./listen.ts";
-import { createNodeHandler } from "./node_adapter.ts";
+import { createNodeHandler } from "./grpc/dispatcher.ts";
 
 /** A plain-HTTP route outside Connect: returns undefined when it does not handle the request. */
 export type HttpRoute = (

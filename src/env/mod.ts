@@ -14,7 +14,7 @@ export {
   type EngineOptions,
   type ExecResult,
   type ProgressMessage,
-} from "./engine.ts";
+} from "./engine/engine.ts";
 export { DockerError, DockerUnavailableError, InvalidExecutionSpecError, ServiceNotFoundError } from "./errors.ts";
 export {
   createExecutor,
@@ -30,9 +30,9 @@ export {
   removeTaskContainers,
   type RemoveTaskContainersOptions,
   RESULT_MARKER,
-} from "./execution.ts";
-export { type LogLine, serviceLogs, type ServiceLogsOptions } from "./logs.ts";
-export { pullImages, type PullImagesOptions, type PullProgress, type PullStatus } from "./pull.ts";
+} from "./execution/execution.ts";
+export { type LogLine, serviceLogs, type ServiceLogsOptions } from "./stack/logs.ts";
+export { pullImages, type PullImagesOptions, type PullProgress, type PullStatus } from "./stack/pull.ts";
 export {
   type ClassUsage,
   detectGpus,
@@ -43,7 +43,7 @@ export {
   resourceAvailability,
   type UsageProbe,
 } from "./resources.ts";
-export { containerStats, type ContainerStatsOptions, type ContainerUsage } from "./stats.ts";
+export { containerStats, type ContainerStatsOptions, type ContainerUsage } from "./engine/stats.ts";
 export {
   LABEL_DEFINITION_HASH,
   LABEL_KIND,
@@ -55,7 +55,7 @@ export {
   projectSelector,
 } from "./labels.ts";
 export { createEnvMetrics, type EnvMetrics } from "./metrics.ts";
-export { createEnvManager, type EnvManager, type EnvManagerOptions } from "./stack.ts";
+export { createEnvManager, type EnvManager, type EnvManagerOptions } from "./stack/stack.ts";
 export {
   assertProjectOwned,
   LABEL_HOME,
@@ -64,14 +64,14 @@ export {
   ownerLabels,
   ProjectOwnedElsewhereError,
   type StackOwner,
-} from "./ownership.ts";
-export type { EnvEvent } from "./stack_context.ts";
-export type { StartPhase, StartUpdate } from "./stack_start.ts";
-export type { StopStackOptions, StopStackResult } from "./stack_stop.ts";
-export type { ResourceUsageInfo, ServiceStatusInfo, StatusOptions } from "./stack_status.ts";
-export type { HealthInfo, WatchHealthOptions } from "./stack_health_watch.ts";
-export { definitionHash, resolveRegistry, type ServiceRegistry } from "./registry.ts";
-export type { HealthCheck, PortSpec, ServiceDefinition, VolumeSpec } from "./service_definition.ts";
-export { ImageNotFoundError, ServiceStartError, UnknownServiceError } from "./stack_errors.ts";
-export { NoFreePortError } from "./ports.ts";
-export { IllegalServiceTransitionError, type ServiceStatusValue } from "./service_state.ts";
+} from "./stack/ownership.ts";
+export type { EnvEvent } from "./stack/stack_context.ts";
+export type { StartPhase, StartUpdate } from "./stack/stack_start.ts";
+export type { StopStackOptions, StopStackResult } from "./stack/stack_stop.ts";
+export type { ResourceUsageInfo, ServiceStatusInfo, StatusOptions } from "./stack/stack_status.ts";
+export type { HealthInfo, WatchHealthOptions } from "./stack/stack_health_watch.ts";
+export { definitionHash, resolveRegistry, type ServiceRegistry } from "./registry/registry.ts";
+export type { HealthCheck, PortSpec, ServiceDefinition, VolumeSpec } from "./registry/service_definition.ts";
+export { ImageNotFoundError, ServiceStartError, UnknownServiceError } from "./stack/stack_errors.ts";
+export { NoFreePortError } from "./probes/ports.ts";
+export { IllegalServiceTransitionError, type ServiceStatusValue } from "./stack/service_state.ts";

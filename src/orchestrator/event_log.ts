@@ -7,7 +7,7 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { BoundedQueue } from "./bounded_queue.ts";
+import { BoundedQueue } from "../async/mod.ts";
 import { migrate } from "./db.ts";
 import type { GroupCommit } from "./group_commit.ts";
 import { SubscriberTooSlowError } from "./errors.ts";

@@ -16,7 +16,7 @@ export type { PayloadValue } from "./payload.ts";
 export { BUILTIN_CLASSES, DEFAULT_CLASS } from "./classes.ts";
 export type { ClassOverrides, Hardware } from "./classes.ts";
 export type { ExecutionBackend, ProcessOutcome } from "./executors/types.ts";
-export { BoundedQueue } from "./bounded_queue.ts";
+export { BoundedQueue } from "../async/mod.ts";
 export {
   IllegalTaskTransitionError,
   InvalidStoreBackupError,

@@ -8,7 +8,7 @@
  * @module
  */
 import { createReadStream } from "node:fs";
-import { createEngine, type Engine } from "../../src/env/engine.ts";
+import { createEngine, type Engine } from "../../src/env/engine/engine.ts";
 import { DockerUnavailableError } from "../../src/env/errors.ts";
 import { LABEL_TEST } from "../../src/env/labels.ts";
 
