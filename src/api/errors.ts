@@ -4,6 +4,10 @@
  * @module
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.ts";
+
+/** The `domain` of the ErrorInfo detail every mapped error carries. */
+export const ERROR_DOMAIN = "dspy-agent";
 
 /**
  * The gRPC code of each domain error, by the error's `name`. This is the one
@@ -54,7 +58,9 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof Error) {
     const code = CODES[err.name];
     if (code !== undefined) {
-      return new ConnectError(err.message, code, undefined, undefined, err);
+      // The machine-readable reason: clients act on the class name, never on the message text.
+      const details = [{ desc: ErrorInfoSchema, value: { reason: err.name, domain: ERROR_DOMAIN } }];
+      return new ConnectError(err.message, code, undefined, details, err);
     }
     return new ConnectError(
       "internal error; see the daemon log",

@@ -180,10 +180,10 @@ export function describeFailure(error: unknown): FailureReport {
   return { message: error.message, exitCode: ExitCode.failure };
 }
 
-function describeCallError(error: Error & { code: string; rawMessage: string }): FailureReport {
+function describeCallError(error: Error & { code: string; rawMessage: string; reason?: string }): FailureReport {
   const message = error.rawMessage;
-  // Docker failures reach the CLI as UNAVAILABLE with the engine in the message (src/api/errors.ts).
-  if (error.code === "unavailable" && /docker/i.test(message)) {
+  // The daemon names the cause in an ErrorInfo detail (src/api/errors.ts); the message text is for people.
+  if (error.reason === "DockerUnavailableError") {
     return {
       message,
       hint: "Start Docker (`dockerd`) or set DOCKER_HOST; `dspy-agent doctor` checks it.",

@@ -17,15 +17,58 @@ export class DaemonCallError extends Error {
   readonly procedure: string;
   /** The daemon's own message. */
   readonly rawMessage: string;
+  /** Why, as the daemon's error class names it (from the google.rpc.ErrorInfo detail), e.g. `DockerUnavailableError`. */
+  readonly reason?: string;
 
   /** Creates the error for a procedure, a code and the daemon's message. */
-  constructor(procedure: string, code: string, message: string, options?: ErrorOptions) {
+  constructor(
+    procedure: string,
+    code: string,
+    message: string,
+    options?: ErrorOptions & { reason?: string },
+  ) {
     super(`[${code}] ${message}`, options);
     this.name = "DaemonCallError";
     this.code = code;
     this.procedure = procedure;
     this.rawMessage = message;
+    this.reason = options?.reason;
   }
+}
+
+/** The error of a Connect JSON error body (`{code, message, details}`). */
+function callError(procedure: string, body: Record<string, unknown>, fallback: string): DaemonCallError {
+  return new DaemonCallError(procedure, String(body.code ?? "unknown"), String(body.message ?? fallback), {
+    reason: errorReason(body.details),
+  });
+}
+
+/**
+ * The `reason` of a google.rpc.ErrorInfo detail: Connect JSON carries it base64-encoded as protobuf, whose field 1 is
+ * the reason string. Read by hand so the CLI loads no protobuf runtime (start-up time).
+ */
+export function errorReason(details: unknown): string | undefined {
+  if (!Array.isArray(details)) return undefined;
+  const info = details.find((d) => (d as { type?: string })?.type === "google.rpc.ErrorInfo") as
+    | { value?: string }
+    | undefined;
+  if (!info?.value) return undefined;
+  const b64 = info.value.replace(/-/g, "+").replace(/_/g, "/");
+  const bytes = Uint8Array.from(atob(b64.padEnd(Math.ceil(b64.length / 4) * 4, "=")), (c) => c.charCodeAt(0));
+  let at = 0;
+  while (at < bytes.length) {
+    const tag = bytes[at++];
+    let length = 0;
+    for (let shift = 0; at < bytes.length; shift += 7) {
+      const b = bytes[at++];
+      length |= (b & 0x7f) << shift;
+      if (!(b & 0x80)) break;
+    }
+    if (tag === 0x0a) return new TextDecoder().decode(bytes.subarray(at, at + length));
+    if ((tag & 7) !== 2) return undefined; // only length-delimited fields in ErrorInfo
+    at += length;
+  }
+  return undefined;
 }
 
 /** gRPC status numbers to Connect codes, for trailers-only answers (for example from the auth check). */
@@ -87,9 +130,7 @@ export class ConnectJsonTransport {
     failOnGrpcStatus(procedure, response.headers);
     const text = await response.text();
     const body = text ? JSON.parse(text) : {};
-    if (!response.ok) {
-      throw new DaemonCallError(procedure, body.code ?? "unknown", body.message ?? `HTTP ${response.status}`);
-    }
+    if (!response.ok) throw callError(procedure, body, `HTTP ${response.status}`);
     return body;
   }
 
@@ -108,7 +149,7 @@ export class ConnectJsonTransport {
     failOnGrpcStatus(procedure, response.headers);
     if (!response.ok || !response.body) {
       const body = await response.json().catch(() => ({}));
-      throw new DaemonCallError(procedure, body.code ?? "unknown", body.message ?? `HTTP ${response.status}`);
+      throw callError(procedure, body, `HTTP ${response.status}`);
     }
     const decoder = new TextDecoder();
     let buffer: Uint8Array = new Uint8Array(0);
@@ -122,9 +163,7 @@ export class ConnectJsonTransport {
           const json = JSON.parse(decoder.decode(buffer.subarray(5, 5 + length)) || "{}");
           buffer = buffer.subarray(5 + length);
           if (flags & 0x02) {
-            if (json.error) {
-              throw new DaemonCallError(procedure, json.error.code ?? "unknown", json.error.message ?? "stream failed");
-            }
+            if (json.error) throw callError(procedure, json.error, "stream failed");
             return;
           }
           yield json;

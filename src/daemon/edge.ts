@@ -11,6 +11,7 @@
  */
 
 import { timingSafeEqual } from "node:crypto";
+import { Code } from "@connectrpc/connect";
 
 /** The header that carries the page token on mutating requests from a browser. */
 export const PAGE_TOKEN_HEADER = "x-dspy-agent-page-token";
@@ -44,8 +45,8 @@ export interface EdgeRequest {
 /** A refusal: the HTTP status, a gRPC code for gRPC callers, and a message naming the problem and the fix. */
 export interface EdgeRefusal {
   status: 403 | 415 | 421;
-  /** PERMISSION_DENIED (7) or INVALID_ARGUMENT (3). */
-  grpcCode: 3 | 7;
+  /** The gRPC code for gRPC callers. */
+  grpcCode: Code.PermissionDenied | Code.InvalidArgument;
   message: string;
 }
 
@@ -75,7 +76,7 @@ export function checkEdge(policy: EdgePolicy, req: EdgeRequest): EdgeRefusal | u
   if (policy.checkHost && !hostAllowed(policy, host)) {
     return {
       status: 421,
-      grpcCode: 7,
+      grpcCode: Code.PermissionDenied,
       message: `Refused a request for host "${clip(host ?? "")}": it is not a name of this daemon ` +
         `(DNS rebinding protection). If you reach the daemon by that name, add it to [http] allowed_hosts in config.toml.`,
     };
@@ -86,18 +87,22 @@ export function checkEdge(policy: EdgePolicy, req: EdgeRequest): EdgeRefusal | u
   if (origin !== undefined && !sameOrigin(origin, host) && !policy.corsOrigins.has(origin.toLowerCase())) {
     return {
       status: 403,
-      grpcCode: 7,
+      grpcCode: Code.PermissionDenied,
       message: `Refused a ${method} from the page origin "${clip(origin)}": cross-site requests may not change ` +
         `anything. To allow that origin, add it to [http] cors_origins in config.toml.`,
     };
   }
   if (req.header("sec-fetch-site") === "cross-site" && origin === undefined) {
-    return { status: 403, grpcCode: 7, message: "Refused a cross-site request without an Origin header." };
+    return {
+      status: 403,
+      grpcCode: Code.PermissionDenied,
+      message: "Refused a cross-site request without an Origin header.",
+    };
   }
   if (method === "POST" && !BODY_TYPES.test(req.header("content-type") ?? "")) {
     return {
       status: 415,
-      grpcCode: 3,
+      grpcCode: Code.InvalidArgument,
       message: `Refused a POST with content type "${clip(req.header("content-type") ?? "(none)")}": send ` +
         `application/json (or a protobuf, gRPC or Connect type).`,
     };
@@ -107,7 +112,7 @@ export function checkEdge(policy: EdgePolicy, req: EdgeRequest): EdgeRefusal | u
   if (origin !== undefined && !tokenMatches(req.header(PAGE_TOKEN_HEADER), policy.pageToken)) {
     return {
       status: 403,
-      grpcCode: 7,
+      grpcCode: Code.PermissionDenied,
       message: `Refused a ${method} from a browser page without a valid ${PAGE_TOKEN_HEADER} header: ` +
         `open the dashboard from the daemon's own address (dspy-agent dashboard), which supplies it.`,
     };

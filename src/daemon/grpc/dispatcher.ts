@@ -5,7 +5,7 @@
  * @module
  */
 import type * as http from "node:http";
-import { type ConnectRouter, createConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Code, type ConnectRouter, createConnectRouter, type Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
@@ -55,7 +55,7 @@ export function createNodeHandler(
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(clientFaultForParseErrors(uRes), res))
       .catch((err) => {
-        if ((err as { code?: number })?.code !== 10) {
+        if ((err as { code?: number })?.code !== Code.Aborted) {
           options.logger.debug("RPC response not written", {
             method: handler.method.name,
             error: err,
@@ -83,9 +83,10 @@ function clientFaultForParseErrors(
 
 /** Turns Connect's INTERNAL for an unparsable request into INVALID_ARGUMENT, in gRPC trailers. */
 export function parseErrorIsClientFault(trailer: Headers): void {
-  // gRPC: 13 = INTERNAL, 3 = INVALID_ARGUMENT.
-  if (trailer.get("grpc-status") === "13" && trailer.get("grpc-message")?.startsWith("parse%20binary")) {
-    trailer.set("grpc-status", "3");
+  if (
+    trailer.get("grpc-status") === String(Code.Internal) && trailer.get("grpc-message")?.startsWith("parse%20binary")
+  ) {
+    trailer.set("grpc-status", String(Code.InvalidArgument));
   }
 }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, type ConnectRouter } from "@connectrpc/connect";
 import { errorInterceptor } from "../../api/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import { authorized } from "../auth.ts";
@@ -76,7 +76,7 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<ListeningSe
       });
       if (refused) return trailersOnly(stream, refused.grpcCode, refused.message);
       if (!authorized(stream.remoteAddress, stream.headers.authorization, options.token)) {
-        return trailersOnly(stream, 16, "a bearer token is required from non-loopback clients"); // UNAUTHENTICATED
+        return trailersOnly(stream, Code.Unauthenticated, "a bearer token is required from non-loopback clients");
       }
       const work = handler(stream);
       if (!work) notFound(stream);
@@ -97,7 +97,7 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<ListeningSe
  */
 function notFound(stream: Http2ServerStream): void {
   const path = stream.headers[":path"];
-  if (/^\/[^/?]+\/[^/?]+$/.test(path)) return trailersOnly(stream, 12, `unknown method ${path}`); // UNIMPLEMENTED
+  if (/^\/[^/?]+\/[^/?]+$/.test(path)) return trailersOnly(stream, Code.Unimplemented, `unknown method ${path}`);
   stream.respond([[":status", "404"], ["content-type", "text/plain; charset=utf-8"]]);
   void stream.write(NOT_FOUND_TEXT);
   stream.end();
