@@ -9,7 +9,7 @@ import {
   DockerError,
   type Engine,
   type EnvManager,
-  type ExecutionResult,
+  type ExecutionOutcome,
   type Executor,
   InvalidExecutionSpecError,
   parseExecutionSpec,
@@ -118,7 +118,7 @@ export function envOpsHandlers(deps: EnvOpsDeps): EnvOpsHandlers {
       const spec = parseExecutionSpec(text);
       if (req.timeoutSeconds > 0) spec.timeoutSeconds = req.timeoutSeconds;
       const started = performance.now();
-      let result: ExecutionResult;
+      let result: ExecutionOutcome;
       try {
         result = await deps.executor.execute(spec, { taskId, signal: ctx.signal });
       } catch (err) {
@@ -137,7 +137,7 @@ export function envOpsHandlers(deps: EnvOpsDeps): EnvOpsHandlers {
 }
 
 /** The ExecuteTask result map: exit_code, stdout_tail, stderr_tail, data, container_id, ... */
-function resultMap(workloadClass: string, result: ExecutionResult): Record<string, string> {
+function resultMap(workloadClass: string, result: ExecutionOutcome): Record<string, string> {
   const map: Record<string, string> = {
     exit_code: String(result.exitCode),
     stdout_tail: result.stdoutTail,
@@ -152,7 +152,7 @@ function resultMap(workloadClass: string, result: ExecutionResult): Record<strin
   return map;
 }
 
-function failureOf(taskId: string, timeoutSeconds: number, result: ExecutionResult): string {
+function failureOf(taskId: string, timeoutSeconds: number, result: ExecutionOutcome): string {
   if (result.timedOut) return `Task "${taskId}" timed out after ${timeoutSeconds} s and was killed`;
   if (result.exitCode !== 0) return `Task "${taskId}" exited with code ${result.exitCode}`;
   return "";

@@ -15,7 +15,6 @@ export { decodePayload, decodePayloadValue, encodePayloadValue } from "./payload
 export type { PayloadValue } from "./payload.ts";
 export { BUILTIN_CLASSES, DEFAULT_CLASS } from "./classes.ts";
 export type { ClassOverrides, Hardware } from "./classes.ts";
-export type { ExecutionBackend, ProcessOutcome } from "./executors/types.ts";
 export { BoundedQueue } from "../async/mod.ts";
 export {
   IllegalTaskTransitionError,

@@ -94,7 +94,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
     const events = new EventLog(db, { now, batch });
     const classes = classSettings(options.hardware, options.classes, slurm);
     const select = createExecutorSelector({
-      backend: options.executor,
+      executor: options.executor,
       parseExecution: parseExecutionSpec,
       runnerUrl: options.runnerUrl,
       slurm,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ExecutionResult } from "./executors/types.ts";
+import type { AttemptResult } from "./executors/types.ts";
 import type { Task } from "./task.ts";
 
 /** What {@linkcode buildResult} needs about the attempt. */
@@ -15,7 +15,7 @@ export interface AttemptReport {
   /** The attempt's wall time. */
   latencyMs: number;
   /** The executor's result when the attempt succeeded. */
-  execution?: ExecutionResult;
+  execution?: AttemptResult;
   /** The executor name when it failed. */
   executor?: string;
   /** Facts a failed attempt left (exit code, log tails). */

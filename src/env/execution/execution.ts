@@ -19,7 +19,7 @@ export {
 export { RESULT_MARKER } from "./execution_output.ts";
 
 /** What an execution produced. */
-export interface ExecutionResult {
+export interface ExecutionOutcome {
   /** The command's exit code (137 when killed, -1 when it could not be started). */
   exitCode: number;
   /** The last ~4 KiB / 50 lines of stdout. */
@@ -49,7 +49,7 @@ export interface ExecuteOptions {
 /** Runs execution specs. */
 export interface Executor {
   /** Runs one spec to completion (or its time limit) and returns what it produced. */
-  execute(spec: ExecutionSpec, options: ExecuteOptions): Promise<ExecutionResult>;
+  execute(spec: ExecutionSpec, options: ExecuteOptions): Promise<ExecutionOutcome>;
 }
 
 /** Options for {@linkcode createExecutor}. */

@@ -4,7 +4,7 @@
  */
 import type { ContainerCreateOptions, Engine } from "../engine/engine.ts";
 import { DockerError } from "../errors.ts";
-import type { ExecutionResult } from "./execution.ts";
+import type { ExecutionOutcome } from "./execution.ts";
 import { OutputCollector } from "./execution_output.ts";
 import { ensureHostPaths } from "./execution_paths.ts";
 import type { ExecutionSpec } from "./execution_spec.ts";
@@ -36,7 +36,7 @@ export async function runInContainer(
   engine: Engine,
   spec: ExecutionSpec,
   options: ContainerRunOptions,
-): Promise<ExecutionResult> {
+): Promise<ExecutionOutcome> {
   const { signal } = options;
   const started = performance.now();
   if (options.pull) await ensureImage(engine, options.image, signal);

@@ -8,7 +8,7 @@
  * without needing permission to read all of it.
  * @module
  */
-import type { ExecutionResult } from "./execution.ts";
+import type { ExecutionOutcome } from "./execution.ts";
 import { OutputCollector } from "./execution_output.ts";
 import { ensureHostPaths } from "./execution_paths.ts";
 import type { ExecutionSpec } from "./execution_spec.ts";
@@ -20,7 +20,7 @@ const NOT_STARTED = 127;
 export async function runLocalProcess(
   spec: ExecutionSpec,
   options: { signal?: AbortSignal },
-): Promise<ExecutionResult> {
+): Promise<ExecutionOutcome> {
   const { signal } = options;
   const started = performance.now();
   const collector = new OutputCollector();

@@ -10,7 +10,7 @@
 import { delay } from "../../async/mod.ts";
 import { TaskExecutionError } from "../errors.ts";
 import type { Task } from "../task.ts";
-import type { ExecutionContext, ExecutionResult } from "./types.ts";
+import type { AttemptContext, AttemptResult } from "./types.ts";
 
 /** The names of the built-in task types. */
 export const BUILTIN_TASK_TYPES = ["noop", "echo", "sleep", "fail"] as const;
@@ -21,8 +21,8 @@ export function isBuiltinTask(task: Task): boolean {
 }
 
 /** Runs a built-in task type. */
-export async function runBuiltin(task: Task, context: ExecutionContext): Promise<ExecutionResult> {
-  const result = (output: unknown): ExecutionResult => ({ executor: "builtin", output });
+export async function runBuiltin(task: Task, context: AttemptContext): Promise<AttemptResult> {
+  const result = (output: unknown): AttemptResult => ({ executor: "builtin", output });
   switch (task.payload.task_type) {
     case "noop":
       return result({});

@@ -8,20 +8,21 @@
 
 import { TaskExecutionError } from "../errors.ts";
 import type { Task } from "../task.ts";
-import type { ExecutionBackend, ExecutionContext, ExecutionResult, TaskExecutor } from "./types.ts";
+import type { ExecutionSpec, Executor } from "../../env/mod.ts";
+import type { AttemptContext, AttemptResult, AttemptRunner } from "./types.ts";
 
-/** Options of {@linkcode executionExecutor}. */
-export interface ExecutionExecutorOptions {
-  /** Runs a parsed spec (src/env's Executor). */
-  backend: ExecutionBackend;
-  /** Validates `payload.execution` into the backend's spec; throws on a bad spec. */
-  parse: (value: unknown) => unknown;
+/** Options of {@linkcode specAttempts}. */
+export interface SpecAttemptsOptions {
+  /** Runs a parsed spec: a one-off container or a local process. */
+  executor: Executor;
+  /** Validates `payload.execution` into a spec; throws on a bad one. */
+  parse: (value: unknown) => ExecutionSpec;
 }
 
 /** Returns an executor for tasks that carry `payload.execution`. */
-export function executionExecutor(options: ExecutionExecutorOptions): TaskExecutor {
-  return async (task: Task, context: ExecutionContext): Promise<ExecutionResult> => {
-    let spec: unknown;
+export function specAttempts(options: SpecAttemptsOptions): AttemptRunner {
+  return async (task: Task, context: AttemptContext): Promise<AttemptResult> => {
+    let spec: ExecutionSpec;
     try {
       spec = options.parse(task.payload.execution);
     } catch (error) {
@@ -29,7 +30,7 @@ export function executionExecutor(options: ExecutionExecutorOptions): TaskExecut
         cause: error,
       });
     }
-    const outcome = await options.backend.execute(spec as never, {
+    const outcome = await options.executor.execute(spec, {
       taskId: task.id,
       signal: context.signal,
     });

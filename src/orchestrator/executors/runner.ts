@@ -8,12 +8,12 @@
 
 import { TaskExecutionError } from "../errors.ts";
 import type { Task } from "../task.ts";
-import type { ExecutionContext, ExecutionResult, TaskExecutor } from "./types.ts";
+import type { AttemptContext, AttemptResult, AttemptRunner } from "./types.ts";
 
 /** Returns an executor that forwards each task to the runner at `runnerUrl`. */
-export function runnerExecutor(runnerUrl: string): TaskExecutor {
+export function runnerExecutor(runnerUrl: string): AttemptRunner {
   const url = `${runnerUrl.replace(/\/+$/, "")}/tasks/execute`;
-  return async (task: Task, context: ExecutionContext): Promise<ExecutionResult> => {
+  return async (task: Task, context: AttemptContext): Promise<AttemptResult> => {
     let response: Response;
     try {
       response = await fetch(url, {

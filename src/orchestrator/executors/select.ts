@@ -9,17 +9,18 @@
 
 import type { Task } from "../task.ts";
 import { BUILTIN_TASK_TYPES, isBuiltinTask, runBuiltin } from "./builtin.ts";
-import { executionExecutor } from "./execution.ts";
+import { specAttempts } from "./execution.ts";
 import { runnerExecutor } from "./runner.ts";
-import { slurmExecutor, type SlurmJobSpec } from "./slurm.ts";
-import type { ExecutionBackend, TaskExecutor } from "./types.ts";
+import type { ExecutionSpec, Executor } from "../../env/mod.ts";
+import { slurmExecutor } from "./slurm.ts";
+import type { AttemptRunner } from "./types.ts";
 
 /** Options of {@linkcode createExecutorSelector}. */
 export interface ExecutorSelectorOptions {
   /** The environment manager's executor; without it `payload.execution` cannot run. */
-  backend?: ExecutionBackend;
-  /** Validates `payload.execution` for the backend (the Slurm executor reads the same spec). */
-  parseExecution?: (value: unknown) => SlurmJobSpec;
+  executor?: Executor;
+  /** Validates `payload.execution` (the Slurm executor reads the same spec). */
+  parseExecution: (value: unknown) => ExecutionSpec;
   /** ENV_RUNNER_URL. */
   runnerUrl?: string;
   /** Whether sbatch, squeue and sacct are on PATH. */
@@ -35,14 +36,11 @@ export interface ExecutorSelectorOptions {
 /** Picks the executor of a task, or says why there is none. */
 export type ExecutorSelector = (
   task: Task,
-) => { executor: TaskExecutor; name: string } | { reason: string };
+) => { executor: AttemptRunner; name: string } | { reason: string };
 
 /** Returns the executor choice for this host's setup. */
 export function createExecutorSelector(options: ExecutorSelectorOptions): ExecutorSelector {
-  const execution = options.backend && executionExecutor({
-    backend: options.backend,
-    parse: options.parseExecution ?? ((value) => value),
-  });
+  const execution = options.executor && specAttempts({ executor: options.executor, parse: options.parseExecution });
   const runner = options.runnerUrl ? runnerExecutor(options.runnerUrl) : undefined;
   const slurm = options.slurm
     ? slurmExecutor({
@@ -66,7 +64,7 @@ export function createExecutorSelector(options: ExecutorSelectorOptions): Execut
 function noExecutorReason(task: Task, options: ExecutorSelectorOptions): string {
   const ways = [
     `set payload.task_type to one of ${BUILTIN_TASK_TYPES.join(", ")}`,
-    options.backend
+    options.executor
       ? "give payload.execution {command, image?} (docs/compatibility.md §4)"
       : "give payload.execution {command, image?} (needs the environment manager, which is not available)",
     "set ENV_RUNNER_URL to forward tasks to a runner",

@@ -11,8 +11,9 @@
 import { delay } from "../../async/mod.ts";
 import { TaskExecutionError } from "../errors.ts";
 import type { Task } from "../task.ts";
+import { type ExecutionSpec, parseExecutionSpec } from "../../env/mod.ts";
 import { parseResultLine, tail } from "./output.ts";
-import type { ExecutionContext, ExecutionResult, TaskExecutor } from "./types.ts";
+import type { AttemptContext, AttemptResult, AttemptRunner } from "./types.ts";
 
 /** The commands the Slurm executor needs. */
 export const SLURM_COMMANDS = ["sbatch", "squeue", "sacct"] as const;
@@ -33,22 +34,12 @@ export async function missingSlurmCommands(path = Deno.env.get("PATH") ?? ""): P
   return missing;
 }
 
-/**
- * The fields of `payload.execution` (docs/compatibility.md §4) a Slurm job honours; src/env's ExecutionSpec has this shape.
- * `image` and `mounts` do not apply (the job is a process on a compute node). `timeout_seconds` is not turned
- * into `--time`: the parsed spec holds 1800 when the task gave none, which would cut long GPU jobs; the task's
- * own timeout still cancels the job.
+/*
+ * A Slurm job honours these fields of the execution spec (docs/compatibility.md §4): `command`, `env`,
+ * `resources.gpuCount` (`--gres=gpu:N`) and `workingDir` (`--chdir`). `image` and `mounts` do not apply (the job is a
+ * process on a compute node). `timeoutSeconds` is not turned into `--time`: the parsed spec holds 1800 when the task
+ * gave none, which would cut long GPU jobs; the task's own timeout still cancels the job.
  */
-export interface SlurmJobSpec {
-  /** The argv list; the first element is the program. */
-  command: string[];
-  /** Extra environment variables of the job. */
-  env?: Record<string, string>;
-  /** Only `gpuCount` applies: `--gres=gpu:N`. */
-  resources?: { gpuCount?: number };
-  /** The job's working folder (`--chdir`). */
-  workingDir?: string;
-}
 
 /** Options of {@linkcode slurmExecutor}. */
 export interface SlurmExecutorOptions {
@@ -59,11 +50,10 @@ export interface SlurmExecutorOptions {
   /** Added to this process's environment for every Slurm command (SLURM_CONF, PATH). @default {{}} */
   env?: Record<string, string>;
   /**
-   * Parses `payload.execution`; the orchestrator passes src/env's parseExecutionSpec, which also reads the
-   * Python repr text v1 clients send (`{'command': [...]}`, docs/compatibility.md §2.4).
-   * @default {an object with a `command` list, as is}
+   * Parses `payload.execution` (it also reads the Python repr text v1 clients send, docs/compatibility.md §2.4).
+   * @default {parseExecutionSpec}
    */
-  parse?: (value: unknown) => SlurmJobSpec;
+  parse?: (value: unknown) => ExecutionSpec;
 }
 
 /** Job states after which Slurm runs nothing more for the job. */
@@ -94,12 +84,12 @@ interface JobStatus {
  * which compute nodes must see (the state folder is usually on a shared
  * file system; the system temp folder usually is not).
  */
-export function slurmExecutor(options: SlurmExecutorOptions = {}): TaskExecutor {
+export function slurmExecutor(options: SlurmExecutorOptions = {}): AttemptRunner {
   const pollMs = options.pollMs ?? 2000;
   const env = options.env ?? {};
-  const parse = options.parse ?? plainSpec;
-  return async (task: Task, context: ExecutionContext): Promise<ExecutionResult> => {
-    let spec: SlurmJobSpec;
+  const parse = options.parse ?? parseExecutionSpec;
+  return async (task: Task, context: AttemptContext): Promise<AttemptResult> => {
+    let spec: ExecutionSpec;
     try {
       spec = parse(task.payload.execution);
     } catch (error) {
@@ -233,16 +223,6 @@ async function jobStatus(
   if (!state) return undefined;
   const [exitCode, exitSignal] = (exit ?? "0:0").split(":").map((part) => Number(part) || 0);
   return { state: state.split(" ")[0], exitCode, signal: exitSignal ?? 0 };
-}
-
-/** The default parser: an object whose `command` is a non-empty list. */
-function plainSpec(value: unknown): SlurmJobSpec {
-  const command = (value as Record<string, unknown> | undefined)?.command;
-  if (!Array.isArray(command) || command.length === 0) {
-    throw new Error("payload.execution.command must be a non-empty list for class gpu_slurm");
-  }
-  const resources = (value as Record<string, unknown>).resources as Record<string, unknown> | undefined;
-  return { command: command.map(String), resources: { gpuCount: Number(resources?.gpu_count ?? 1) } };
 }
 
 async function runCommand(
