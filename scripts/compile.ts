@@ -17,11 +17,11 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { formatHazard, scanModuleGraph } from "./compile_safety.ts";
-import { CompileError, compileTarget } from "./compile_target.ts";
-import { npmCacheDir, npmExcludePaths } from "./npm_excludes.ts";
-import { detectCommit, readVersion, type Stamp, StampError, writeStamp } from "./stamp.ts";
-import { binaryName, hostTarget, isTarget, type Target, TARGETS } from "./targets.ts";
+import { formatHazard, scanModuleGraph } from "./lib/compile_safety.ts";
+import { CompileError, compileTarget } from "./lib/compile_target.ts";
+import { npmCacheDir, npmExcludePaths } from "./lib/npm_excludes.ts";
+import { detectCommit, readVersion, type Stamp, StampError, writeStamp } from "./lib/stamp.ts";
+import { binaryName, hostTarget, isTarget, type Target, TARGETS } from "./lib/targets.ts";
 
 /** Options for {@linkcode compileAll}. */
 export interface CompileAllOptions {

@@ -16,14 +16,14 @@
  */
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { ArchiveEntry } from "./archive_entry.ts";
-import { ChangelogError, releaseNotes } from "./changelog.ts";
-import { formatChecksums, sha256Hex } from "./checksums.ts";
+import type { ArchiveEntry } from "./lib/archive_entry.ts";
+import { ChangelogError, releaseNotes } from "./lib/changelog.ts";
+import { formatChecksums, sha256Hex } from "./lib/checksums.ts";
 import { chooseTargets, compileAll, reportFailure } from "./compile.ts";
-import { readVersion } from "./stamp.ts";
-import { archiveName, binaryName, isWindows, type Target } from "./targets.ts";
-import { tarGz } from "./tar.ts";
-import { zip } from "./zip.ts";
+import { readVersion } from "./lib/stamp.ts";
+import { archiveName, binaryName, isWindows, type Target } from "./lib/targets.ts";
+import { tarGz } from "./lib/tar.ts";
+import { zip } from "./lib/zip.ts";
 
 /** Options for {@linkcode packageRelease}. */
 export interface PackageReleaseOptions {

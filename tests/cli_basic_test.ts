@@ -4,7 +4,7 @@
  */
 
 import { assert, assertEquals } from "./support/assert.ts";
-import { createCliEnv } from "./cli_harness.ts";
+import { createCliEnv } from "./support/cli.ts";
 
 Deno.test("dspy-agent --help lists every command and the exit codes", async () => {
   await using cli = await createCliEnv();

@@ -4,7 +4,7 @@
  * @module
  */
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { createCliEnv } from "./cli_harness.ts";
+import { createCliEnv } from "./support/cli.ts";
 import { freePort } from "./support/daemon.ts";
 
 const CASES: [string, string, string][] = [

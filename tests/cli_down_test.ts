@@ -7,7 +7,7 @@ import { LABEL_PROJECT } from "../src/env/mod.ts";
 import { assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { freePort } from "./support/daemon.ts";
 import { buildRedisImage, ensureDockerEngine, REDIS_IMAGE } from "./support/docker.ts";
-import { createCliEnv, testProject } from "./cli_harness.ts";
+import { createCliEnv, testProject } from "./support/cli.ts";
 
 Deno.test("stop leaves containers and network and says so; down removes them, volumes only with --volumes", async () => {
   const engine = await ensureDockerEngine();

@@ -8,7 +8,7 @@ import { LABEL_PROJECT } from "../src/env/mod.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { buildBusyboxImage, ensureDockerEngine } from "./support/docker.ts";
 import { freePort } from "./support/daemon.ts";
-import { createCliEnv, projectToml, spawnCli, testProject, webService } from "./cli_harness.ts";
+import { createCliEnv, projectToml, spawnCli, testProject, webService } from "./support/cli.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 

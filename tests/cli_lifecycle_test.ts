@@ -9,7 +9,7 @@ import type { Engine } from "../src/env/engine/engine.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { buildBusyboxImage, ensureDockerEngine } from "./support/docker.ts";
 import { freePort } from "./support/daemon.ts";
-import { type CliEnv, createCliEnv, projectToml, spawnCli, testProject, webService } from "./cli_harness.ts";
+import { type CliEnv, createCliEnv, projectToml, spawnCli, testProject, webService } from "./support/cli.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 

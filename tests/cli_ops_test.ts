@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { ensureDockerEngine } from "./support/docker.ts";
 import { freePort } from "./support/daemon.ts";
-import { createCliEnv, projectToml, spawnCli, testProject } from "./cli_harness.ts";
+import { createCliEnv, projectToml, spawnCli, testProject } from "./support/cli.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 

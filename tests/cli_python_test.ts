@@ -7,7 +7,7 @@
 import { assertEquals } from "./support/assert.ts";
 import { cliCommand } from "./support/daemon.ts";
 import { runPythonJson } from "./support/python.ts";
-import { createCliEnv, projectToml, testProject } from "./cli_harness.ts";
+import { createCliEnv, projectToml, testProject } from "./support/cli.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { createCliEnv } from "./cli_harness.ts";
+import { createCliEnv } from "./support/cli.ts";
 
 Deno.test("store backup (online and offline), store check, and a restore from the backup", async () => {
   await using cli = await createCliEnv({ configToml: "[services]\nredis = false\n" });

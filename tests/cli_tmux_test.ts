@@ -7,7 +7,7 @@
 import { assert } from "./support/assert.ts";
 import { buildBusyboxImage, ensureDockerEngine } from "./support/docker.ts";
 import { cliCommand, freePort } from "./support/daemon.ts";
-import { createCliEnv, projectToml, testProject, webService } from "./cli_harness.ts";
+import { createCliEnv, projectToml, testProject, webService } from "./support/cli.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 

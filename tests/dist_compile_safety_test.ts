@@ -5,8 +5,8 @@
  * the repository unreadable, and a stamped version reaches `dspy-agent version`.
  */
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { formatHazard, scanModuleGraph, scanSource } from "../scripts/compile_safety.ts";
-import { writeStamp } from "../scripts/stamp.ts";
+import { formatHazard, scanModuleGraph, scanSource } from "../scripts/lib/compile_safety.ts";
+import { writeStamp } from "../scripts/lib/stamp.ts";
 
 import { freePort } from "./support/daemon.ts";
 import { type CommandResult, runCommand } from "./support/run.ts";

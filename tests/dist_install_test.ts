@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { packageRelease } from "../scripts/release.ts";
-import { type Target, TARGETS } from "../scripts/targets.ts";
+import { type Target, TARGETS } from "../scripts/lib/targets.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const INSTALLER = `${ROOT}/scripts/install.sh`;

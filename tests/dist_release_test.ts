@@ -4,10 +4,10 @@
  * sha256sum accept, SHA256SUMS, and release notes from CHANGELOG.md.
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows } from "./support/assert.ts";
-import { ChangelogError, releaseNotes } from "../scripts/changelog.ts";
-import { formatChecksums, parseChecksums, sha256Hex } from "../scripts/checksums.ts";
+import { ChangelogError, releaseNotes } from "../scripts/lib/changelog.ts";
+import { formatChecksums, parseChecksums, sha256Hex } from "../scripts/lib/checksums.ts";
 import { packageRelease, ReleaseError } from "../scripts/release.ts";
-import { archiveName, binaryName, TARGETS } from "../scripts/targets.ts";
+import { archiveName, binaryName, TARGETS } from "../scripts/lib/targets.ts";
 
 import { type CommandResult, runCommand } from "./support/run.ts";
 

@@ -14,7 +14,7 @@ import {
   REDIS_IMAGE,
   removeByLabel,
 } from "./support/docker.ts";
-import { createCliEnv } from "./cli_harness.ts";
+import { createCliEnv } from "./support/cli.ts";
 
 async function redisConfig(): Promise<string> {
   return `[services.redis]\nimage = "${REDIS_IMAGE}"\nports = ["${await freePort()}:6379"]\n`;

@@ -4,7 +4,7 @@
  */
 import { createExecutor, type Engine } from "../src/env/mod.ts";
 import type { Orchestrator, Task } from "../src/orchestrator/mod.ts";
-import { openTestOrchestrator } from "../src/orchestrator/_test_support.ts";
+import { openTestOrchestrator } from "./support/orchestrator.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import {
   assertNothingLeft,

@@ -8,7 +8,7 @@
  * tests/orchestrator_api_test.ts; here, the PATH lookup that decides it.
  */
 import type { Orchestrator, Task } from "../src/orchestrator/mod.ts";
-import { openTestOrchestrator } from "../src/orchestrator/_test_support.ts";
+import { openTestOrchestrator } from "./support/orchestrator.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { type SlurmCluster, startSlurmCluster } from "./support/slurm.ts";
 

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
-import { openTestOrchestrator, waitForTask } from "./_test_support.ts";
+import { openTestOrchestrator, waitForTask } from "../../tests/support/orchestrator.ts";
 import { Registry } from "prom-client";
 
 Deno.test("the registry carries the docs/compatibility.md §7 orchestrator metrics with real values", async () => {

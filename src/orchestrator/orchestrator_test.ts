@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
 import { TaskNotFoundError } from "./errors.ts";
-import { openTestOrchestrator, tempStateDir, waitForTask } from "./_test_support.ts";
+import { openTestOrchestrator, tempStateDir, waitForTask } from "../../tests/support/orchestrator.ts";
 
 Deno.test("openOrchestrator() runs a noop task to completion with the v1 result map", async () => {
   await using orch = await openTestOrchestrator();

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cliCommand, freePort } from "./support/daemon.ts";
+import { cliCommand, freePort } from "./daemon.ts";
 
 /** A state folder with its own ports, for one test. */
 export interface CliEnv extends AsyncDisposable {
@@ -195,8 +195,8 @@ export function testProject(name: string): string {
 
 /** Removes the containers, networks and volumes labelled with a project, then asserts nothing is left. */
 export async function removeProject(project: string): Promise<void> {
-  const { assertNothingLeft, ensureDockerEngine, removeByLabel } = await import("./support/docker.ts");
-  const { LABEL_PROJECT } = await import("../src/env/mod.ts");
+  const { assertNothingLeft, ensureDockerEngine, removeByLabel } = await import("./docker.ts");
+  const { LABEL_PROJECT } = await import("../../src/env/mod.ts");
   const engine = await ensureDockerEngine();
   await removeByLabel(engine, { [LABEL_PROJECT]: project });
   await assertNothingLeft(engine, { [LABEL_PROJECT]: project });

@@ -6,9 +6,9 @@
  */
 
 import { Registry } from "prom-client";
-import { openOrchestrator, type Orchestrator, type OrchestratorOptions } from "./orchestrator.ts";
-import type { Task } from "./task.ts";
-import type { TaskService } from "./task_service.ts";
+import { openOrchestrator, type Orchestrator, type OrchestratorOptions } from "../../src/orchestrator/orchestrator.ts";
+import type { Task } from "../../src/orchestrator/task.ts";
+import type { TaskService } from "../../src/orchestrator/task_service.ts";
 
 /**
  * Opens an orchestrator in a fresh temp folder, removed on dispose (or in
