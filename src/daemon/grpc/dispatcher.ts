@@ -18,6 +18,7 @@ import { serveServerStreamGrpc } from "./grpc_stream.ts";
 import { type FastEntry, isPlainGrpc, recordingFast, serveUnaryGrpc } from "./grpc_unary.ts";
 import { ErrorCode, type Http2ServerStream } from "../h2/mod.ts";
 import { serveStream } from "./http2_stream_adapter.ts";
+import { intercepted } from "./intercepted.ts";
 
 type NodeRequest = http.IncomingMessage;
 type NodeResponse = http.ServerResponse;
@@ -122,6 +123,8 @@ function handlersByPath(options: NodeHandlerOptions, fast?: Map<string, FastEntr
     acceptCompression: [compressionGzip, compressionBrotli],
   });
   options.routes(fast ? recordingFast(router, fast) : router);
+  // The fast path runs the same interceptor chain as Connect's handlers.
+  for (const [path, entry] of fast ?? []) fast!.set(path, intercepted(entry, options.interceptors));
   const paths = new Map<string, UniversalHandler>();
   for (const handler of router.handlers) paths.set(handler.requestPath, handler);
   return paths;

@@ -4,7 +4,6 @@
  * @module
  */
 import { create, isMessage, toBinary } from "@bufbuild/protobuf";
-import { stoppingError } from "../../api/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { Http2ServerStream } from "../h2/mod.ts";
 import { CallContext } from "./grpc_context.ts";
@@ -29,15 +28,15 @@ export async function serveServerStreamGrpc(
     const output = entry.method.output;
     // Touch the signal now, so a client that leaves aborts it even while the handler waits.
     void context.signal;
-    for await (const item of entry.impl(request, context) as AsyncIterable<unknown>) {
+    // The implementation inside the interceptor chain (intercepted.ts) answers a promise of its messages.
+    const items = await entry.impl(request, context) as AsyncIterable<unknown>;
+    for await (const item of items) {
       if (stream.closed) break; // the client left; breaking ends the handler's generator
       const message = isMessage(item, output) ? item : create(output, item as never);
       if (!stream.headersSent) stream.respond(RESPONSE_HEADERS);
       await stream.write(encodeFrame(toBinary(output, message)));
     }
     if (stream.closed) return;
-    // A stream the daemon's shutdown ended is not finished: UNAVAILABLE tells the client to reconnect.
-    if (options.shutdownSignal.aborted) throw stoppingError();
     if (!stream.headersSent) stream.respond(RESPONSE_HEADERS);
     stream.end(OK_TRAILERS);
   } catch (err) {
