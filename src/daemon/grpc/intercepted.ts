@@ -27,20 +27,24 @@ export function intercepted(entry: FastEntry, interceptors: readonly Interceptor
           : { ...base, stream: false, message: await impl(request, context) } as UnaryResponse;
       };
       for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i](next as never) as typeof next;
+      // Everything an interceptor may read is made only when it reads it: the signal, headers and values cost
+      // allocations and listeners that most calls never need (the reason the fast path has a lean context).
       const req = {
         stream: streaming,
         service,
         method,
         requestMethod: "POST",
-        url: context.url,
         init: {},
-        signal: context.signal,
-        contextValues: context.values,
-        message: streaming
-          ? (async function* () {
-            yield request;
-          })()
-          : request,
+        message: streaming ? oneMessage(request) : request,
+        get url() {
+          return context.url;
+        },
+        get signal() {
+          return context.signal;
+        },
+        get contextValues() {
+          return context.values;
+        },
         get header() {
           return context.requestHeader;
         },
@@ -48,4 +52,8 @@ export function intercepted(entry: FastEntry, interceptors: readonly Interceptor
       return next(req).then((res) => res.message);
     },
   };
+}
+
+async function* oneMessage(message: unknown): AsyncGenerator<unknown> {
+  yield message;
 }
