@@ -13,7 +13,7 @@ const ALLOWED: Record<string, string[]> = {
   cli: ["client", "config", "daemon", "log", "version.ts", "gen", "async"],
   client: ["config", "gen", "daemon"],
   daemon: ["api", "config", "env", "orchestrator", "log", "metrics", "version.ts"],
-  api: ["env", "orchestrator", "config", "log", "gen", "version.ts"],
+  api: ["env", "orchestrator", "config", "log", "gen", "version.ts", "async"],
   orchestrator: ["env", "config", "log", "async"],
   env: ["config", "log", "async"],
   config: [],

@@ -33,6 +33,9 @@ export interface ApiDeps {
 }
 
 /** Returns a function that registers every service of the daemon on a router. */
+import { registerStandardServices } from "./standard_services.ts";
+
+/** Registers every service of the daemon on a router. */
 export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
   return (router) => {
     router.service(OrchestratorService, { ...orchestratorHandlers(deps.orchestrator), ...healthHandler(deps.health) });
@@ -43,5 +46,6 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
       usage: (workloadClass) => deps.orchestrator.usage(workloadClass),
     }));
     router.service(EnvManagerService, envManagerHandlers(deps.env, ops));
+    registerStandardServices(router, [OrchestratorService, EnvManagerService], deps.health);
   };
 }
