@@ -24,7 +24,9 @@ Deno.test("describeFailure() maps each failure to its documented exit code", () 
     [new DaemonExitedError({ logTail: [], logFile: "/x/daemon.log", stage: "services" }), ExitCode.daemonNotRunning],
     [new ServicesFailedError([{ service: "redis", reason: "port 6379 is in use" }]), ExitCode.serviceFailed],
     [
-      new DaemonCallError("p", "unavailable", "Cannot reach the Docker engine at unix:///x.sock"),
+      new DaemonCallError("p", "unavailable", "Cannot reach the Docker engine at unix:///x.sock", {
+        reason: "DockerUnavailableError",
+      }),
       ExitCode.dockerUnavailable,
     ],
     [new DaemonCallError("p", "unavailable", "cannot connect: Connection refused"), ExitCode.daemonNotRunning],
