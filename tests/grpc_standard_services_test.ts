@@ -95,6 +95,7 @@ Deno.test("grpc.health.v1 and server reflection v1/v1alpha answer clients built 
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
         "orchestrator.v1.OrchestratorService",
+        "worker.v1.WorkerService",
       ]);
       assertEquals(out[version].files, ["orchestrator/v1/orchestrator.proto", "env_manager/v1/env_manager.proto"]);
       assertEquals(out[version].error, 5);

@@ -15,6 +15,7 @@ _os.environ.setdefault("GRPC_POLL_STRATEGY", "poll")
 
 from .aio import AsyncClient  # noqa: E402
 from .client import Client, ensure_daemon  # noqa: E402
+from .worker import TaskContext, Worker  # noqa: E402
 from .errors import DaemonUnavailable, DspyAgentError, InvalidArgument, TaskFailed, TaskNotFound, TimedOut
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "TaskFailed",
     "TaskNotFound",
     "TimedOut",
+    "TaskContext",
+    "Worker",
     "ensure_daemon",
 ]
 __version__ = "0.1.0"

@@ -13,6 +13,7 @@ const INTERNAL_ON_PURPOSE = new Set([
   "DockerError", // an engine failure with no more specific class: logged, the client told to look at the log
   "TaskExecutionError", // recorded on the task as its error, never thrown to a client
   "ServiceStartError", // reported in the StartServices stream, not as a status
+  "AttemptInterruptedError", // turned into an interruption of the task by the scheduler, never thrown to a client
 ]);
 
 Deno.test("every error class the domain folders export maps to a gRPC code (or is listed as internal on purpose)", () => {

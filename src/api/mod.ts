@@ -12,6 +12,8 @@ import { healthHandler, type HealthReporter } from "./health.ts";
 import { envManagerHandlers } from "./env_manager_service.ts";
 import { envOpsDepsFor, envOpsHandlers } from "./env_ops_handlers.ts";
 import { orchestratorHandlers } from "./orchestrator_service.ts";
+import { WorkerService } from "../gen/worker/v1/worker_pb.ts";
+import { workerHandlers } from "./worker_service.ts";
 
 export { toConnectError } from "./errors.ts";
 export { errorInterceptor, stoppingError } from "./interceptor.ts";
@@ -46,6 +48,7 @@ export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
       usage: (workloadClass) => deps.orchestrator.usage(workloadClass),
     }));
     router.service(EnvManagerService, envManagerHandlers(deps.env, ops));
-    registerStandardServices(router, [OrchestratorService, EnvManagerService], deps.health);
+    router.service(WorkerService, workerHandlers(deps.orchestrator));
+    registerStandardServices(router, [OrchestratorService, EnvManagerService, WorkerService], deps.health);
   };
 }

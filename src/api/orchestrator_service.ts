@@ -45,7 +45,11 @@ function toSubmission(req: SubmitTaskRequest) {
     timeoutSeconds: req.timeoutSeconds,
     maxAttempts: req.maxAttempts,
     notBeforeMs: Number(req.notBeforeMs),
-    labels: req.labels,
+    // Labels a worker must carry travel with the task's own labels, as `worker.<key>` (the registry matches them).
+    labels: {
+      ...req.labels,
+      ...Object.fromEntries(Object.entries(req.workerLabels).map(([k, v]) => [`worker.${k}`, v])),
+    },
     atMostOnce: req.atMostOnce,
   };
 }

@@ -171,3 +171,15 @@ export function isDiskFull(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
   return /database or disk is full|SQLITE_FULL|No space left on device|disk I\/O error/i.test(message);
 }
+
+/**
+ * An attempt cut off by something other than the task itself (a worker that died or lost its lease, or gave the task
+ * back): the task is requeued as an interruption, without spending its attempts.
+ */
+export class AttemptInterruptedError extends Error {
+  /** The error, with what cut the attempt off. */
+  constructor(reason: string) {
+    super(reason);
+    this.name = "AttemptInterruptedError";
+  }
+}

@@ -17,6 +17,7 @@ export { BUILTIN_CLASSES, DEFAULT_CLASS } from "./classes.ts";
 export type { ClassOverrides, Hardware } from "./classes.ts";
 export { BoundedQueue } from "../async/mod.ts";
 export {
+  AttemptInterruptedError,
   IllegalTaskTransitionError,
   InvalidStoreBackupError,
   InvalidTaskError,
@@ -37,3 +38,4 @@ export {
   WorkflowSpecError,
 } from "./workflow/mod.ts";
 export { backupDatabase, checkDatabase, withStoppedStore } from "./db.ts";
+export { type WorkerInfo, type WorkerPush, WorkerRegistry } from "./workers/registry.ts";

@@ -9,6 +9,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { Registry } from "prom-client";
 import { type ClassOverrides, classSettings, type Hardware } from "./classes.ts";
+import { WorkerRegistry } from "./workers/registry.ts";
 import { backupDatabase, checkDatabase, DATABASE_FILE, openDatabase, startCheckpoints } from "./db.ts";
 import { EventLog } from "./event_log.ts";
 import { GroupCommit } from "./group_commit.ts";
@@ -47,6 +48,8 @@ export interface OrchestratorOptions {
   taskRetentionMs?: number;
   /** The first retry backoff. @default {1000} */
   retryBaseMs?: number;
+  /** How long a worker's lease lives without a heartbeat. @default {10000} */
+  workerLeaseMs?: number;
   /** Waiting this long is worth one priority step. @default {10000} */
   agingMs?: number;
   /** Where failures nobody waits for go (a listener that threw, a failed commit). @default {silentLogger} */
@@ -73,6 +76,8 @@ export interface Orchestrator extends AsyncDisposable {
   flushed(): Promise<void>;
   /** The open store, for components that add tables to it. */
   db: DatabaseSync;
+  /** Connected workers and their leases (the worker protocol). */
+  workers: WorkerRegistry;
   /** Copies the store into a new file at `dest` (absolute, not existing) once pending writes are committed. */
   backup(dest: string): Promise<{ path: string; bytes: number }>;
   /** Checks the store's integrity (SQLite quick_check). */
@@ -93,7 +98,9 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
     const batch = new GroupCommit(db, (error) => logger.error("Cannot commit orchestrator writes", { error }));
     const events = new EventLog(db, { now, batch });
     const classes = classSettings(options.hardware, options.classes, slurm);
+    const workers = new WorkerRegistry({ leaseMs: options.workerLeaseMs });
     const select = createExecutorSelector({
+      workers,
       executor: options.executor,
       parseExecution: parseExecutionSpec,
       runnerUrl: options.runnerUrl,
@@ -165,6 +172,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
       events,
       workflows,
       db,
+      workers,
       metrics: () => orchestratorMetrics.snapshot(),
       flushed: () => batch.flushed(),
       usage: (className) => scheduler.usage(className),
@@ -181,6 +189,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
         await workflows.close();
         tasks.close();
         await scheduler.stop();
+        workers.close();
         stopPruning();
         batch.flush();
         stopCheckpoints();

@@ -10,7 +10,7 @@
 
 import { AdaptiveLimit } from "./adaptive_limit.ts";
 import type { ClassSettings } from "./classes.ts";
-import { TaskExecutionError } from "./errors.ts";
+import { AttemptInterruptedError, TaskExecutionError } from "./errors.ts";
 import type { EventLog } from "./event_log.ts";
 import type { ExecutorSelector } from "./executors/select.ts";
 import { ReadyQueue } from "./ready_queue.ts";
@@ -274,6 +274,10 @@ export class Scheduler {
       const reason = run.controller.signal.aborted ? run.controller.signal.reason : undefined;
       if (reason instanceof StopReason && reason.kind !== "timeout") {
         outcome = "cancelled"; // already stored by cancel() or stop()
+      } else if (error instanceof AttemptInterruptedError && !reason) {
+        // Cut off by something other than the task (its worker died or gave it back): requeued unspent.
+        outcome = "cancelled";
+        next = this.#finish(task, { type: "interrupt", nowMs: now(), reason: error.message });
       } else {
         const timedOut = reason instanceof StopReason ||
           (error instanceof TaskExecutionError && error.metadata.timed_out === true);

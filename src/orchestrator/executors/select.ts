@@ -14,6 +14,8 @@ import { runnerExecutor } from "./runner.ts";
 import type { ExecutionSpec, Executor } from "../../env/mod.ts";
 import { slurmExecutor } from "./slurm.ts";
 import type { AttemptRunner } from "./types.ts";
+import type { WorkerRegistry } from "../workers/registry.ts";
+import { workerAttempts } from "../workers/attempts.ts";
 
 /** Options of {@linkcode createExecutorSelector}. */
 export interface ExecutorSelectorOptions {
@@ -23,6 +25,8 @@ export interface ExecutorSelectorOptions {
   parseExecution: (value: unknown) => ExecutionSpec;
   /** ENV_RUNNER_URL. */
   runnerUrl?: string;
+  /** Connected workers: a task whose type one of them handles runs there. */
+  workers?: WorkerRegistry;
   /** Whether sbatch, squeue and sacct are on PATH. */
   slurm: boolean;
   /** How often the Slurm executor polls sacct. @default {2000} */
@@ -53,6 +57,7 @@ export function createExecutorSelector(options: ExecutorSelectorOptions): Execut
   return (task) => {
     if (task.class === "gpu_slurm" && slurm) return { executor: slurm, name: "slurm" };
     if (isBuiltinTask(task)) return { executor: runBuiltin, name: "builtin" };
+    if (options.workers?.handles(task)) return { executor: workerAttempts(options.workers), name: "worker" };
     if (task.payload.execution !== undefined && execution) {
       return { executor: execution, name: "execution" };
     }

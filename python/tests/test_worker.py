@@ -1,0 +1,135 @@
+"""Workers against a real daemon: sync and async tasks, slots, a worker killed mid-task (another completes the task
+exactly once), cancel reaching a running task, ListWorkers."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from dspy_agent_client import TaskFailed
+from dspy_agent_client._gen.worker.v1 import worker_pb2 as wpb
+from dspy_agent_client._gen.worker.v1 import worker_pb2_grpc as wrpc
+
+WORKER = textwrap.dedent('''
+    import asyncio, os, sys, threading, time
+    from dspy_agent_client import Worker
+    worker = Worker(name=sys.argv[2], slots=int(sys.argv[3]), address=sys.argv[1], grace_seconds=1)
+    lock = threading.Lock()
+    running = [0, 0]
+
+    @worker.task("py_square")
+    def square(payload, ctx):
+        return {"value": payload["n"] ** 2, "pid": os.getpid()}
+
+    @worker.task("py_async")
+    async def later(payload):
+        await asyncio.sleep(0.01)
+        return {"echo": payload, "pid": os.getpid()}
+
+    @worker.task("py_slow")
+    def slow(payload, ctx):
+        with lock:
+            running[0] += 1
+            running[1] = max(running[1], running[0])
+        try:
+            end = time.monotonic() + payload.get("seconds", 0.3)
+            while time.monotonic() < end and not ctx.cancelled:
+                time.sleep(0.02)
+            return {"pid": os.getpid(), "max_running": running[1], "cancelled": ctx.cancelled}
+        finally:
+            with lock:
+                running[0] -= 1
+
+    print("ready", flush=True)
+    worker.run()
+''')
+
+
+@pytest.fixture()
+def spawn_worker(daemon, tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    procs = []
+
+    def spawn(name: str, slots: int = 2) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, str(script), daemon.grpc_addr, name, str(slots)],
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        procs.append(proc)
+        return proc
+
+    yield spawn
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+
+
+def _workers(daemon):
+    import grpc
+
+    stub = wrpc.WorkerServiceStub(grpc.insecure_channel(daemon.grpc_addr))
+    return stub.ListWorkers(wpb.ListWorkersRequest(), timeout=5).workers
+
+
+def _wait_connected(daemon, name: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if any(w.name == name and w.state == "connected" for w in _workers(daemon)):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"worker {name} never connected")
+
+
+def test_sync_and_async_tasks_and_slots(client, daemon, spawn_worker):
+    spawn_worker("w-basic", slots=2)
+    _wait_connected(daemon, "w-basic")
+    ids = client.submit_many([{"task_type": "py_square", "payload": {"n": n}} for n in range(20)])
+    assert [client.wait(i, timeout=30)["value"] for i in ids] == [n * n for n in range(20)]
+    one = client.submit("py_async", {"hello": "world"})
+    assert client.wait(one, timeout=30)["echo"] == {"hello": "world"}
+    slow = client.submit_many([{"task_type": "py_slow", "payload": {"seconds": 0.3}} for _ in range(6)])
+    assert max(client.wait(i, timeout=60)["max_running"] for i in slow) <= 2
+    listed = [w for w in _workers(daemon) if w.name == "w-basic"][0]
+    assert listed.slots == 2 and set(listed.task_types) == {"py_square", "py_async", "py_slow"}
+
+
+def test_killed_worker_task_completes_once_on_another(client, daemon, spawn_worker):
+    doomed = spawn_worker("w-doomed", slots=1)
+    _wait_connected(daemon, "w-doomed")
+    task_id = client.submit("py_slow", {"seconds": 3})
+    deadline = time.monotonic() + 20
+    while client.get(task_id)["state"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(doomed.pid, signal.SIGKILL)
+    doomed.wait(10)
+    spawn_worker("w-survivor", slots=1)
+    out = client.wait(task_id, timeout=60)
+    task = client.get(task_id)
+    assert out["pid"] != doomed.pid
+    # One attempt counted, one interruption: the lost lease cost the task nothing, and the survivor's result is the
+    # one recorded (a late report of the dead worker's lease would be refused).
+    assert task["state"] == "completed" and task["attempts"] == 1 and task["interruptions"] == 1
+
+
+def test_cancel_reaches_the_running_worker(client, daemon, spawn_worker):
+    spawn_worker("w-cancel", slots=1)
+    _wait_connected(daemon, "w-cancel")
+    task_id = client.submit("py_slow", {"seconds": 30})
+    deadline = time.monotonic() + 20
+    while client.get(task_id)["state"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    assert client.cancel(task_id, "enough")
+    with pytest.raises(TaskFailed):
+        client.wait(task_id, timeout=30)
+    assert client.get(task_id)["state"] == "cancelled"
+    # The worker stopped the function: its slot is free again well before the 30 s it would have run.
+    nxt = client.submit("py_square", {"n": 3})
+    assert client.wait(nxt, timeout=20)["value"] == 9
+    assert time.monotonic() - started < 20

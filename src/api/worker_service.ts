@@ -1,0 +1,112 @@
+/**
+ * The WorkerService handlers (`proto/worker/v1/worker.proto`): thin adapters from the wire messages to the
+ * orchestrator's worker registry.
+ *
+ * @module
+ */
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { WorkerService } from "../gen/worker/v1/worker_pb.ts";
+import type { Orchestrator, WorkerPush } from "../orchestrator/mod.ts";
+import { requireArgument } from "./errors.ts";
+import { Code, ConnectError } from "@connectrpc/connect";
+
+const TYPE_NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
+
+/** Returns the WorkerService handlers over an orchestrator. */
+export function workerHandlers(orchestrator: Orchestrator): ServiceImpl<typeof WorkerService> {
+  const { workers } = orchestrator;
+  const unknown = (workerId: string) =>
+    new ConnectError(`unknown worker "${workerId.slice(0, 80)}": register again`, Code.NotFound);
+  return {
+    registerWorker(req, ctx: HandlerContext) {
+      requireArgument(req.name.length >= 1 && req.name.length <= 128, "name: give 1 to 128 characters");
+      requireArgument(req.taskTypes.length >= 1 && req.taskTypes.length <= 1000, "task_types: give 1 to 1,000");
+      requireArgument(
+        req.taskTypes.every((t) => TYPE_NAME.test(t)),
+        "task_types: each 1-128 characters of A-Z a-z 0-9 . _ : / -",
+      );
+      requireArgument(req.slots >= 1 && req.slots <= 10_000, `slots ${req.slots} is out of range: 1 to 10,000`);
+      requireArgument(Object.keys(req.labels).length <= 64, "labels: at most 64");
+      const workerId = workers.register({
+        name: req.name,
+        taskTypes: req.taskTypes,
+        slots: req.slots,
+        labels: req.labels,
+        workerId: req.workerId || undefined,
+        address: peerAddress(ctx),
+        clientVersion: req.clientVersion.slice(0, 200),
+      });
+      return { workerId, heartbeatIntervalMs: workers.heartbeatMs, leaseMs: workers.leaseMs };
+    },
+
+    async *listenForTasks(req, ctx) {
+      if (!workers.list().some((w) => w.workerId === req.workerId)) throw unknown(req.workerId);
+      for await (const push of workers.listen(req.workerId, ctx.signal)) yield toMessage(push);
+    },
+
+    workerHeartbeat(req) {
+      const lost = workers.heartbeat(req.workerId, req.leaseIds);
+      if (!lost) throw unknown(req.workerId);
+      return { lostLeaseIds: lost };
+    },
+
+    reportTaskProgress(req) {
+      // Progress is recorded as an event; a lease that is gone tells the worker to stop.
+      const holds = workers.holds(req.workerId, req.taskId, req.leaseId);
+      if (holds && (req.message || req.logLines.length > 0 || req.progress >= 0)) {
+        orchestrator.events.publish({
+          type: "task_progress",
+          resourceId: req.taskId,
+          data: {
+            progress: req.progress,
+            message: req.message.slice(0, 1000),
+            log_lines: req.logLines.slice(-100).map((l) => l.slice(0, 1000)),
+          },
+        });
+      }
+      return { stop: !holds };
+    },
+
+    completeWorkerTask(req) {
+      const accepted = workers.complete(req.workerId, req.taskId, req.leaseId, req.resultJson);
+      return { accepted, reason: accepted ? "" : "the lease is no longer current; nothing was recorded" };
+    },
+
+    failWorkerTask(req) {
+      const accepted = workers.fail(req.workerId, req.taskId, req.leaseId, req.error.slice(0, 10_000), req.errorType);
+      return { accepted, reason: accepted ? "" : "the lease is no longer current; nothing was recorded" };
+    },
+
+    releaseWorkerTask(req) {
+      const accepted = workers.release(req.workerId, req.taskId, req.leaseId, req.reason.slice(0, 1000));
+      return { accepted, reason: accepted ? "" : "the lease is no longer current; nothing was recorded" };
+    },
+
+    deregisterWorker(req) {
+      workers.deregister(req.workerId);
+      return {};
+    },
+
+    listWorkers() {
+      return {
+        workers: workers.list().map((w) => ({
+          ...w,
+          registeredAtMs: BigInt(w.registeredAtMs),
+          lastHeartbeatMs: BigInt(w.lastHeartbeatMs),
+        })),
+      };
+    },
+  };
+}
+
+function toMessage(push: WorkerPush) {
+  if (push.kind === "cancel") {
+    return { kind: { case: "cancel" as const, value: push } };
+  }
+  return { kind: { case: "assignment" as const, value: { ...push, deadlineMs: BigInt(push.deadlineMs) } } };
+}
+
+/** The worker's address as it says it (`x-dspy-agent-host`), else its user agent: the daemon's handlers see no peer. */
+function peerAddress(ctx: HandlerContext): string {
+  return (ctx.requestHeader.get("x-dspy-agent-host") ?? ctx.requestHeader.get("user-agent") ?? "").slice(0, 200);
+}
