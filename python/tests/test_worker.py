@@ -2,6 +2,7 @@
 exactly once), cancel reaching a running task, ListWorkers."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -97,6 +98,19 @@ def test_sync_and_async_tasks_and_slots(client, daemon, spawn_worker):
     assert max(client.wait(i, timeout=60)["max_running"] for i in slow) <= 2
     listed = [w for w in _workers(daemon) if w.name == "w-basic"][0]
     assert listed.slots == 2 and set(listed.task_types) == {"py_square", "py_async", "py_slow"}
+    # The CLI and the metrics see it too.
+    from conftest import REPO, _deno
+
+    env = dict(os.environ, DSPY_AGENT_HOME=daemon.home, ORCHESTRATOR_GRPC_ADDR=daemon.grpc_addr,
+               ORCHESTRATOR_HTTP_ADDR=daemon.http_addr)
+    cli = subprocess.run([_deno(), "run", "-q", "--no-prompt", "-P=dspy-agent", "--config", str(REPO / "deno.json"),
+                          str(REPO / "src/main.ts"), "workers", "--json"], env=env, capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr
+    assert any(w["name"] == "w-basic" and w["slots"] == 2 for w in json.loads(cli.stdout)["workers"])
+    import urllib.request
+
+    scrape = urllib.request.urlopen(f"http://{daemon.http_addr}/metrics", timeout=10).read().decode()
+    assert 'dspy_agent_workers{state="connected"}' in scrape
 
 
 def test_killed_worker_task_completes_once_on_another(client, daemon, spawn_worker):

@@ -74,6 +74,14 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import("./commands/start.ts"),
   },
   {
+    name: "workers",
+    summary: "List the workers connected to the daemon",
+    usage: "workers [--json]",
+    description: ["Each worker's name, state, slots in use, the task types it handles and its last heartbeat."],
+    options: { json },
+    load: () => import("./commands/workers.ts"),
+  },
+  {
     name: "store",
     summary: "Back up or check the task store",
     usage: "store backup PATH | store check [--json]",

@@ -80,10 +80,25 @@ export interface DaemonClient {
   ): AsyncGenerator<TaskResult>;
   /** BackupStore: an online copy of the task store at `path` on the daemon's machine. */
   backupStore(request: { path: string }, options?: CallOptions): Promise<{ path: string; bytes: number }>;
+  /** ListWorkers: every worker known to the daemon (worker.v1). */
+  listWorkers(options?: CallOptions): Promise<WorkerSummary[]>;
   /** CheckStore: the task store's integrity. */
   checkStore(options?: CallOptions): Promise<{ ok: boolean; detail: string; path: string }>;
   /** Closes the connection. */
   close(): void;
+}
+
+/** One worker as `dspy-agent workers` shows it. */
+export interface WorkerSummary {
+  workerId: string;
+  name: string;
+  /** connected or disconnected (its leases live until they expire). */
+  state: string;
+  address: string;
+  slots: number;
+  running: number;
+  taskTypes: string[];
+  lastHeartbeatMs: number;
 }
 
 /** Options of {@linkcode createDaemonClient}. */
@@ -150,6 +165,19 @@ export async function createDaemonClient(options: DaemonClientOptions): Promise<
     backupStore: async (r, o) => {
       const json = await t.unary(orchestrator + "BackupStore", r, o);
       return { path: String(json.path ?? ""), bytes: Number(json.bytes ?? 0) };
+    },
+    listWorkers: async (o) => {
+      const json = await t.unary("worker.v1.WorkerService/ListWorkers", {}, o);
+      return ((json.workers ?? []) as Record<string, unknown>[]).map((w) => ({
+        workerId: String(w.workerId ?? ""),
+        name: String(w.name ?? ""),
+        state: String(w.state ?? ""),
+        address: String(w.address ?? ""),
+        slots: Number(w.slots ?? 0),
+        running: Number(w.running ?? 0),
+        taskTypes: (w.taskTypes ?? []) as string[],
+        lastHeartbeatMs: Number(w.lastHeartbeatMs ?? 0),
+      }));
     },
     checkStore: async (o) =>
       decode(await t.unary(orchestrator + "CheckStore", {}, o), { ok: false, detail: "", path: "" }),

@@ -5,7 +5,12 @@
  * @module
  */
 
-export { createDaemonClient, type DaemonClient, type DaemonClientOptions } from "./daemon_client.ts";
+export {
+  createDaemonClient,
+  type DaemonClient,
+  type DaemonClientOptions,
+  type WorkerSummary,
+} from "./daemon_client.ts";
 export {
   type CallOptions,
   ConnectJsonTransport,

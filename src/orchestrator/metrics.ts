@@ -13,6 +13,8 @@ import type { TaskService } from "./task_service.ts";
 
 /** What the metrics read. */
 export interface MetricsSource {
+  /** The connected workers, when the worker protocol is on. */
+  workers?: { list(): { state: string; slots: number; running: number }[] };
   tasks: TaskService;
   scheduler: Scheduler;
 }
@@ -35,6 +37,30 @@ export function createOrchestratorMetrics(registry: Registry, source: MetricsSou
   const perClass = (gauge: Gauge<"class">, read: (className: string) => number) => {
     for (const name of source.scheduler.classNames()) gauge.set({ class: name }, read(name));
   };
+  new Gauge({
+    name: "dspy_agent_workers",
+    help: "Workers known to the daemon, by state (connected, disconnected).",
+    labelNames: ["state"],
+    registers,
+    collect() {
+      const list = source.workers?.list() ?? [];
+      for (const state of ["connected", "disconnected"]) {
+        this.set({ state }, list.filter((w) => w.state === state).length);
+      }
+    },
+  });
+  new Gauge({
+    name: "dspy_agent_worker_slots",
+    help: "Task slots of connected workers, by use (busy, free).",
+    labelNames: ["use"],
+    registers,
+    collect() {
+      const list = (source.workers?.list() ?? []).filter((w) => w.state === "connected");
+      const busy = list.reduce((n, w) => n + w.running, 0);
+      this.set({ use: "busy" }, busy);
+      this.set({ use: "free" }, list.reduce((n, w) => n + w.slots, 0) - busy);
+    },
+  });
   new Gauge({
     name: "orchestrator_concurrency_limit",
     help: "Current adaptive concurrency limit of a task class.",

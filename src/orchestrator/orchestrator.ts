@@ -147,7 +147,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
       agingMs: options.agingMs,
       onAttemptEnd: (task, outcome, latencyMs) => hooks.attemptEnded?.(task, outcome, latencyMs),
     }, store.active());
-    const orchestratorMetrics = createOrchestratorMetrics(options.registry, { tasks, scheduler });
+    const orchestratorMetrics = createOrchestratorMetrics(options.registry, { tasks, scheduler, workers });
     hooks.attemptEnded = orchestratorMetrics.attemptEnded;
     events.listen((event) => orchestratorMetrics.eventPublished(event.type));
     tasks.subscribe((task) => {
