@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 import grpc
 
 from . import _target
-from ._convert import TERMINAL, submit_request, task_dict
+from ._convert import TERMINAL, decode_output, submit_request, task_dict
 from ._gen.env_manager.v1 import env_manager_pb2 as env_pb
 from ._gen.env_manager.v1 import env_manager_pb2_grpc as env_rpc
 from ._gen.orchestrator.v1 import orchestrator_pb2 as pb
@@ -128,11 +128,11 @@ class Client:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 for result in self.stream_results([task_id], timeout=remaining):
+                    if result["state"] == "completed":
+                        return decode_output(result["result"])
                     if result["state"] in TERMINAL:
                         task = self.get(task_id)
-                        if task["state"] != "completed":
-                            raise TaskFailed(f"task {task_id} {task['state']}: {task['error']}", task)
-                        return task["output"]
+                        raise TaskFailed(f"task {task_id} {task['state']}: {task['error']}", task)
             except TimedOut:
                 raise TimedOut(f"task {task_id} did not finish within {timeout} s") from None
             except DaemonUnavailable:
