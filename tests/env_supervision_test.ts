@@ -154,6 +154,61 @@ Deno.test({
         signal: AbortSignal.timeout(60_000),
       });
       await removeByLabel(engine, labels);
+      await buildBusyboxImage(engine); // the other tests use it
+    }
+    await assertNothingLeft(engine, labels);
+  },
+});
+
+Deno.test({
+  name: "a service killed by the kernel for memory (OOM) is restarted, and so is one whose image was deleted",
+  ...sanitize,
+  async fn() {
+    const engine = await ensureDockerEngine();
+    const busybox = await buildBusyboxImage(engine);
+    const labels = testLabels("env-oom");
+    // `tail -n 1` keeps its last line in memory, and /dev/zero is one endless line: the main process outgrows 32 MiB.
+    const hog = {
+      ...httpService(busybox, 0, { restart: "on-failure", memoryMb: 32 }),
+      command: [
+        "sh",
+        "-c",
+        "mkdir -p /www && echo ok > /www/health && httpd -p 8080 -h /www && " +
+        "while [ ! -f /tmp/go ]; do sleep 0.1; done; exec tail -n 1 /dev/zero",
+      ],
+    };
+    const config = await testStackConfig("oom", { hog });
+    const recorder = eventRecorder();
+    await using manager = createEnvManager({
+      config,
+      engine,
+      registry: new Registry(),
+      extraLabels: labels,
+      onEvent: recorder.onEvent,
+    });
+    try {
+      const updates = await drainStart(manager);
+      assertEquals(updates.at(-1)!.status, "running", JSON.stringify(updates));
+      const [before] = await manager.status({ names: ["hog"], signal: AbortSignal.timeout(10_000) });
+      // The image goes away under the running container (docker rmi -f): a restart must not need it.
+      await new Deno.Command("docker", { args: ["rmi", "-f", busybox], stdout: "null", stderr: "null" }).output();
+      await new Deno.Command("docker", { args: ["exec", before.containerId, "touch", "/tmp/go"] }).output();
+      const restarted = await recorder.waitFor((e) => e.type === "service_restarted" && e.resourceId === "hog", 30_000);
+      assertEquals(restarted.data.reason, "container exited with code 137");
+      const details = await engine.inspectContainer(before.containerId);
+      assertEquals(details.HostConfig?.Memory, 32 * 1024 * 1024);
+      const [after] = await manager.status({ names: ["hog"], signal: AbortSignal.timeout(10_000) });
+      assertEquals([after.status, after.restartCount], ["running", 1]);
+    } finally {
+      await manager.stop({
+        names: [],
+        remove: true,
+        removeVolumes: true,
+        timeoutSeconds: 1,
+        signal: AbortSignal.timeout(60_000),
+      });
+      await removeByLabel(engine, labels);
+      await buildBusyboxImage(engine); // the other tests use it
     }
     await assertNothingLeft(engine, labels);
   },

@@ -150,6 +150,9 @@ function readService(
       case "gpu":
         bool(v, path, e, (x) => (s.gpu = x));
         break;
+      case "memory_mb":
+        int(v, path, e, 6, 1_048_576, (x) => (s.memoryMb = x));
+        break;
       case "restart":
         oneOf(
           v,
@@ -166,7 +169,7 @@ function readService(
         e.push({
           path,
           detail:
-            "unknown key; known keys: image, command, env, ports, volumes, depends_on, enabled, required, gpu, restart, health",
+            "unknown key; known keys: image, command, env, ports, volumes, depends_on, enabled, required, gpu, memory_mb, restart, health",
         });
     }
   }

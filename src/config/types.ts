@@ -76,6 +76,8 @@ export interface ServiceConfig {
   required?: boolean;
   restart?: RestartPolicy;
   gpu?: boolean;
+  /** The container's memory limit in MiB (swap included); past it the kernel kills it (OOM) and it is restarted. */
+  memoryMb?: number;
   health?: HealthConfig;
 }
 

@@ -101,6 +101,8 @@ export function definitionHash(def: ServiceDefinition): string {
     ports: def.ports.map((p) => [p.hostIp, p.hostPort ?? null, p.containerPort, p.protocol]),
     volumes: def.volumes.map((v) => [v.kind, v.source, v.target, v.readOnly]),
     gpu: def.gpu,
+    // Only when set: stacks made before the key existed keep their hash, and so their containers.
+    ...(def.memoryMb ? { memoryMb: def.memoryMb } : {}),
   });
   return createHash("sha256").update(canonical).digest("hex").slice(0, 16);
 }
@@ -188,6 +190,7 @@ function mergeService(
     required: pick("required") ?? true,
     restart,
     gpu: pick("gpu") ?? false,
+    memoryMb: pick("memoryMb"),
     health: {
       kind,
       port: health.port,

@@ -67,6 +67,8 @@ export interface ServiceDefinition {
   restart: RestartPolicy;
   /** Whether the service needs a GPU. */
   gpu: boolean;
+  /** The memory limit in MiB (swap included); undefined = none. */
+  memoryMb?: number;
   /** The health check. */
   health: HealthCheck;
   /** How a user provides the image when it is built by their own project, if so. */

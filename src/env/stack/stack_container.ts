@@ -73,6 +73,8 @@ export function containerSpec(def: ServiceDefinition, options: ContainerSpecOpti
       // The supervisor restarts services itself, with backoff and events.
       RestartPolicy: { Name: "no" },
       DeviceRequests: def.gpu ? [{ Driver: "nvidia", Count: -1, Capabilities: [["gpu"]] }] : undefined,
+      Memory: def.memoryMb ? def.memoryMb * 1024 * 1024 : undefined,
+      MemorySwap: def.memoryMb ? def.memoryMb * 1024 * 1024 : undefined,
     },
     NetworkingConfig: {
       EndpointsConfig: { [network]: { Aliases: [def.name] } },
