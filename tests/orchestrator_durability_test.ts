@@ -34,7 +34,7 @@ function settings(): { killPoints: number; seed: number } {
     // Not in the permission set: the argument or the default applies.
   }
   return {
-    killPoints: Number(values["kill-points"] ?? fromEnv ?? 5),
+    killPoints: Number(values["kill-points"] ?? fromEnv ?? 20),
     seed: Number(values.seed ?? Date.now() % 1_000_000),
   };
 }

@@ -259,3 +259,26 @@ Deno.test("a stored row no int64 can hold is clamped on read, not an INTERNAL fo
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("payload limits are configurable: [tasks] max_payload_keys and max_payload_bytes", async () => {
+  await using daemon = await startDaemonProcess({
+    configToml: "[tasks]\nmax_payload_keys = 5\nmax_payload_bytes = 2048\n\n[services]\nredis = false\n",
+  });
+  const sessionManager = new Http2SessionManager(`http://${daemon.grpcAddr}`);
+  const client = createClient(
+    OrchestratorService,
+    createGrpcTransport({ baseUrl: `http://${daemon.grpcAddr}`, sessionManager }),
+  );
+  try {
+    const payload = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`k${i}`, "v"]));
+    assertEquals((await client.submitTask({ payload })).success, true);
+    const tooMuch: Record<string, string>[] = [{ ...payload, k5: "v" }, { big: "x".repeat(3000) }];
+    for (const bad of tooMuch) {
+      const error = await client.submitTask({ payload: bad }).then(() => undefined, (e) => ConnectError.from(e));
+      assertEquals(error?.code, Code.InvalidArgument);
+      assert(/max_payload_(keys|bytes)/.test(error!.rawMessage), error!.rawMessage);
+    }
+  } finally {
+    sessionManager.abort();
+  }
+});

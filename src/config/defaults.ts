@@ -94,6 +94,8 @@ export function defaultConfigToml(): string {
 
 # [tasks]
 # retention_days = 7    # finished tasks outside workflows are deleted after this; 0 keeps them
+# max_payload_bytes = 1048576   # the most bytes of keys and values one task's payload may carry
+# max_payload_keys = 1000       # the most keys one task's payload may carry
 
 # [tasks.classes.cpu_short]
 # concurrency = 4

@@ -243,8 +243,20 @@ function readTasks(
       int(v, [...p, key], e, 0, 36_500, (n) => (tasks.retentionDays = n));
       continue;
     }
+    // Bounded: a larger request message is refused at the socket (4 MiB) anyway.
+    if (key === "max_payload_bytes") {
+      int(v, [...p, key], e, 1024, 4 * 1024 * 1024, (n) => (tasks.maxPayloadBytes = n));
+      continue;
+    }
+    if (key === "max_payload_keys") {
+      int(v, [...p, key], e, 1, 100_000, (n) => (tasks.maxPayloadKeys = n));
+      continue;
+    }
     if (key !== "classes") {
-      e.push({ path: [...p, key], detail: "unknown key; known keys: classes, retention_days" });
+      e.push({
+        path: [...p, key],
+        detail: "unknown key; known keys: classes, retention_days, max_payload_bytes, max_payload_keys",
+      });
       continue;
     }
     table(v, [...p, key], e, (classes) => {

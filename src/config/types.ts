@@ -99,6 +99,10 @@ export interface TasksConfig {
   classes: Record<string, TaskClassConfig>;
   /** Finished tasks (outside workflows) are deleted this many days after they ended; 0 keeps them. @default {7} */
   retentionDays?: number;
+  /** The most bytes of keys and values a task's payload may carry. @default {1048576} */
+  maxPayloadBytes?: number;
+  /** The most keys a task's payload may carry. @default {1000} */
+  maxPayloadKeys?: number;
 }
 
 /** One `[tasks.classes.NAME]` table. */

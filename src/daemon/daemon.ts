@@ -121,6 +121,10 @@ export async function startDaemon(
       hardware: { cpuCores: navigator.hardwareConcurrency, gpus: gpus.length },
       classes: config.tasks.classes,
       taskRetentionMs: (config.tasks.retentionDays ?? 7) * 24 * 3600 * 1000,
+      payloadLimits: {
+        bytes: config.tasks.maxPayloadBytes ?? 1024 * 1024,
+        keys: config.tasks.maxPayloadKeys ?? 1000,
+      },
       logger,
     });
     stack.use(orchestrator);

@@ -50,6 +50,8 @@ export interface OrchestratorOptions {
   retryBaseMs?: number;
   /** How long a worker's lease lives without a heartbeat. @default {10000} */
   workerLeaseMs?: number;
+  /** Payload limits of a submitted task. @default {1 MiB and 1,000 keys} */
+  payloadLimits?: { bytes: number; keys: number };
   /** Waiting this long is worth one priority step. @default {10000} */
   agingMs?: number;
   /** Where failures nobody waits for go (a listener that threw, a failed commit). @default {silentLogger} */
@@ -110,6 +112,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
       slurmEnv: options.slurmEnv,
     });
     const tasks = new TaskService({
+      payloadLimits: options.payloadLimits,
       batch,
       logger,
       store,

@@ -25,7 +25,13 @@ import {
   transitionTask,
 } from "./task.ts";
 import type { TaskFilter, TaskStore } from "./task_store.ts";
-import { validateLabels, validatePayload, validateSubmitNumbers, validateTaskId } from "./validation.ts";
+import {
+  type PayloadLimits,
+  validateLabels,
+  validatePayload,
+  validateSubmitNumbers,
+  validateTaskId,
+} from "./validation.ts";
 
 /** What a client submits. Every field but the payload is optional. */
 export interface SubmitTaskInput {
@@ -73,6 +79,8 @@ export interface TaskServiceOptions {
   /** Why a task can run nowhere, or undefined if some executor takes it. */
   unrunnableReason: (task: Task) => string | undefined;
   now: () => number;
+  /** Payload limits. @default {MAX_PAYLOAD_BYTES and MAX_PAYLOAD_KEYS} */
+  payloadLimits?: PayloadLimits;
 }
 
 /** Submits, reads, lists, cancels and watches tasks. */
@@ -132,7 +140,7 @@ export class TaskService {
       max_attempts: input.maxAttempts,
       not_before_ms: input.notBeforeMs,
     });
-    validatePayload(id, rawPayload);
+    validatePayload(id, rawPayload, this.#options.payloadLimits);
     validateLabels(id, input.labels ?? {});
     const existing = this.#unwritten.get(id) ?? store.get(id);
     if (existing) return { task: existing, created: false };

@@ -59,25 +59,38 @@ export function validateTaskId(id: string, action = "submit task"): void {
   }
 }
 
-/** Throws {@linkcode InvalidTaskError} if the payload is over {@linkcode MAX_PAYLOAD_BYTES} or {@linkcode MAX_PAYLOAD_KEYS}. */
-export function validatePayload(id: string, payload: Record<string, string>): void {
+/** The payload limits in force: configurable (`[tasks] max_payload_bytes`, `max_payload_keys`). */
+export interface PayloadLimits {
+  /** @default {MAX_PAYLOAD_BYTES} */
+  bytes: number;
+  /** @default {MAX_PAYLOAD_KEYS} */
+  keys: number;
+}
+
+/** Throws {@linkcode InvalidTaskError} if the payload is over its byte or key limit. */
+export function validatePayload(
+  id: string,
+  payload: Record<string, string>,
+  limits: PayloadLimits = { bytes: MAX_PAYLOAD_BYTES, keys: MAX_PAYLOAD_KEYS },
+): void {
   let bytes = 0;
   let keys = 0;
   for (const key in payload) {
-    if (++keys > MAX_PAYLOAD_KEYS) {
+    if (++keys > limits.keys) {
       throw new InvalidTaskError(
         `submit task "${id}"`,
         "payload",
-        `payload has more than ${MAX_PAYLOAD_KEYS} keys: put bulk data in one JSON value, or in a file the task reads`,
+        `payload has more than ${limits.keys} keys (the limit, [tasks] max_payload_keys): put bulk data in one JSON ` +
+          `value, or in a file the task reads`,
       );
     }
     bytes += key.length + payload[key].length;
   }
-  if (bytes > MAX_PAYLOAD_BYTES) {
+  if (bytes > limits.bytes) {
     throw new InvalidTaskError(
       `submit task "${id}"`,
       "payload",
-      `payload is ${bytes} bytes, more than the limit of ${MAX_PAYLOAD_BYTES}`,
+      `payload is ${bytes} bytes, more than the limit of ${limits.bytes} ([tasks] max_payload_bytes)`,
     );
   }
 }
