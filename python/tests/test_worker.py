@@ -19,7 +19,8 @@ from dspy_agent_client._gen.worker.v1 import worker_pb2_grpc as wrpc
 WORKER = textwrap.dedent('''
     import asyncio, os, sys, threading, time
     from dspy_agent_client import Worker
-    worker = Worker(name=sys.argv[2], slots=int(sys.argv[3]), address=sys.argv[1], grace_seconds=1)
+    labels = dict(kv.split("=", 1) for kv in sys.argv[4].split(",") if kv) if len(sys.argv) > 4 else {}
+    worker = Worker(name=sys.argv[2], slots=int(sys.argv[3]), address=sys.argv[1], grace_seconds=1, labels=labels)
     lock = threading.Lock()
     running = [0, 0]
 
@@ -57,8 +58,8 @@ def spawn_worker(daemon, tmp_path):
     script.write_text(WORKER)
     procs = []
 
-    def spawn(name: str, slots: int = 2) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, str(script), daemon.grpc_addr, name, str(slots)],
+    def spawn(name: str, slots: int = 2, labels: str = "", address: str = "") -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, str(script), address or daemon.grpc_addr, name, str(slots), labels],
                                 stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "ready"
         procs.append(proc)
@@ -147,3 +148,40 @@ def test_cancel_reaches_the_running_worker(client, daemon, spawn_worker):
     nxt = client.submit("py_square", {"n": 3})
     assert client.wait(nxt, timeout=20)["value"] == 9
     assert time.monotonic() - started < 20
+
+
+def test_required_labels_route_to_the_worker_that_has_them(client, daemon, spawn_worker):
+    plain = spawn_worker("w-plain", slots=2)
+    gpu = spawn_worker("w-gpu", slots=2, labels="gpu=1")
+    _wait_connected(daemon, "w-plain")
+    _wait_connected(daemon, "w-gpu")
+    ids = client.submit_many([{"task_type": "py_square", "payload": {"n": i}, "worker_labels": {"gpu": "1"}}
+                              for i in range(10)])
+    assert {client.wait(i, timeout=30)["pid"] for i in ids} == {gpu.pid}
+    assert plain.poll() is None
+
+
+def test_a_daemon_restart_under_a_running_worker_loses_nothing(tmp_path, spawn_worker):
+    from conftest import Daemon
+
+    from dspy_agent_client import Client
+
+    own = Daemon()
+    own.start()
+    try:
+        spawn_worker("w-restart", slots=1, address=own.grpc_addr)
+        _wait_connected(own, "w-restart")
+        client = Client(own.grpc_addr)
+        task_id = client.submit("py_slow", {"seconds": 2})
+        deadline = time.monotonic() + 20
+        while client.get(task_id)["state"] != "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        own.stop()            # SIGTERM: the running attempt is an interruption, requeued unspent
+        own.start()           # the same state folder and ports; the worker reconnects by itself
+        client = Client(own.grpc_addr)
+        out = client.wait(task_id, timeout=60)
+        task = client.get(task_id)
+        assert task["state"] == "completed" and task["attempts"] == 1 and task["interruptions"] == 1
+        assert out["cancelled"] in (False, True)
+    finally:
+        own.stop()

@@ -126,9 +126,10 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
           parseExecutionSpec(task.payload.execution);
         }
       },
+      // At submit, a task that only a worker could run, while no worker handles its type, is refused at once.
       unrunnableReason: (task) => {
         const choice = select(task);
-        return "reason" in choice ? choice.reason : undefined;
+        return "reason" in choice ? choice.reason : choice.noneNow;
       },
     });
     // An attempt a crashed or killed daemon left running is an interruption, as one given back at shutdown is.

@@ -40,7 +40,7 @@ export interface ExecutorSelectorOptions {
 /** Picks the executor of a task, or says why there is none. */
 export type ExecutorSelector = (
   task: Task,
-) => { executor: AttemptRunner; name: string } | { reason: string };
+) => { executor: AttemptRunner; name: string; noneNow?: string } | { reason: string };
 
 /** Returns the executor choice for this host's setup. */
 export function createExecutorSelector(options: ExecutorSelectorOptions): ExecutorSelector {
@@ -62,6 +62,11 @@ export function createExecutorSelector(options: ExecutorSelectorOptions): Execut
       return { executor: execution, name: "execution" };
     }
     if (runner) return { executor: runner, name: "runner" };
+    // A task of a type no built-in handles was accepted because a worker handled it then (submit refuses it
+    // otherwise): after a daemon restart, or while its worker reconnects, it waits for one instead of failing.
+    if (options.workers && typeof task.payload.task_type === "string") {
+      return { executor: workerAttempts(options.workers), name: "worker", noneNow: noExecutorReason(task, options) };
+    }
     return { reason: noExecutorReason(task, options) };
   };
 }
