@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { requireArgument } from "./errors.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { EnvManager, ServiceStatusInfo, StartUpdate } from "../env/mod.ts";
@@ -36,10 +37,13 @@ export function stackHandlers(env: EnvManager): StackHandlers {
   return {
     async *startServices(req, ctx) {
       // `parallel` is always on: each service starts when its own dependencies are healthy.
+      checkNames(req.serviceNames);
       const updates = env.start({ names: req.serviceNames, gpu: req.gpu || undefined, signal: ctx.signal });
       for await (const update of updates) yield toStatusUpdate(update);
     },
     async stopServices(req, ctx) {
+      checkNames(req.serviceNames);
+      checkRange("timeout_seconds", req.timeoutSeconds, 0, 3600);
       const result = await env.stop({
         names: req.serviceNames,
         timeoutSeconds: req.timeoutSeconds > 0 ? req.timeoutSeconds : 10,
@@ -50,6 +54,7 @@ export function stackHandlers(env: EnvManager): StackHandlers {
       return { success: result.success, serviceResults: result.results };
     },
     async restartService(req, ctx) {
+      checkRange("timeout_seconds", req.timeoutSeconds, 0, 3600);
       const result = await env.restart(req.serviceName, {
         timeoutSeconds: req.timeoutSeconds > 0 ? req.timeoutSeconds : 10,
         signal: ctx.signal,
@@ -57,10 +62,13 @@ export function stackHandlers(env: EnvManager): StackHandlers {
       return result;
     },
     async getServicesStatus(req, ctx) {
+      checkNames(req.serviceNames);
       const statuses = await env.status({ names: req.serviceNames, signal: ctx.signal });
       return { services: Object.fromEntries(statuses.map((s) => [s.name, toServiceStatus(s)])) };
     },
     async *streamHealth(req, ctx) {
+      checkNames(req.serviceNames);
+      checkRange("interval_seconds", req.intervalSeconds, 0, 3600);
       const updates = env.watchHealth({
         names: req.serviceNames,
         intervalSeconds: req.intervalSeconds > 0 ? req.intervalSeconds : 5,
@@ -118,4 +126,16 @@ export function toServiceStatus(s: ServiceStatusInfo): MessageInitShape<typeof S
     restartCount: s.restartCount,
     enabled: s.enabled,
   };
+}
+
+/** Service names per request: a stack has dozens at most (docs/validation.md). */
+const MAX_NAMES = 1000;
+
+function checkNames(names: string[]): void {
+  requireArgument(names.length <= MAX_NAMES, `service_names: ${names.length} names; at most ${MAX_NAMES}`);
+}
+
+/** INVALID_ARGUMENT naming the field and its range when `value` is outside it (docs/validation.md). */
+export function checkRange(field: string, value: number, min: number, max: number): void {
+  requireArgument(value >= min && value <= max, `${field} ${value} is out of range: give ${min} to ${max}`);
 }

@@ -64,6 +64,7 @@ export function envOpsHandlers(deps: EnvOpsDeps): EnvOpsHandlers {
 
     async *streamLogs(req, ctx) {
       requireArgument(req.serviceName.trim() !== "", "service_name is required");
+      requireArgument(req.tail >= 0 && req.tail <= 100_000, `tail ${req.tail} is out of range: give 0 (all) to 100000`);
       const lines = serviceLogs(deps.engine, {
         project: deps.project,
         service: req.serviceName,
@@ -116,6 +117,10 @@ export function envOpsHandlers(deps: EnvOpsDeps): EnvOpsHandlers {
         throw new InvalidExecutionSpecError("execution", "payload.execution is required (docs/compatibility.md §4)");
       }
       const spec = parseExecutionSpec(text);
+      requireArgument(
+        req.timeoutSeconds >= 0 && req.timeoutSeconds <= 2_592_000,
+        `timeout_seconds ${req.timeoutSeconds} is out of range: give 0 (the default) to 2592000`,
+      );
       if (req.timeoutSeconds > 0) spec.timeoutSeconds = req.timeoutSeconds;
       const started = performance.now();
       let result: ExecutionOutcome;
