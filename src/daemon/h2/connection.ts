@@ -562,11 +562,40 @@ export class Http2Connection implements StreamOwner {
     const finish = async () => {
       try {
         for (const bytes of rest) for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+        // A lingering close: shut our side, then read and drop what the peer still sends for a moment. Closing at
+        // once while it writes would answer with a TCP reset, which discards our last frames (the GOAWAY saying
+        // why) before the peer reads them.
+        await (conn as Deno.TcpConn).closeWrite?.();
+        await drain(conn, LINGER_MS, LINGER_BYTES);
       } catch { /* gone */ }
       try {
         conn.close();
       } catch { /* closed already */ }
     };
     void finish();
+  }
+}
+
+/** How long a closing connection keeps reading (and dropping) what the peer still sends. */
+const LINGER_MS = 1000;
+/** The most bytes a closing connection reads before it closes regardless. */
+const LINGER_BYTES = 4 * 1024 * 1024;
+
+/** Reads and drops from `conn` until the peer closes, `ms` pass or `maxBytes` arrived. */
+async function drain(conn: Deno.Conn, ms: number, maxBytes: number): Promise<void> {
+  const buffer = new Uint8Array(64 * 1024);
+  const deadline = Date.now() + ms;
+  let total = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    while (Date.now() < deadline && total < maxBytes) {
+      // A read left pending by the timeout fails when the socket closes: that rejection is expected, not news.
+      const n = await Promise.race([conn.read(buffer).catch(() => null), timeout]);
+      if (n === null) return;
+      total += n;
+    }
+  } finally {
+    clearTimeout(timer);
   }
 }
