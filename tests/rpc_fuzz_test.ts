@@ -9,6 +9,7 @@
  * could run something. SubmitTask payloads never carry `execution` for the same reason.
  * @module
  */
+import { type SeededRandom, seededRandom } from "./support/random.ts";
 import { create, type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
@@ -31,20 +32,7 @@ const CLIENT_CODES = new Set([
   Code.Unimplemented,
 ]);
 
-function generator(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)];
-  return { next, int, pick };
-}
-type Rng = ReturnType<typeof generator>;
+type Rng = SeededRandom;
 
 const STRINGS = (rng: Rng): string =>
   rng.pick([
@@ -154,7 +142,7 @@ Deno.test("fuzz: no request field value makes an RPC answer INTERNAL or the daem
   const methods = services.flatMap((service) =>
     service.methods.filter((m) => !SIDE_EFFECTS.has(m.name)).map((m) => ({ service, method: m }))
   );
-  const rng = generator(SEED);
+  const rng = seededRandom(SEED);
   const started = Date.now();
   const tally: Record<string, number> = {};
   const accepted = new Set<string>();

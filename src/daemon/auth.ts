@@ -24,12 +24,14 @@ export async function loadOrCreateToken(
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
+  const token = randomHex(32);
   await Deno.writeTextFile(path, token + "\n", { mode: 0o600, signal });
   return token;
+}
+
+/** `bytes` random bytes as hex: the daemon's secrets (the token, the page token). */
+export function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** True when an address (as node reports a peer) is on the loopback interface. */

@@ -24,7 +24,7 @@ import type { Logger } from "../log/mod.ts";
 import { createRegistry } from "../metrics/mod.ts";
 import { openOrchestrator } from "../orchestrator/mod.ts";
 import { COMMIT, VERSION } from "../version.ts";
-import { loadOrCreateToken } from "./auth.ts";
+import { isLoopback, loadOrCreateToken, randomHex } from "./auth.ts";
 import { createEdgePolicy } from "./edge.ts";
 import { startGrpcServer, type TlsMaterial } from "./grpc/grpc_server.ts";
 import { startHttpServer } from "./http_server.ts";
@@ -217,10 +217,6 @@ function watchEngine(engine: Engine, components: Record<string, string>, signal:
   signal.addEventListener("abort", () => clearInterval(timer), { once: true });
 }
 
-function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** Names the daemon is known by without configuration: its listen host (when a name) and the machine's host name. */
 function ownHostNames(config: Config): string[] {
   const names = [splitAddress(config.httpAddr).host];
@@ -288,5 +284,5 @@ async function loadTls(config: Config): Promise<TlsMaterial | undefined> {
 }
 
 function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host === "::1" || host.startsWith("127.");
+  return host === "localhost" || isLoopback(host);
 }

@@ -5,6 +5,7 @@
  * crash, a hang or unbounded growth.
  * @module
  */
+import { type SeededRandom, seededRandom } from "../../../tests/support/random.ts";
 import { assert } from "../../../tests/support/assert.ts";
 import { readFrames } from "./frame_reader.ts";
 import { concat, encodeFrame, Flag, FrameType, Http2ConnectionError, PREFACE } from "./frames.ts";
@@ -15,28 +16,8 @@ const SEED = Number(Deno.env.get("H2_FUZZ_SEED") ?? 20261204);
 const CASES = Number(Deno.env.get("H2_FUZZ_CASES") ?? 200_000);
 const TIME_LIMIT_MS = 15_000;
 
-/** A small, fast, seeded generator (mulberry32), so a failing case can be replayed from its seed. */
-function generator(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: (n: number) => Math.floor(next() * n),
-    bytes(n: number): Uint8Array {
-      const out = new Uint8Array(n);
-      for (let i = 0; i < n; i++) out[i] = Math.floor(next() * 256);
-      return out;
-    },
-  };
-}
-
 /** Flips, inserts, deletes or overwrites a few bytes of a valid input. */
-function mutate(rng: ReturnType<typeof generator>, input: Uint8Array): Uint8Array {
+function mutate(rng: SeededRandom, input: Uint8Array): Uint8Array {
   const out = [...input];
   for (let n = 1 + rng.int(4); n > 0; n--) {
     const at = rng.int(out.length + 1);
@@ -69,7 +50,7 @@ const SAMPLE_HEADERS: [string, string][] = [
 ];
 
 Deno.test("HpackDecoder survives random and mutated header blocks: it decodes or throws HpackError, within its limits", () => {
-  const rng = generator(SEED);
+  const rng = seededRandom(SEED);
   const valid = new HpackEncoder().encode(SAMPLE_HEADERS);
   const started = Date.now();
   let refused = 0;
@@ -93,7 +74,7 @@ Deno.test("HpackDecoder survives random and mutated header blocks: it decodes or
 });
 
 /** A socket stand-in that hands `bytes` to the reader in random-sized reads, then ends. */
-function chunkedConn(rng: ReturnType<typeof generator>, bytes: Uint8Array): Deno.Conn {
+function chunkedConn(rng: SeededRandom, bytes: Uint8Array): Deno.Conn {
   let at = 0;
   return {
     read(buffer: Uint8Array): Promise<number | null> {
@@ -107,7 +88,7 @@ function chunkedConn(rng: ReturnType<typeof generator>, bytes: Uint8Array): Deno
 }
 
 Deno.test("readFrames and HeaderBlocks survive mutated connections: frames or Http2ConnectionError, bounded blocks", async () => {
-  const rng = generator(SEED + 1);
+  const rng = seededRandom(SEED + 1);
   const block = new HpackEncoder().encode(SAMPLE_HEADERS);
   const valid = concat(
     PREFACE,

@@ -46,6 +46,7 @@ export type ExecutorSelector = (
 export function createExecutorSelector(options: ExecutorSelectorOptions): ExecutorSelector {
   const execution = options.executor && specAttempts({ executor: options.executor, parse: options.parseExecution });
   const runner = options.runnerUrl ? runnerExecutor(options.runnerUrl) : undefined;
+  const onWorkers = options.workers && workerAttempts(options.workers);
   const slurm = options.slurm
     ? slurmExecutor({
       pollMs: options.slurmPollMs,
@@ -57,15 +58,15 @@ export function createExecutorSelector(options: ExecutorSelectorOptions): Execut
   return (task) => {
     if (task.class === "gpu_slurm" && slurm) return { executor: slurm, name: "slurm" };
     if (isBuiltinTask(task)) return { executor: runBuiltin, name: "builtin" };
-    if (options.workers?.handles(task)) return { executor: workerAttempts(options.workers), name: "worker" };
+    if (onWorkers && options.workers!.handles(task)) return { executor: onWorkers, name: "worker" };
     if (task.payload.execution !== undefined && execution) {
       return { executor: execution, name: "execution" };
     }
     if (runner) return { executor: runner, name: "runner" };
     // A task of a type no built-in handles was accepted because a worker handled it then (submit refuses it
     // otherwise): after a daemon restart, or while its worker reconnects, it waits for one instead of failing.
-    if (options.workers && typeof task.payload.task_type === "string") {
-      return { executor: workerAttempts(options.workers), name: "worker", noneNow: noExecutorReason(task, options) };
+    if (onWorkers && typeof task.payload.task_type === "string") {
+      return { executor: onWorkers, name: "worker", noneNow: noExecutorReason(task, options) };
     }
     return { reason: noExecutorReason(task, options) };
   };
