@@ -32,6 +32,30 @@ out["submit"] = r.success
 print(json.dumps(out))
 `;
 
+const REMOTE_TASKS = `
+from dspy_agent_client import Worker
+worker = Worker(slots=2)
+
+@worker.task("remote_square")
+def square(payload):
+    return {"value": payload["n"] ** 2}
+`;
+
+const REMOTE_CLIENT = `
+import json, sys, time
+from dspy_agent_client import Client
+target, ca, token = sys.argv[1], sys.argv[2], sys.argv[3]
+client = Client(target, token=token, root_certificates=open(ca, "rb").read())
+deadline = time.monotonic() + 30
+while not [w for w in client.workers() if w["name"] == "remote-worker" and w["state"] == "connected"]:
+    assert time.monotonic() < deadline, "the remote worker never connected"
+    time.sleep(0.1)
+ids = client.submit_many([{"task_type": "remote_square", "payload": {"n": n}} for n in range(10)])
+values = [client.wait(i, timeout=30)["value"] for i in ids]
+worker = [w for w in client.workers() if w["name"] == "remote-worker"][0]
+print(json.dumps({"values": values, "worker": worker}))
+`;
+
 async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
   const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
   const dec = new TextDecoder();
@@ -39,7 +63,8 @@ async function run(cmd: string, args: string[], env: Record<string, string> = {}
 }
 
 Deno.test({
-  name: "TLS: a client on another host connects with TLS and the token; no token, a wrong one or plain text is refused",
+  name:
+    "TLS: a client and a Python worker on another host connect with TLS and the token; no token, a wrong one or plain text is refused",
   ignore: Deno.uid() !== 0,
   async fn() {
     await using hosts = await makeTestHosts();
@@ -149,6 +174,57 @@ Deno.test({
       "list",
     ]);
     assert(wrong.code !== 0, "a wrong token was accepted");
+
+    // A Python worker on the other host, run by the package's own entry point with the CA and the token, takes tasks
+    // that a Python client there submits; both speak TLS.
+    const pkg = new URL("../python/", import.meta.url).pathname;
+    await Deno.writeTextFile(`${dir}/remote_tasks.py`, REMOTE_TASKS);
+    await Deno.writeTextFile(`${dir}/token`, token);
+    const worker = new Deno.Command("ip", {
+      args: [
+        ...inClient,
+        "env",
+        `PYTHONPATH=${pkg}`,
+        PYTHON,
+        "-m",
+        "dspy_agent_client",
+        "worker",
+        "remote_tasks:worker",
+        "--address",
+        target,
+        "--ca",
+        pem.ca,
+        "--token-file",
+        `${dir}/token`,
+        "--name",
+        "remote-worker",
+      ],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    try {
+      const remote = await run("ip", [
+        ...inClient,
+        "env",
+        `PYTHONPATH=${pkg}`,
+        PYTHON,
+        "-c",
+        REMOTE_CLIENT,
+        target,
+        pem.ca,
+        token,
+      ]);
+      assertEquals(remote.code, 0, remote.stderr);
+      const seen = JSON.parse(remote.stdout.trim().split("\n").at(-1)!);
+      assertEquals(seen.values, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+      assertEquals(seen.worker.state, "connected");
+      assertEquals(seen.worker.address.startsWith(hosts.clientAddress), true, seen.worker.address);
+    } finally {
+      worker.kill("SIGTERM");
+      const ended = await worker.output();
+      assertEquals(ended.code, 0, new TextDecoder().decode(ended.stderr));
+    }
     await Deno.remove(cliHome, { recursive: true });
     await Deno.remove(dir, { recursive: true });
   },

@@ -15,6 +15,8 @@ from ._gen.env_manager.v1 import env_manager_pb2 as env_pb
 from ._gen.env_manager.v1 import env_manager_pb2_grpc as env_rpc
 from ._gen.orchestrator.v1 import orchestrator_pb2 as pb
 from ._gen.orchestrator.v1 import orchestrator_pb2_grpc as rpc
+from ._gen.worker.v1 import worker_pb2 as wpb
+from ._gen.worker.v1 import worker_pb2_grpc as wrpc
 from .errors import DaemonUnavailable, DspyAgentError, TaskFailed, TimedOut, from_rpc_error
 
 
@@ -52,6 +54,7 @@ class Client:
             self._pid = os.getpid()
             self._orch = rpc.OrchestratorServiceStub(self._channel)
             self._env = env_rpc.EnvManagerServiceStub(self._channel)
+            self._workers = wrpc.WorkerServiceStub(self._channel)
         return self._orch, self._env
 
     def _call(self, method: Any, request: Any, timeout: Optional[float] = None) -> Any:
@@ -222,6 +225,18 @@ class Client:
         """Cancels a run and its unfinished steps."""
         orch, _ = self._stubs()
         return self._call(orch.CancelWorkflowRun, pb.CancelWorkflowRunRequest(run_id=run_id)).success
+
+    # Workers
+
+    def workers(self) -> list:
+        """The workers this daemon knows: `name`, `state`, `address`, `slots`, `running`, `task_types`, `labels`,
+        `last_heartbeat_ms`, `running_task_ids`."""
+        self._stubs()
+        answer = self._call(self._workers.ListWorkers, wpb.ListWorkersRequest())
+        return [{"worker_id": w.worker_id, "name": w.name, "state": w.state, "address": w.address, "slots": w.slots,
+                 "running": w.running, "task_types": list(w.task_types), "labels": dict(w.labels),
+                 "last_heartbeat_ms": w.last_heartbeat_ms, "running_task_ids": list(w.running_task_ids)}
+                for w in answer.workers]
 
     # Services
 

@@ -27,15 +27,19 @@ def _deno() -> str:
 class Daemon:
     """A running daemon subprocess."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: str = "", grpc_host: str = "127.0.0.1") -> None:
         self.home = tempfile.mkdtemp(prefix="dspy-agent-pytest-")
-        Path(self.home, "config.toml").write_text("[services]\nredis = false\n")
-        self.grpc_addr = f"127.0.0.1:{_free_port()}"
+        Path(self.home, "config.toml").write_text("[services]\nredis = false\n" + config)
+        port = _free_port()
+        self.listen_addr = f"{grpc_host}:{port}"
+        # Where clients connect: a daemon listening on every interface is reached through loopback.
+        self.grpc_addr = f"127.0.0.1:{port}"
         self.http_addr = f"127.0.0.1:{_free_port()}"
         self.process: subprocess.Popen | None = None
+        self.client_options: dict = {}
 
     def start(self) -> None:
-        env = dict(os.environ, DSPY_AGENT_HOME=self.home, ORCHESTRATOR_GRPC_ADDR=self.grpc_addr,
+        env = dict(os.environ, DSPY_AGENT_HOME=self.home, ORCHESTRATOR_GRPC_ADDR=self.listen_addr,
                    ORCHESTRATOR_HTTP_ADDR=self.http_addr)
         self.process = subprocess.Popen(
             [_deno(), "run", "-q", "--no-prompt", "-P=dspy-agent", "--config", str(REPO / "deno.json"),
@@ -43,7 +47,7 @@ class Daemon:
             env=env, stdout=subprocess.DEVNULL, stderr=open(Path(self.home, "serve.log"), "w"))
         from dspy_agent_client import Client
 
-        client = Client(self.grpc_addr)
+        client = Client(self.grpc_addr, **self.client_options)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

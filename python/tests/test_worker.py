@@ -185,3 +185,86 @@ def test_a_daemon_restart_under_a_running_worker_loses_nothing(tmp_path, spawn_w
         assert out["cancelled"] in (False, True)
     finally:
         own.stop()
+
+
+def test_a_late_report_on_an_expired_lease_is_refused(spawn_worker):
+    """A worker that goes silent (here a raw protocol client that stops heartbeating) loses its lease; the task runs
+    on another worker; the silent worker's late completion is refused and the recorded result is the other's."""
+    import grpc
+
+    from conftest import Daemon
+
+    from dspy_agent_client import Client
+
+    own = Daemon(config="[tasks]\nworker_lease_seconds = 2\n")
+    own.start()
+    channel = grpc.insecure_channel(own.grpc_addr)
+    try:
+        stub = wrpc.WorkerServiceStub(channel)
+        silent = stub.RegisterWorker(wpb.RegisterWorkerRequest(name="w-silent", task_types=["py_square"], slots=1),
+                                     timeout=5).worker_id
+        pushes = stub.ListenForTasks(wpb.ListenForTasksRequest(worker_id=silent))
+        client = Client(own.grpc_addr)
+        task_id = client.submit("py_square", {"n": 7})
+        assignment = next(m.assignment for m in pushes if m.HasField("assignment"))
+        assert assignment.task_id == task_id
+        # No heartbeat: after the 2 s lease the task is requeued and a real worker takes it.
+        spawn_worker("w-on-time", slots=1, address=own.grpc_addr)
+        assert client.wait(task_id, timeout=60)["value"] == 49
+        late = stub.CompleteWorkerTask(wpb.CompleteWorkerTaskRequest(
+            worker_id=silent, task_id=task_id, lease_id=assignment.lease_id, result_json='{"value": -1}'), timeout=5)
+        assert not late.accepted and "no longer current" in late.reason
+        task = client.get(task_id)
+        assert task["state"] == "completed" and task["attempts"] == 1 and task["interruptions"] == 1
+        assert client.wait(task_id, timeout=5)["value"] == 49
+        pushes.cancel()
+    finally:
+        channel.close()
+        own.stop()
+
+
+def test_a_thousand_tasks_over_four_worker_processes(client, daemon, spawn_worker):
+    for i in range(4):
+        spawn_worker(f"w-many-{i}", slots=4)
+    for i in range(4):
+        _wait_connected(daemon, f"w-many-{i}")
+    ids = client.submit_many([{"task_type": "py_square", "payload": {"n": n}} for n in range(1000)])
+    assert len(set(ids)) == 1000
+    done = {}
+    for result in client.stream_results(ids, timeout=120):
+        if result["state"] in ("completed", "failed", "cancelled"):
+            done[result["task_id"]] = result
+        if len(done) == 1000:
+            break
+    assert len(done) == 1000 and all(r["state"] == "completed" for r in done.values())
+    outputs = [client.wait(i, timeout=10) for i in ids]
+    assert [o["value"] for o in outputs] == [n * n for n in range(1000)]
+    # Spread over all four processes, each task recorded once.
+    assert len({o["pid"] for o in outputs}) == 4
+    assert all(client.get(i)["attempts"] == 1 for i in ids[:50])
+
+
+def test_python_m_runs_the_worker_a_module_defines(client, daemon, tmp_path):
+    (tmp_path / "my_tasks.py").write_text(textwrap.dedent('''
+        from dspy_agent_client import Worker
+        worker = Worker(slots=1, address="127.0.0.1:1")     # overridden by --address
+
+        @worker.task("py_module_task")
+        def shout(payload):
+            return {"text": payload["text"].upper()}
+    '''))
+    proc = subprocess.Popen([sys.executable, "-m", "dspy_agent_client", "worker", "my_tasks:worker",
+                             "--address", daemon.grpc_addr, "--name", "w-module", "--slots", "2"], cwd=tmp_path)
+    try:
+        _wait_connected(daemon, "w-module")
+        assert [w["slots"] for w in client.workers() if w["name"] == "w-module"] == [2]
+        task_id = client.submit("py_module_task", {"text": "hi"})
+        assert client.wait(task_id, timeout=30) == {"text": "HI"}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    bad = subprocess.run([sys.executable, "-m", "dspy_agent_client", "worker", "my_tasks:nothing"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "not a Worker" in bad.stderr

@@ -17,6 +17,7 @@ import { workerHandlers } from "./worker_service.ts";
 
 export { toConnectError } from "./errors.ts";
 export { errorInterceptor, stoppingError } from "./interceptor.ts";
+export { PEER_HEADER } from "./worker_service.ts";
 export type { HealthReporter } from "./health.ts";
 export { handleLegacyRequest, type LegacyRequest, type LegacyResponse } from "./legacy_http.ts";
 

@@ -99,6 +99,12 @@ export function workerHandlers(orchestrator: Orchestrator): ServiceImpl<typeof W
   };
 }
 
+/**
+ * The request header that carries the caller's IP address to handlers. The servers set it on every request after
+ * dropping any value the client sent, so a handler can trust it.
+ */
+export const PEER_HEADER = "x-dspy-agent-peer";
+
 function toMessage(push: WorkerPush) {
   if (push.kind === "cancel") {
     return { kind: { case: "cancel" as const, value: push } };
@@ -106,7 +112,12 @@ function toMessage(push: WorkerPush) {
   return { kind: { case: "assignment" as const, value: { ...push, deadlineMs: BigInt(push.deadlineMs) } } };
 }
 
-/** The worker's address as it says it (`x-dspy-agent-host`), else its user agent: the daemon's handlers see no peer. */
+/**
+ * Where the worker connected from: the peer's IP as the server saw it ({@linkcode PEER_HEADER}), with the host name
+ * the worker gives (`x-dspy-agent-host`) beside it.
+ */
 function peerAddress(ctx: HandlerContext): string {
-  return (ctx.requestHeader.get("x-dspy-agent-host") ?? ctx.requestHeader.get("user-agent") ?? "").slice(0, 200);
+  const peer = ctx.requestHeader.get(PEER_HEADER) ?? "";
+  const host = (ctx.requestHeader.get("x-dspy-agent-host") ?? "").slice(0, 120);
+  return host && host !== peer ? `${peer} (${host})`.trim() : peer;
 }

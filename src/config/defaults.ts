@@ -96,6 +96,7 @@ export function defaultConfigToml(): string {
 # retention_days = 7    # finished tasks outside workflows are deleted after this; 0 keeps them
 # max_payload_bytes = 1048576   # the most bytes of keys and values one task's payload may carry
 # max_payload_keys = 1000       # the most keys one task's payload may carry
+# worker_lease_seconds = 10     # a Python worker silent this long loses its tasks (requeued, attempts unspent)
 
 # [tasks.classes.cpu_short]
 # concurrency = 4

@@ -252,10 +252,16 @@ function readTasks(
       int(v, [...p, key], e, 1, 100_000, (n) => (tasks.maxPayloadKeys = n));
       continue;
     }
+    // At least 2 s: workers heartbeat every lease/3 seconds and one late heartbeat must not cost a lease.
+    if (key === "worker_lease_seconds") {
+      int(v, [...p, key], e, 2, 3600, (n) => (tasks.workerLeaseSeconds = n));
+      continue;
+    }
     if (key !== "classes") {
       e.push({
         path: [...p, key],
-        detail: "unknown key; known keys: classes, retention_days, max_payload_bytes, max_payload_keys",
+        detail:
+          "unknown key; known keys: classes, retention_days, max_payload_bytes, max_payload_keys, worker_lease_seconds",
       });
       continue;
     }

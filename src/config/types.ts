@@ -103,6 +103,8 @@ export interface TasksConfig {
   maxPayloadBytes?: number;
   /** The most keys a task's payload may carry. @default {1000} */
   maxPayloadKeys?: number;
+  /** How long a Python worker's lease on a task lives without a heartbeat before the task is requeued. @default {10} */
+  workerLeaseSeconds?: number;
 }
 
 /** One `[tasks.classes.NAME]` table. */

@@ -125,6 +125,7 @@ export async function startDaemon(
         bytes: config.tasks.maxPayloadBytes ?? 1024 * 1024,
         keys: config.tasks.maxPayloadKeys ?? 1000,
       },
+      workerLeaseMs: (config.tasks.workerLeaseSeconds ?? 10) * 1000,
       logger,
     });
     stack.use(orchestrator);

@@ -8,7 +8,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Registry } from "prom-client";
-import { errorInterceptor } from "../api/mod.ts";
+import { errorInterceptor, PEER_HEADER } from "../api/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { authorized } from "./auth.ts";
 import { checkEdge, corsHeaders, createEdgePolicy, type EdgePolicy } from "./edge.ts";
@@ -83,6 +83,7 @@ export async function startHttpServer(
           error: "a bearer token is required from non-loopback clients",
         });
       }
+      req.headers[PEER_HEADER] = req.socket.remoteAddress ?? "";
       const path = (req.url ?? "/").split("?")[0];
       if (req.method === "GET" && path === "/dashboard/session") {
         // Same-origin pages read the page token here; a page of another site cannot read the answer (no CORS

@@ -5,7 +5,7 @@
  * @module
  */
 import { Code, type ConnectRouter } from "@connectrpc/connect";
-import { errorInterceptor } from "../../api/mod.ts";
+import { errorInterceptor, PEER_HEADER } from "../../api/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import { authorized } from "../auth.ts";
 import { checkEdge, createEdgePolicy, type EdgePolicy } from "../edge.ts";
@@ -78,6 +78,7 @@ export function startGrpcServer(options: GrpcServerOptions): Promise<ListeningSe
       if (!authorized(stream.remoteAddress, stream.headers.authorization, options.token)) {
         return trailersOnly(stream, Code.Unauthenticated, "a bearer token is required from non-loopback clients");
       }
+      stream.headers[PEER_HEADER] = stream.remoteAddress;
       const work = handler(stream);
       if (!work) notFound(stream);
       return work;

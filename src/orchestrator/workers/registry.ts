@@ -39,7 +39,7 @@ export interface WorkerInfo {
   labels: Record<string, string>;
   registeredAtMs: number;
   lastHeartbeatMs: number;
-  state: "connected" | "disconnected";
+  state: "connected" | "silent" | "disconnected";
   runningTaskIds: string[];
   clientVersion: string;
 }
@@ -70,7 +70,7 @@ interface WorkerEntry {
 export interface WorkerRegistryOptions {
   /** How long a lease lives without a heartbeat. @default {10000} */
   leaseMs?: number;
-  /** How often workers are asked to heartbeat. @default {2000} */
+  /** How often workers are asked to heartbeat. @default {a third of the lease, at most 2000} */
   heartbeatMs?: number;
   /** The clock. @default {Date.now} */
   now?: () => number;
@@ -91,7 +91,7 @@ export class WorkerRegistry {
   /** Starts the lease clock. */
   constructor(options: WorkerRegistryOptions = {}) {
     this.leaseMs = options.leaseMs ?? 10_000;
-    this.heartbeatMs = options.heartbeatMs ?? 2_000;
+    this.heartbeatMs = options.heartbeatMs ?? Math.min(2_000, Math.floor(this.leaseMs / 3));
     this.#now = options.now ?? Date.now;
     this.#timer = setInterval(() => this.#expire(), Math.min(1000, this.leaseMs / 4));
   }
@@ -187,7 +187,9 @@ export class WorkerRegistry {
     const worker = this.#workers.get(workerId);
     if (!worker) return undefined;
     const now = this.#now();
+    const wasSilent = this.#silent(worker, now);
     worker.info.lastHeartbeatMs = now;
+    if (wasSilent) this.#wake();
     for (const lease of worker.leases.values()) lease.expiresAtMs = now + this.leaseMs;
     return leaseIds.filter((id) => !worker.leases.has(id));
   }
@@ -245,16 +247,23 @@ export class WorkerRegistry {
       ...w.info,
       running: w.leases.size,
       runningTaskIds: [...w.leases.values()].map((l) => l.task.id),
-      state: w.listeners > 0 ? "connected" : "disconnected",
+      state: w.listeners === 0 ? "disconnected" : this.#silent(w, this.#now()) ? "silent" : "connected",
     }));
+  }
+
+  /** A worker whose heartbeats stopped for a lease's length: it gets no tasks until it beats again. */
+  #silent(worker: WorkerEntry, now: number): boolean {
+    return now - worker.info.lastHeartbeatMs >= this.leaseMs;
   }
 
   #pick(task: Task): WorkerEntry | undefined {
     const type = task.payload.task_type;
     const wanted = Object.entries(task.labels ?? {}).filter(([k]) => k.startsWith("worker."));
+    const now = this.#now();
     let best: WorkerEntry | undefined;
     for (const worker of this.#workers.values()) {
       if (worker.listeners === 0 || typeof type !== "string" || !worker.info.taskTypes.includes(type)) continue;
+      if (this.#silent(worker, now)) continue;
       if (worker.leases.size >= worker.info.slots) continue;
       if (!wanted.every(([k, v]) => worker.info.labels[k.slice(7)] === v)) continue;
       // Fairly across workers: the one with the most free slots.

@@ -609,7 +609,8 @@ export type WorkerInfo = Message<"worker.v1.WorkerInfo"> & {
   lastHeartbeatMs: bigint;
 
   /**
-   * connected, disconnected (leases still held until they expire) or gone.
+   * connected; silent (its stream is open but no heartbeat came for a lease's length: it is given no tasks until
+   * it beats again); or disconnected (its leases are held until they expire).
    *
    * @generated from field: string state = 10;
    */
