@@ -66,8 +66,20 @@ export interface StackContext {
   changed(): void;
 }
 
+/*
+ * The narrow pieces each step takes, so a signature says what the step touches. The whole StackContext goes only to
+ * the parts that coordinate steps: startStack, stopStack and the supervisor.
+ */
+
+/** The service records: read with recordOf. */
+export type Records = Pick<StackContext, "records">;
+/** The service records with what a change notifies: changed with apply. */
+export type RecordKeeping = Pick<StackContext, "records" | "metrics" | "changed">;
+/** The engine and the project its objects belong to, with the labels each object carries. */
+export type EngineScope = Pick<StackContext, "engine" | "registry" | "extraLabels">;
+
 /** Returns the record of a service, creating a stopped one. */
-export function recordOf(ctx: StackContext, service: string): ServiceRecord {
+export function recordOf(ctx: Records, service: string): ServiceRecord {
   let record = ctx.records.get(service);
   if (!record) {
     record = {
@@ -84,7 +96,7 @@ export function recordOf(ctx: StackContext, service: string): ServiceRecord {
 }
 
 /** Applies a lifecycle event to a service's record (illegal transitions throw) and notifies watchers. */
-export function apply(ctx: StackContext, service: string, event: ServiceEvent): ServiceState {
+export function apply(ctx: RecordKeeping, service: string, event: ServiceEvent): ServiceState {
   const record = recordOf(ctx, service);
   const before = record.state.kind;
   record.state = transition(service, record.state, event);

@@ -7,6 +7,9 @@ import { delay } from "../../async/mod.ts";
 import { statusOf } from "./service_state.ts";
 import { recordOf, type StackContext } from "./stack_context.ts";
 
+/** What watching health reads: the registry and the records. */
+type HealthView = Pick<StackContext, "registry" | "records">;
+
 /** The health of one service at one moment. */
 export interface HealthInfo {
   service: string;
@@ -29,7 +32,7 @@ export interface WatchHealthOptions {
 
 /** Yields every watched service once, then each change as it happens, and everything again every interval. */
 export async function* watchHealth(
-  ctx: StackContext,
+  ctx: HealthView,
   nextChange: () => Promise<void>,
   options: WatchHealthOptions,
 ): AsyncGenerator<HealthInfo> {
@@ -57,7 +60,7 @@ export async function* watchHealth(
   }
 }
 
-function snapshot(ctx: StackContext, name: string): HealthInfo {
+function snapshot(ctx: HealthView, name: string): HealthInfo {
   const record = recordOf(ctx, name);
   const def = ctx.registry.services.get(name);
   const status = statusOf(record.state);

@@ -5,10 +5,10 @@
  */
 import type { ContainerSummary } from "../engine/engine.ts";
 import { LABEL_SERVICE, projectSelector } from "../labels.ts";
-import type { StackContext } from "./stack_context.ts";
+import type { EngineScope, StackContext } from "./stack_context.ts";
 
 /** The service containers of the project by service name. */
-export async function listExisting(ctx: StackContext, signal: AbortSignal): Promise<Map<string, ContainerSummary>> {
+export async function listExisting(ctx: EngineScope, signal: AbortSignal): Promise<Map<string, ContainerSummary>> {
   const containers = await ctx.engine.listContainers({
     selector: projectSelector(ctx.registry.project, { kind: "service" }),
     signal,
@@ -17,7 +17,11 @@ export async function listExisting(ctx: StackContext, signal: AbortSignal): Prom
 }
 
 /** The last lines a container wrote, for failure messages. */
-export async function logTail(ctx: StackContext, containerId: string | undefined, lines = 20): Promise<string[]> {
+export async function logTail(
+  ctx: Pick<StackContext, "engine">,
+  containerId: string | undefined,
+  lines = 20,
+): Promise<string[]> {
   if (!containerId) return [];
   try {
     const decoder = new TextDecoder();

@@ -10,7 +10,10 @@ import { LABEL_DEFINITION_HASH } from "../labels.ts";
 import { definitionHash } from "../registry/registry.ts";
 import { type ServiceStatusValue, statusOf } from "./service_state.ts";
 import { listExisting } from "./stack_lookup.ts";
-import { recordOf, type StackContext } from "./stack_context.ts";
+import { type EngineScope, recordOf, type StackContext } from "./stack_context.ts";
+
+/** What a status report reads: the engine's containers, the records and the usage readings. */
+type StatusView = EngineScope & Pick<StackContext, "records" | "usage">;
 
 /** CPU, memory and network of a container (from the stats API, like `docker stats`). */
 export type ResourceUsageInfo = ContainerUsage;
@@ -47,7 +50,7 @@ export interface StatusOptions {
 }
 
 /** Returns the status of services; unknown names throw `UnknownServiceError`. */
-export async function servicesStatus(ctx: StackContext, options: StatusOptions): Promise<ServiceStatusInfo[]> {
+export async function servicesStatus(ctx: StatusView, options: StatusOptions): Promise<ServiceStatusInfo[]> {
   for (const name of options.names) ctx.registry.get(name);
   const existing = await listExisting(ctx, options.signal);
   const names = options.names.length > 0
@@ -63,7 +66,11 @@ export async function servicesStatus(ctx: StackContext, options: StatusOptions):
   }));
 }
 
-function describe(ctx: StackContext, name: string, container: ContainerSummary | undefined): ServiceStatusInfo {
+function describe(
+  ctx: Pick<StackContext, "registry" | "records">,
+  name: string,
+  container: ContainerSummary | undefined,
+): ServiceStatusInfo {
   const def = ctx.registry.services.get(name);
   const record = recordOf(ctx, name);
   const managed = record.containerId !== undefined && record.containerId === container?.Id;

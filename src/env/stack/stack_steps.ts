@@ -10,7 +10,7 @@ import { ownedLabels, projectSelector } from "../labels.ts";
 import { pullImages } from "./pull.ts";
 import { formatPortMapping, type ServiceDefinition } from "../registry/service_definition.ts";
 import { containerSpec, networkName, probeAddress, publishedPorts, volumeName } from "./stack_container.ts";
-import { apply, recordOf, type StackContext } from "./stack_context.ts";
+import { apply, type EngineScope, type RecordKeeping, recordOf, type StackContext } from "./stack_context.ts";
 import { ImageNotFoundError } from "./stack_errors.ts";
 
 /** Engine operations on the critical path go first when the engine slots are all taken. */
@@ -31,12 +31,15 @@ export type OnPhase = (
  * copies that an earlier race left behind (the engine allows two networks of one name, and then
  * refuses to attach a container to either: "network … is ambiguous") are removed when unused.
  */
-export function ensureNetwork(ctx: StackContext, signal: AbortSignal): Promise<void> {
+export function ensureNetwork(
+  ctx: EngineScope & Pick<StackContext, "networkPending">,
+  signal: AbortSignal,
+): Promise<void> {
   ctx.networkPending ??= createOrAdoptNetwork(ctx, signal).finally(() => (ctx.networkPending = undefined));
   return ctx.networkPending;
 }
 
-async function createOrAdoptNetwork(ctx: StackContext, signal: AbortSignal): Promise<void> {
+async function createOrAdoptNetwork(ctx: EngineScope, signal: AbortSignal): Promise<void> {
   const selector = projectSelector(ctx.registry.project, { kind: "network" });
   const name = networkName(ctx.registry.project);
   const found = (await ctx.engine.listNetworks({ selector, signal })).filter((n) => n.Name === name);
@@ -64,7 +67,11 @@ async function createOrAdoptNetwork(ctx: StackContext, signal: AbortSignal): Pro
 }
 
 /** Creates the service's named volumes (labelled) unless they exist. */
-export async function ensureVolumes(ctx: StackContext, def: ServiceDefinition, signal: AbortSignal): Promise<void> {
+export async function ensureVolumes(
+  ctx: EngineScope & Pick<StackContext, "engineSlots">,
+  def: ServiceDefinition,
+  signal: AbortSignal,
+): Promise<void> {
   for (const volume of def.volumes.filter((v) => v.kind === "volume")) {
     await ctx.engineSlots.run(() =>
       ctx.engine.createVolume({
@@ -81,7 +88,7 @@ export async function ensureVolumes(ctx: StackContext, def: ServiceDefinition, s
 
 /** Pulls the image if absent, chooses host ports and creates the container (not started). */
 export async function prepareContainer(
-  ctx: StackContext,
+  ctx: EngineScope & RecordKeeping & Pick<StackContext, "engineSlots" | "ports" | "publish">,
   def: ServiceDefinition,
   hash: string,
   options: { signal: AbortSignal; onPhase: OnPhase; network?: Promise<void> },
@@ -140,7 +147,7 @@ export async function prepareContainer(
 
 /** Starts the prepared container. */
 export async function startPrepared(
-  ctx: StackContext,
+  ctx: RecordKeeping & Pick<StackContext, "engine" | "engineSlots">,
   def: ServiceDefinition,
   options: { signal: AbortSignal; onPhase: OnPhase },
 ): Promise<void> {
@@ -157,7 +164,7 @@ export async function startPrepared(
 
 /** Probes the service's container until healthy, its deadline, or its exit; records its ports. */
 export async function probeUntilHealthy(
-  ctx: StackContext,
+  ctx: EngineScope & Pick<StackContext, "records">,
   def: ServiceDefinition,
   signal: AbortSignal,
   options: { adopting?: boolean; deadlineMs?: number } = {},
@@ -179,7 +186,7 @@ export async function probeUntilHealthy(
 }
 
 /** The probe context of a container: where its port is reached and how to exec in it. */
-export function probeContext(ctx: StackContext, def: ServiceDefinition, details: ContainerDetails): ProbeContext {
+export function probeContext(ctx: EngineScope, def: ServiceDefinition, details: ContainerDetails): ProbeContext {
   const id = details.Id;
   return {
     address: probeAddress(details, {
@@ -206,7 +213,7 @@ export function probeContext(ctx: StackContext, def: ServiceDefinition, details:
 }
 
 async function pullImage(
-  ctx: StackContext,
+  ctx: Pick<StackContext, "engine" | "engineSlots">,
   def: ServiceDefinition,
   signal: AbortSignal,
   onPhase: OnPhase,
