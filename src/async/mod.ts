@@ -1,6 +1,6 @@
 /**
  * Small async helpers standing in for `@std/async` (see the README): an abortable delay, a bounded queue between a
- * synchronous producer and one consumer, and a counting semaphore with priorities.
+ * synchronous producer and one consumer, a counting semaphore with priorities, and exponential backoff.
  *
  * @module
  */
@@ -8,3 +8,4 @@
 export { delay } from "./delay.ts";
 export { BoundedQueue, type TakeResult } from "./bounded_queue.ts";
 export { createSemaphore, type Semaphore } from "./semaphore.ts";
+export { backoffMs, type BackoffOptions } from "./backoff.ts";

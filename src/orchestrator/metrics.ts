@@ -7,7 +7,7 @@
  */
 
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { Scheduler } from "./scheduler.ts";
+import type { Scheduler } from "./scheduling/scheduler.ts";
 import type { Task } from "./task.ts";
 import type { TaskService } from "./task_service.ts";
 

@@ -8,13 +8,13 @@
 export { openOrchestrator } from "./orchestrator.ts";
 export type { Orchestrator, OrchestratorOptions } from "./orchestrator.ts";
 export type { ListTasksInput, SubmitTaskInput, TaskService } from "./task_service.ts";
-export type { EventLog, EventQuery, OrchestratorEvent, PublishInput, SubscribeOptions } from "./event_log.ts";
+export type { EventLog, EventQuery, OrchestratorEvent, PublishInput, SubscribeOptions } from "./store/event_log.ts";
 export type { Task, TaskEvent, TaskState, TaskStatusV1 } from "./task.ts";
 export { isTerminal, TASK_STATES, TERMINAL_STATES, transitionTask, v1Status } from "./task.ts";
 export { decodePayload, decodePayloadValue, encodePayloadValue } from "./payload.ts";
 export type { PayloadValue } from "./payload.ts";
-export { BUILTIN_CLASSES, DEFAULT_CLASS } from "./classes.ts";
-export type { ClassOverrides, Hardware } from "./classes.ts";
+export { BUILTIN_CLASSES, DEFAULT_CLASS } from "./scheduling/classes.ts";
+export type { ClassOverrides, Hardware } from "./scheduling/classes.ts";
 export { BoundedQueue } from "../async/mod.ts";
 export {
   AttemptInterruptedError,
@@ -37,5 +37,5 @@ export {
   WorkflowRunNotFoundError,
   WorkflowSpecError,
 } from "./workflow/mod.ts";
-export { backupDatabase, checkDatabase, withStoppedStore } from "./db.ts";
+export { backupDatabase, checkDatabase, withStoppedStore } from "./store/db.ts";
 export { type WorkerInfo, type WorkerPush, WorkerRegistry } from "./workers/registry.ts";

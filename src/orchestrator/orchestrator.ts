@@ -8,19 +8,19 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import type { Registry } from "prom-client";
-import { type ClassOverrides, classSettings, type Hardware } from "./classes.ts";
+import { type ClassOverrides, classSettings, type Hardware } from "./scheduling/classes.ts";
 import { WorkerRegistry } from "./workers/registry.ts";
-import { backupDatabase, checkDatabase, DATABASE_FILE, openDatabase, startCheckpoints } from "./db.ts";
-import { EventLog } from "./event_log.ts";
-import { GroupCommit } from "./group_commit.ts";
+import { backupDatabase, checkDatabase, DATABASE_FILE, openDatabase, startCheckpoints } from "./store/db.ts";
+import { EventLog } from "./store/event_log.ts";
+import { GroupCommit } from "./store/group_commit.ts";
 import { createExecutorSelector } from "./executors/select.ts";
 import { missingSlurmCommands } from "./executors/slurm.ts";
 import { type Executor, parseExecutionSpec } from "../env/mod.ts";
 import { type Logger, silentLogger } from "../log/mod.ts";
 import { createOrchestratorMetrics } from "./metrics.ts";
-import { Scheduler } from "./scheduler.ts";
+import { Scheduler } from "./scheduling/scheduler.ts";
 import { TaskService } from "./task_service.ts";
-import { TaskStore } from "./task_store.ts";
+import { TaskStore } from "./store/task_store.ts";
 import type { Task } from "./task.ts";
 import { createWorkflowEngine, type WorkflowEngine } from "./workflow/mod.ts";
 

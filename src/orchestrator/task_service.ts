@@ -9,10 +9,10 @@
 
 import { InvalidTaskError, OrchestratorClosedError, SlurmUnavailableError, TaskNotFoundError } from "./errors.ts";
 import type { Logger } from "../log/mod.ts";
-import type { EventLog } from "./event_log.ts";
-import type { GroupCommit } from "./group_commit.ts";
-import type { ClassSettings } from "./classes.ts";
-import { DEFAULT_CLASS } from "./classes.ts";
+import type { EventLog } from "./store/event_log.ts";
+import type { GroupCommit } from "./store/group_commit.ts";
+import type { ClassSettings } from "./scheduling/classes.ts";
+import { DEFAULT_CLASS } from "./scheduling/classes.ts";
 import { decodePayload } from "./payload.ts";
 import { buildResult } from "./result.ts";
 import {
@@ -24,7 +24,7 @@ import {
   type TaskState,
   transitionTask,
 } from "./task.ts";
-import type { TaskFilter, TaskStore } from "./task_store.ts";
+import type { TaskFilter, TaskStore } from "./store/task_store.ts";
 import {
   type PayloadLimits,
   validateLabels,

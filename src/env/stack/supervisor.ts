@@ -1,13 +1,13 @@
 /**
  * Supervision: follows the engine's event stream and probes running services, restarting a service whose
  * container dies or turns unhealthy according to its restart policy, with backoff.
- * When the engine goes away the supervisor keeps retrying and reconciles once it is back (item 8).
+ * When the engine goes away the supervisor keeps retrying and reconciles once it is back.
  *
  * @module
  */
 import { DockerError } from "../errors.ts";
 import type { EngineEvent } from "../engine/engine.ts";
-import { delay } from "../../async/mod.ts";
+import { backoffMs, delay } from "../../async/mod.ts";
 import { probeOnce } from "../probes/health.ts";
 import { LABEL_SERVICE, projectSelector } from "../labels.ts";
 import { definitionHash } from "../registry/registry.ts";
@@ -193,7 +193,7 @@ export function startSupervisor(ctx: StackContext, options: SupervisorOptions = 
   };
 
   const followEvents = async () => {
-    let backoff = 250;
+    let failures = 0;
     while (!signal.aborted) {
       try {
         await ctx.engine.ping({ signal });
@@ -202,15 +202,14 @@ export function startSupervisor(ctx: StackContext, options: SupervisorOptions = 
         const selector = projectSelector(ctx.registry.project, { kind: "service" });
         const events = ctx.engine.events({ selector, types: ["container"], since, signal });
         state.connected = true;
-        backoff = 250;
+        failures = 0;
         for await (const event of events) onEvent(event);
       } catch (error) {
         if (signal.aborted) break;
         if (!(error instanceof DockerError) && !(error instanceof Error)) throw error;
       }
       state.connected = false;
-      await delay(backoff, signal).catch(() => {});
-      backoff = Math.min(2000, backoff * 2);
+      await delay(backoffMs(++failures, { baseMs: 250, maxMs: 2000 }), signal).catch(() => {});
     }
   };
 

@@ -5,8 +5,8 @@
  * service runs workflows end to end in tests/orchestrator_workflow_test.ts.
  */
 import { assert, assertEquals, assertRejects, assertThrows } from "../../../tests/support/assert.ts";
-import { openDatabase } from "../db.ts";
-import { EventLog } from "../event_log.ts";
+import { openDatabase } from "../store/db.ts";
+import { EventLog } from "../store/event_log.ts";
 import { createWorkflowEngine } from "./engine.ts";
 import { WorkflowExistsError, WorkflowInputError, WorkflowRunNotFoundError, WorkflowSpecError } from "./errors.ts";
 import type { StepTaskInput, WorkflowTask, WorkflowTaskService } from "./ports.ts";

@@ -6,7 +6,7 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { inTransaction, migrate } from "../db.ts";
+import { inTransaction, migrate } from "../store/db.ts";
 import type { WorkflowSpec } from "./spec.ts";
 import type { RunState, StepState } from "./state.ts";
 

@@ -1,6 +1,6 @@
-import { assertEquals, assertRejects } from "../../tests/support/assert.ts";
+import { assertEquals, assertRejects } from "../../../tests/support/assert.ts";
 import { openDatabase } from "./db.ts";
-import { SubscriberTooSlowError } from "./errors.ts";
+import { SubscriberTooSlowError } from "../errors.ts";
 import { EventLog } from "./event_log.ts";
 
 async function openLog(): Promise<{ log: EventLog } & Disposable> {

@@ -1,5 +1,5 @@
 import { DatabaseSync } from "node:sqlite";
-import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { assert, assertEquals } from "../../../tests/support/assert.ts";
 import { GroupCommit } from "./group_commit.ts";
 
 /** A real SQLite file in a temp folder with one table, and a second connection that sees only committed rows. */

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/support/assert.ts";
+import { assertEquals } from "../../../tests/support/assert.ts";
 import { ReadyQueue } from "./ready_queue.ts";
 
 Deno.test("ReadyQueue.take() picks higher priority first, FIFO within a priority", () => {

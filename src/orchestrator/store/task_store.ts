@@ -9,8 +9,8 @@
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { migrate } from "./db.ts";
-import { decodePayload } from "./payload.ts";
-import type { Task, TaskState } from "./task.ts";
+import { decodePayload } from "../payload.ts";
+import type { Task, TaskState } from "../task.ts";
 
 const MIGRATIONS = [
   `CREATE TABLE tasks (

@@ -8,15 +8,16 @@
  * @module
  */
 
+import { backoffMs } from "../../async/mod.ts";
 import { AdaptiveLimit } from "./adaptive_limit.ts";
 import type { ClassSettings } from "./classes.ts";
-import { AttemptInterruptedError, TaskExecutionError } from "./errors.ts";
-import type { EventLog } from "./event_log.ts";
-import type { ExecutorSelector } from "./executors/select.ts";
+import { AttemptInterruptedError, TaskExecutionError } from "../errors.ts";
+import type { EventLog } from "../store/event_log.ts";
+import type { ExecutorSelector } from "../executors/select.ts";
 import { ReadyQueue } from "./ready_queue.ts";
-import { buildResult } from "./result.ts";
-import type { Task } from "./task.ts";
-import type { TaskService } from "./task_service.ts";
+import { buildResult } from "../result.ts";
+import type { Task } from "../task.ts";
+import type { TaskService } from "../task_service.ts";
 
 /** Options of {@linkcode Scheduler}. */
 export interface SchedulerOptions {
@@ -318,7 +319,9 @@ export class Scheduler {
   }
 
   #backoffMs(attempt: number): number {
-    const base = this.#options.retryBaseMs ?? 1000;
-    return Math.min(this.#options.retryMaxMs ?? 300_000, base * 2 ** Math.max(0, attempt - 1));
+    return backoffMs(attempt, {
+      baseMs: this.#options.retryBaseMs ?? 1000,
+      maxMs: this.#options.retryMaxMs ?? 300_000,
+    });
   }
 }

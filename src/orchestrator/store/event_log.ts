@@ -7,10 +7,10 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { BoundedQueue } from "../async/mod.ts";
+import { BoundedQueue } from "../../async/mod.ts";
 import { migrate } from "./db.ts";
 import type { GroupCommit } from "./group_commit.ts";
-import { SubscriberTooSlowError } from "./errors.ts";
+import { SubscriberTooSlowError } from "../errors.ts";
 
 const MIGRATIONS = [
   `CREATE TABLE events (

@@ -13,7 +13,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import { inTransaction } from "./db.ts";
-import { isDiskFull, StoreFullError } from "./errors.ts";
+import { isDiskFull, StoreFullError } from "../errors.ts";
 
 /** Batches the writes of one event-loop turn into one transaction. */
 export class GroupCommit {

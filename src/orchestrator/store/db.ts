@@ -6,7 +6,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { InvalidStoreBackupError, StoreUnusableError } from "./errors.ts";
+import { InvalidStoreBackupError, StoreUnusableError } from "../errors.ts";
 
 /** The name of the store file inside the state folder. */
 export const DATABASE_FILE = "orchestrator.db";

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { assert, assertEquals } from "../../../tests/support/assert.ts";
 import { AdaptiveLimit } from "./adaptive_limit.ts";
 
 Deno.test("AdaptiveLimit lowers the limit when the error rate rises, never below the minimum", () => {
