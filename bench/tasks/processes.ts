@@ -15,6 +15,8 @@ const HERE = new URL(".", import.meta.url).pathname;
 export interface Background extends AsyncDisposable {
   /** What it wrote so far. */
   output(): string;
+  /** Its process id. */
+  pid: number;
 }
 
 /** Figures one Python client printed (milliseconds; unix seconds for started/ended). */
@@ -36,6 +38,7 @@ function spawn(cmd: string, args: string[], env: Record<string, string>): Backgr
   const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
   return {
     output: () => text,
+    pid: child.pid,
     async [Symbol.asyncDispose]() {
       try {
         child.kill("SIGTERM");

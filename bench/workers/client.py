@@ -65,7 +65,36 @@ def celery(n, latency_n):
     return out
 
 
+def noop_only(system, address, n):
+    """The noop throughput phase alone, with this process's own CPU time: the bench samples the other sides."""
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    if system == "dspy":
+        from dspy_agent_client import Client
+
+        client = Client(address)
+        ids = []
+        for i in range(0, n, 500):
+            ids += client.submit_many([{"task_type": "bench_noop", "payload": {"i": j}} for j in range(i, min(n, i + 500))])
+        pending = set(ids)
+        for r in client.stream_results([]):
+            if r["task_id"] in pending and r["state"] == "completed":
+                pending.discard(r["task_id"])
+                if not pending:
+                    break
+    else:
+        from celery_app import noop
+
+        for r in [noop.delay(i=i) for i in range(n)]:
+            r.get(timeout=120)
+    return {"per_s": n / (time.perf_counter() - t0), "cpu_ms": (time.process_time() - cpu0) * 1000}
+
+
 if __name__ == "__main__":
     system, address, n, latency_n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    result = dspy(address, n, latency_n) if system == "dspy" else celery(n, latency_n)
+    if system.endswith("-noop"):
+        result = noop_only(system[: -len("-noop")], address, n)
+    elif system == "dspy":
+        result = dspy(address, n, latency_n)
+    else:
+        result = celery(n, latency_n)
     print(json.dumps(result))

@@ -25,6 +25,7 @@ function background(cmd: string, args: string[], env: Record<string, string>) {
   void collect(child.stderr);
   return {
     output: () => output,
+    pid: child.pid,
     async stop() {
       try {
         child.kill("SIGTERM");
@@ -46,6 +47,49 @@ async function waitFor(check: () => boolean, what: string, ms = 60_000) {
     if (Date.now() > deadline) throw new Error(`${what} did not get ready`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * CPU time (ms) used so far by the processes `roots` and all their descendants, from /proc (Linux): the profile that
+ * says where a phase's time goes. Processes that ended are not counted, so sample while they run.
+ */
+function treeCpuMs(roots: number[]): number {
+  // Deno refuses to read /proc itself without every permission; a shell reads it for us.
+  const out = new Deno.Command("sh", { args: ["-c", "cat /proc/[0-9]*/stat 2>/dev/null"], stdout: "piped" })
+    .outputSync();
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    if (!line) continue;
+    const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
+    // After the command: state(0) ppid(1) ... utime(11) stime(12), in clock ticks of 10 ms.
+    stats.set(Number(line.slice(0, line.indexOf(" "))), {
+      ppid: Number(fields[1]),
+      ticks: Number(fields[11]) + Number(fields[12]),
+    });
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = stats.get(p)?.ppid ?? 0, hops++) {
+      if (roots.includes(p)) return true;
+    }
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, stat] of stats) if (inTree(pid)) ticks += stat.ticks;
+  return ticks * 10;
+}
+
+/** Runs the client's noop-throughput-only mode and returns CPU ms per task of each side, sampled around it. */
+async function profileNoop(
+  system: "dspy" | "celery",
+  address: string,
+  sides: Record<string, number[]>,
+  env: Record<string, string>,
+): Promise<Record<string, number>> {
+  const before = Object.fromEntries(Object.entries(sides).map(([name, pids]) => [name, treeCpuMs(pids)]));
+  const figures = await client([`${system}-noop`, address, String(n), "0"], env);
+  const perTask: Record<string, number> = { per_s: figures.per_s, client: figures.cpu_ms / n };
+  for (const [name, pids] of Object.entries(sides)) perTask[name] = (treeCpuMs(pids) - before[name]) / n;
+  return perTask;
 }
 
 async function client(args: string[], env: Record<string, string>) {
@@ -70,6 +114,8 @@ await Deno.writeTextFile(`${dir}/config.toml`, "[services]\nredis = false\n");
 const redis = await startRedis(dir);
 let dspy: Record<string, number>;
 let celery: Record<string, number>;
+let dspyProfile: Record<string, number>;
+let celeryProfile: Record<string, number>;
 try {
   {
     await using daemon = await startDaemonProcess({ home: dir });
@@ -79,6 +125,10 @@ try {
     );
     await waitFor(() => workers.every((w) => w.output().includes("ready")), "the dspy-agent workers");
     await new Promise((r) => setTimeout(r, 500)); // connected and listening
+    dspyProfile = await profileNoop("dspy", daemon.grpcAddr, {
+      daemon: [daemon.pid],
+      workers: workers.map((w) => w.pid),
+    }, env);
     dspy = await client(["dspy", daemon.grpcAddr, String(n), String(latency)], env);
     await Promise.all(workers.map((w) => w.stop()));
   }
@@ -97,6 +147,7 @@ try {
     "--loglevel=INFO",
   ], celeryEnv);
   await waitFor(() => worker.output().includes("ready."), "the Celery worker");
+  celeryProfile = await profileNoop("celery", "-", { broker: [redis.server.pid], workers: [worker.pid] }, celeryEnv);
   celery = await client(["celery", "-", String(n), String(latency)], celeryEnv);
   await worker.stop();
 } finally {
@@ -118,3 +169,8 @@ console.log(row("submit-to-result p50", dspy.result_p50, celery.result_p50, "ms"
 console.log(row("submit-to-result p99", dspy.result_p99, celery.result_p99, "ms", "lower"));
 console.log(row("batch submit of 10,000 tasks", dspy.batch_10k_s, 0, "s", "lower"));
 console.log("targets: noop throughput >= 2x Celery; submit-to-result p50 <= 0.5x Celery; batch of 10,000 < 0.5 s");
+// The profile: CPU ms per noop task on each side of a first noop run (from /proc), on this machine's cores.
+const cpu = (p: Record<string, number>) =>
+  Object.entries(p).filter(([k]) => k !== "per_s").map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ");
+console.log(`profile, CPU ms per noop task: dspy-agent (${dspyProfile.per_s.toFixed(0)}/s): ${cpu(dspyProfile)}`);
+console.log(`profile, CPU ms per noop task: Celery (${celeryProfile.per_s.toFixed(0)}/s): ${cpu(celeryProfile)}`);

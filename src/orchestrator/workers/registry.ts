@@ -59,6 +59,15 @@ interface Lease {
   reject: (error: unknown) => void;
 }
 
+/** An attempt waiting for a worker with a free slot. */
+interface WaitingAttempt {
+  task: Task;
+  signal: AbortSignal;
+  resolve: (outcome: WorkerOutcome) => void;
+  reject: (error: unknown) => void;
+  onAbort: () => void;
+}
+
 interface WorkerEntry {
   info: Omit<WorkerInfo, "running" | "runningTaskIds" | "state">;
   leases: Map<string, Lease>;
@@ -85,8 +94,10 @@ export class WorkerRegistry {
   readonly heartbeatMs: number;
   #now: () => number;
   #workers = new Map<string, WorkerEntry>();
-  #waiting: (() => void)[] = [];
+  /** Attempts waiting for a worker, oldest first; matched to free slots whenever one frees or a worker arrives. */
+  #waiting: WaitingAttempt[] = [];
   #timer: ReturnType<typeof setInterval>;
+  #closed = false;
 
   /** Starts the lease clock. */
   constructor(options: WorkerRegistryOptions = {}) {
@@ -99,6 +110,11 @@ export class WorkerRegistry {
   /** Stops the lease clock; every open lease is interrupted (the daemon is stopping). */
   close(): void {
     clearInterval(this.#timer);
+    this.#closed = true;
+    for (const waiting of this.#waiting.splice(0)) {
+      waiting.signal.removeEventListener("abort", waiting.onAbort);
+      waiting.reject(new AttemptInterruptedError("the daemon stopped"));
+    }
     for (const worker of this.#workers.values()) {
       for (const lease of [...worker.leases.values()]) {
         this.#end(lease, new AttemptInterruptedError("the daemon stopped"));
@@ -148,20 +164,24 @@ export class WorkerRegistry {
    * resolves with the worker's result. Rejects with TaskExecutionError when the worker fails it, with
    * AttemptInterruptedError when the lease ends otherwise, and with the signal's reason on cancel or timeout.
    */
-  async assign(task: Task, signal: AbortSignal): Promise<WorkerOutcome> {
-    while (true) {
-      signal.throwIfAborted();
-      const worker = this.#pick(task);
-      if (worker) return await this.#lease(worker, task, signal);
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          signal.removeEventListener("abort", done);
-          resolve();
-        };
-        this.#waiting.push(done);
-        signal.addEventListener("abort", done, { once: true });
-      });
-    }
+  assign(task: Task, signal: AbortSignal): Promise<WorkerOutcome> {
+    signal.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const waiting: WaitingAttempt = {
+        task,
+        signal,
+        resolve,
+        reject,
+        onAbort: () => {
+          const at = this.#waiting.indexOf(waiting);
+          if (at >= 0) this.#waiting.splice(at, 1);
+          reject(signal.reason);
+        },
+      };
+      signal.addEventListener("abort", waiting.onAbort, { once: true });
+      this.#waiting.push(waiting);
+      this.#wake();
+    });
   }
 
   /** The pushes of one worker, while `signal` lives; ends (undefined) for an unknown worker. */
@@ -272,30 +292,30 @@ export class WorkerRegistry {
     return best;
   }
 
-  #lease(worker: WorkerEntry, task: Task, signal: AbortSignal): Promise<WorkerOutcome> {
-    return new Promise((resolve, reject) => {
-      const leaseId = crypto.randomUUID();
-      const lease: Lease = { leaseId, task, worker, expiresAtMs: this.#now() + this.leaseMs, resolve, reject };
-      worker.leases.set(leaseId, lease);
-      const onAbort = () => {
-        if (!worker.leases.has(leaseId)) return;
-        worker.pushes.push({ kind: "cancel", taskId: task.id, leaseId, reason: String(signal.reason?.message ?? "") });
-        this.#end(lease, signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      const { task_type: _, ...payload } = task.payload;
-      worker.pushes.push({
-        kind: "assignment",
-        taskId: task.id,
-        leaseId,
-        taskType: String(task.payload.task_type),
-        payloadJson: JSON.stringify(payload),
-        attempt: task.attempts,
-        maxAttempts: task.maxAttempts,
-        deadlineMs: task.timeoutSeconds > 0 ? task.startedAtMs + task.timeoutSeconds * 1000 : 0,
-        labels: task.labels,
-        workflowId: task.workflowId,
-      });
+  #lease(worker: WorkerEntry, waiting: WaitingAttempt): void {
+    const { task, signal, resolve, reject } = waiting;
+    signal.removeEventListener("abort", waiting.onAbort);
+    const leaseId = crypto.randomUUID();
+    const lease: Lease = { leaseId, task, worker, expiresAtMs: this.#now() + this.leaseMs, resolve, reject };
+    worker.leases.set(leaseId, lease);
+    const onAbort = () => {
+      if (!worker.leases.has(leaseId)) return;
+      worker.pushes.push({ kind: "cancel", taskId: task.id, leaseId, reason: String(signal.reason?.message ?? "") });
+      this.#end(lease, signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    const { task_type: _, ...payload } = task.payload;
+    worker.pushes.push({
+      kind: "assignment",
+      taskId: task.id,
+      leaseId,
+      taskType: String(task.payload.task_type),
+      payloadJson: JSON.stringify(payload),
+      attempt: task.attempts,
+      maxAttempts: task.maxAttempts,
+      deadlineMs: task.timeoutSeconds > 0 ? task.startedAtMs + task.timeoutSeconds * 1000 : 0,
+      labels: task.labels,
+      workflowId: task.workflowId,
     });
   }
 
@@ -325,9 +345,27 @@ export class WorkerRegistry {
     }
   }
 
+  /**
+   * Matches waiting attempts to free slots, oldest first. Stops as soon as no worker has a free slot, so a freed slot
+   * costs one pass over the attempts that wait, and none when every worker is busy.
+   */
   #wake(): void {
-    const waiting = this.#waiting;
-    this.#waiting = [];
-    for (const wake of waiting) wake();
+    if (this.#closed) return;
+    for (let i = 0; i < this.#waiting.length && this.#anyFreeSlot();) {
+      const worker = this.#pick(this.#waiting[i].task);
+      if (!worker) {
+        i++;
+        continue;
+      }
+      const [waiting] = this.#waiting.splice(i, 1);
+      this.#lease(worker, waiting);
+    }
+  }
+
+  #anyFreeSlot(): boolean {
+    for (const worker of this.#workers.values()) {
+      if (worker.listeners > 0 && worker.leases.size < worker.info.slots) return true;
+    }
+    return false;
   }
 }
