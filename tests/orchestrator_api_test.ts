@@ -9,11 +9,12 @@ import { handleLegacyRequest } from "../src/api/legacy_http.ts";
 import { orchestratorHandlers } from "../src/api/orchestrator_service.ts";
 import { OrchestratorService } from "../src/gen/orchestrator/v1/orchestrator_pb.ts";
 import { silentLogger } from "../src/log/mod.ts";
-import { openOrchestrator, type Orchestrator } from "../src/orchestrator/mod.ts";
+import { openOrchestrator, type SqliteOrchestrator } from "../src/orchestrator/mod.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./support/assert.ts";
 
 async function setup(): Promise<
-  { orchestrator: Orchestrator; client: ReturnType<typeof createClient<typeof OrchestratorService>> } & AsyncDisposable
+  & { orchestrator: SqliteOrchestrator; client: ReturnType<typeof createClient<typeof OrchestratorService>> }
+  & AsyncDisposable
 > {
   const stateDir = await Deno.makeTempDir({ prefix: "dspy-orch-api-" });
   const orchestrator = await openOrchestrator({

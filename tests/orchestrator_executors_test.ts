@@ -3,7 +3,7 @@
  * one-off container on the real Docker engine, and a real HTTP task runner.
  */
 import { createExecutor, type Engine } from "../src/env/mod.ts";
-import type { Orchestrator, Task } from "../src/orchestrator/mod.ts";
+import type { SqliteOrchestrator, Task } from "../src/orchestrator/mod.ts";
 import { openTestOrchestrator } from "./support/orchestrator.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import {
@@ -15,7 +15,11 @@ import {
   testLabels,
 } from "./support/docker.ts";
 
-function finished(orchestrator: Orchestrator, id: string, until = (t: Task) => t.finishedAtMs > 0): Promise<Task> {
+function finished(
+  orchestrator: SqliteOrchestrator,
+  id: string,
+  until = (t: Task) => t.finishedAtMs > 0,
+): Promise<Task> {
   return new Promise((resolve) => {
     const check = (task: Task) => {
       if (task.id === id && until(task)) {

@@ -7,14 +7,14 @@
  * SubmitTask's FAILED_PRECONDITION mapping without Slurm is tested in
  * tests/orchestrator_api_test.ts; here, the PATH lookup that decides it.
  */
-import type { Orchestrator, Task } from "../src/orchestrator/mod.ts";
+import type { SqliteOrchestrator, Task } from "../src/orchestrator/mod.ts";
 import { openTestOrchestrator } from "./support/orchestrator.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { type SlurmCluster, startSlurmCluster } from "./support/slurm.ts";
 
 /** Resolves with the task once `until` holds; fails with the cluster's logs after `timeoutMs`. */
 function waitForTask(
-  orchestrator: Orchestrator,
+  orchestrator: SqliteOrchestrator,
   cluster: SlurmCluster,
   id: string,
   until = (t: Task) => t.finishedAtMs > 0,

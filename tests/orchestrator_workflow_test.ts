@@ -9,7 +9,7 @@ import { errorInterceptor } from "../src/api/mod.ts";
 import { workflowHandlers } from "../src/api/workflow_handlers.ts";
 import { OrchestratorService } from "../src/gen/orchestrator/v1/orchestrator_pb.ts";
 import { silentLogger } from "../src/log/mod.ts";
-import { openOrchestrator, type Orchestrator } from "../src/orchestrator/mod.ts";
+import { openOrchestrator, type SqliteOrchestrator } from "../src/orchestrator/mod.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./support/assert.ts";
 
 async function setUp() {
@@ -58,7 +58,7 @@ async function statusesOf(client: Client, runId: string) {
   }
   return seen;
 }
-function stepTasks(orchestrator: Orchestrator, runId: string) {
+function stepTasks(orchestrator: SqliteOrchestrator, runId: string) {
   return orchestrator.tasks.list({ labels: { run_id: runId } }).tasks;
 }
 

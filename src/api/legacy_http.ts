@@ -28,13 +28,13 @@ export async function handleLegacyRequest(
   req: LegacyRequest,
   orchestrator: Orchestrator,
 ): Promise<LegacyResponse | undefined> {
-  const response = answer(req, orchestrator);
+  const response = await answer(req, orchestrator);
   // A submitted task is durable before the answer says ok.
   await orchestrator.flushed();
   return response;
 }
 
-function answer(req: LegacyRequest, orchestrator: Orchestrator): LegacyResponse | undefined {
+async function answer(req: LegacyRequest, orchestrator: Orchestrator): Promise<LegacyResponse | undefined> {
   if (req.path === "/queue/status") {
     if (req.method !== "GET") return methodNotAllowed("GET");
     const counts = orchestrator.tasks.counts();
@@ -68,7 +68,7 @@ function answer(req: LegacyRequest, orchestrator: Orchestrator): LegacyResponse 
     }
     for (const [key, value] of Object.entries(rawPayload)) payload[key] = encodePayloadValue(value);
     try {
-      const { task } = orchestrator.tasks.submit({
+      const { task } = await orchestrator.tasks.submit({
         id: typeof input.id === "string" ? input.id : undefined,
         class: typeof input.class === "string" ? input.class : undefined,
         priority: typeof input.priority === "number" ? input.priority : undefined,

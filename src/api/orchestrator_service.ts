@@ -16,7 +16,6 @@ import type {
 } from "../gen/orchestrator/v1/orchestrator_pb.ts";
 import {
   BoundedQueue,
-  InvalidTaskError,
   isTerminal,
   type Orchestrator,
   SubscriberTooSlowError,
@@ -59,7 +58,7 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
   const { tasks, events, workflows } = orchestrator;
   return {
     async submitTask(req) {
-      const { task } = tasks.submit(toSubmission(req));
+      const { task } = await tasks.submit(toSubmission(req));
       // docs/compatibility.md: once SubmitTask returns, the task survives a kill -9.
       await orchestrator.flushed();
       return { success: true, taskId: task.id };
@@ -77,18 +76,16 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
         req.tasks.length <= MAX_BATCH,
         `tasks: ${req.tasks.length} tasks in one call; at most ${MAX_BATCH} (split the batch)`,
       );
-      // Every submit of this synchronous loop falls into one group-commit batch, so the whole call costs
-      // one commit; each task is answered on its own, as SubmitTask would answer it.
-      const results = req.tasks.map((one) => {
-        try {
-          return { success: true, taskId: tasks.submit(toSubmission(one)).task.id, error: "" };
-        } catch (err) {
-          if (!(err instanceof InvalidTaskError)) throw err;
-          return { success: false, taskId: one.id, error: err.message };
-        }
-      });
+      // One write for the whole call; each task is answered on its own, as SubmitTask would answer it.
+      const answers = await tasks.submitMany(req.tasks.map(toSubmission));
       await orchestrator.flushed();
-      return { results };
+      return {
+        results: answers.map((answer) =>
+          "error" in answer
+            ? { success: false, taskId: answer.id, error: answer.error.message }
+            : { success: true, taskId: answer.task.id, error: "" }
+        ),
+      };
     },
 
     async *streamTaskResults(req, ctx) {
@@ -109,7 +106,7 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
         return toTaskResult(task);
       };
       try {
-        for (const task of snapshot(orchestrator, req.taskIds, req.includeCompleted)) {
+        for await (const task of snapshot(orchestrator, req.taskIds, req.includeCompleted)) {
           yield emit(task);
         }
         // Named tasks end the stream once all of them are finished.
@@ -130,8 +127,8 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
       }
     },
 
-    getTaskStatus(req) {
-      const task = tasks.get(req.taskId);
+    async getTaskStatus(req) {
+      const task = await tasks.get(req.taskId);
       return {
         taskId: task.id,
         status: v1Status(task.state),
@@ -142,7 +139,7 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
     },
 
     async cancelTask(req) {
-      const { task, cancelled } = tasks.cancel(req.taskId, req.reason);
+      const { task, cancelled } = await tasks.cancel(req.taskId, req.reason);
       await orchestrator.flushed();
       return {
         success: cancelled,
@@ -151,8 +148,8 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
       };
     },
 
-    listTasks(req) {
-      const page = tasks.list({
+    async listTasks(req) {
+      const page = await tasks.list({
         states: req.states,
         class: req.class,
         workflowId: req.workflowId,
@@ -202,11 +199,15 @@ export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
  * finished before the stream opened still sees its end; with no names,
  * finished tasks are included only when `include_completed` is set.
  */
-function* snapshot(orchestrator: Orchestrator, ids: string[], includeCompleted: boolean): Generator<Task> {
+async function* snapshot(
+  orchestrator: Orchestrator,
+  ids: string[],
+  includeCompleted: boolean,
+): AsyncGenerator<Task> {
   if (ids.length > 0) {
     for (const id of new Set(ids)) {
       try {
-        yield orchestrator.tasks.get(id);
+        yield await orchestrator.tasks.get(id);
       } catch {
         // An unknown id is streamed once it is submitted.
       }
@@ -216,7 +217,7 @@ function* snapshot(orchestrator: Orchestrator, ids: string[], includeCompleted: 
   const states = includeCompleted ? [] : ["pending", "running"];
   let pageToken = "";
   do {
-    const page = orchestrator.tasks.list({ states, pageSize: 1000, pageToken });
+    const page = await orchestrator.tasks.list({ states, pageSize: 1000, pageToken });
     yield* page.tasks;
     pageToken = page.nextPageToken;
   } while (pageToken);

@@ -6,7 +6,15 @@
  */
 
 export { openOrchestrator } from "./orchestrator.ts";
-export type { Orchestrator, OrchestratorOptions } from "./orchestrator.ts";
+export type {
+  BatchSubmitResult,
+  EventApi,
+  MaybePromise,
+  Orchestrator,
+  OrchestratorOptions,
+  SqliteOrchestrator,
+  TaskApi,
+} from "./orchestrator.ts";
 export type { ListTasksInput, SubmitTaskInput, TaskService } from "./task_service.ts";
 export type { EventLog, EventQuery, OrchestratorEvent, PublishInput, SubscribeOptions } from "./store/event_log.ts";
 export type { Task, TaskEvent, TaskState, TaskStatusV1 } from "./task.ts";

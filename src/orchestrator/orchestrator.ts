@@ -11,7 +11,7 @@ import type { Registry } from "prom-client";
 import { type ClassOverrides, classSettings, type Hardware } from "./scheduling/classes.ts";
 import { WorkerRegistry } from "./workers/registry.ts";
 import { backupDatabase, checkDatabase, DATABASE_FILE, openDatabase, startCheckpoints } from "./store/db.ts";
-import { EventLog } from "./store/event_log.ts";
+import { EventLog, type OrchestratorEvent, type PublishInput, type SubscribeOptions } from "./store/event_log.ts";
 import { GroupCommit } from "./store/group_commit.ts";
 import { createExecutorSelector } from "./executors/select.ts";
 import { missingSlurmCommands } from "./executors/slurm.ts";
@@ -19,7 +19,7 @@ import { type Executor, parseExecutionSpec } from "../env/mod.ts";
 import { type Logger, silentLogger } from "../log/mod.ts";
 import { createOrchestratorMetrics } from "./metrics.ts";
 import { Scheduler } from "./scheduling/scheduler.ts";
-import { TaskService } from "./task_service.ts";
+import { type ListTasksInput, type SubmitTaskInput, TaskService } from "./task_service.ts";
 import { TaskStore } from "./store/task_store.ts";
 import type { Task } from "./task.ts";
 import { createWorkflowEngine, type WorkflowEngine } from "./workflow/mod.ts";
@@ -62,12 +62,50 @@ export interface OrchestratorOptions {
   now?: () => number;
 }
 
+/** A value, or a promise of it: the SQLite store answers at once, the PostgreSQL store after a round trip. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** One task's answer in a batch submit: its task, or why it was refused (InvalidTaskError). */
+export type BatchSubmitResult = { task: Task; created: boolean } | { id: string; error: Error };
+
+/** The task API the handlers use, whichever store holds the tasks. */
+export interface TaskApi {
+  /** Stores a new task (durable once {@linkcode TaskApi.flushed} resolves); an existing id returns that task. */
+  submit(input: SubmitTaskInput): MaybePromise<{ task: Task; created: boolean }>;
+  /** Many tasks in one write; each answered on its own. */
+  submitMany(inputs: SubmitTaskInput[]): MaybePromise<BatchSubmitResult[]>;
+  /** The task with this id; throws TaskNotFoundError. */
+  get(id: string): MaybePromise<Task>;
+  /** Tasks matching the filter, newest first, a page at a time. */
+  list(input?: ListTasksInput): MaybePromise<{ tasks: Task[]; nextPageToken: string }>;
+  /** Cancels a task that is not finished; returns it and whether this call cancelled it. */
+  cancel(id: string, reason?: string): MaybePromise<{ task: Task; cancelled: boolean }>;
+  /** How many tasks are in each detailed state (recent, not transactional). */
+  counts(): Readonly<Record<string, number>>;
+  /** Calls `listener` after every committed change of any task; returns the function that stops it. */
+  subscribe(listener: (task: Task) => void): () => void;
+  /** Resolves once every change made so far is committed. */
+  flushed(): Promise<void>;
+}
+
+/** The event API the handlers and the environment manager use. */
+export interface EventApi {
+  /** Records an event (committed with the next write batch). */
+  publish(input: PublishInput): unknown;
+  /** Calls `listener` with each event this daemon publishes; returns the function that stops it. */
+  listen(listener: (event: OrchestratorEvent) => void): () => void;
+  /** Replays the matching events, then follows new ones until the signal aborts. */
+  subscribe(options?: SubscribeOptions): AsyncGenerator<OrchestratorEvent>;
+}
+
 /** The running orchestrator. Dispose it to stop (`await using`). */
 export interface Orchestrator extends AsyncDisposable {
+  /** Which store holds the tasks. */
+  storeKind: "sqlite" | "postgres";
   /** Submit, read, list, cancel and watch tasks. */
-  tasks: TaskService;
+  tasks: TaskApi;
   /** The durable event log (env manager events are published here too). */
-  events: EventLog;
+  events: EventApi;
   /** Workflows and their runs. */
   workflows: WorkflowEngine;
   /** The GetMetrics map (docs/compatibility.md §2.9). */
@@ -76,13 +114,20 @@ export interface Orchestrator extends AsyncDisposable {
   usage(className: string): { capacity: number; inUse: number };
   /** Resolves once every change made so far is committed (durable across a kill -9). */
   flushed(): Promise<void>;
-  /** The open store, for components that add tables to it. */
-  db: DatabaseSync;
   /** Connected workers and their leases (the worker protocol). */
   workers: WorkerRegistry;
   /** Copies the store into a new file at `dest` (absolute, not existing) once pending writes are committed. */
   backup(dest: string): Promise<{ path: string; bytes: number }>;
-  /** Checks the store's integrity (SQLite quick_check). */
+  /** Checks the store's integrity. */
+  check(): MaybePromise<{ ok: boolean; detail: string; path: string }>;
+}
+
+/** The orchestrator on the SQLite store, with its concrete parts (tests reach into them). */
+export interface SqliteOrchestrator extends Orchestrator {
+  tasks: TaskService;
+  events: EventLog;
+  /** The open store, for components that add tables to it. */
+  db: DatabaseSync;
   check(): { ok: boolean; detail: string; path: string };
 }
 
@@ -90,7 +135,7 @@ export interface Orchestrator extends AsyncDisposable {
  * Opens the store, requeues tasks a killed daemon left running (or fails
  * them when out of attempts), and starts scheduling.
  */
-export async function openOrchestrator(options: OrchestratorOptions): Promise<Orchestrator> {
+export async function openOrchestrator(options: OrchestratorOptions): Promise<SqliteOrchestrator> {
   const now = options.now ?? Date.now;
   const slurm = options.slurm ?? (await missingSlurmCommands(options.slurmEnv?.PATH)).length === 0;
   const db = await openDatabase({ stateDir: options.stateDir, signal: options.signal });
@@ -172,6 +217,7 @@ export async function openOrchestrator(options: OrchestratorOptions): Promise<Or
     );
     let closed = false;
     return {
+      storeKind: "sqlite",
       tasks,
       events,
       workflows,

@@ -64,13 +64,17 @@ export interface ListTasksInput extends Omit<TaskFilter, "states"> {
 }
 
 /** Options of {@linkcode TaskService}. */
-export interface TaskServiceOptions {
+export interface TaskServiceOptions extends TaskRules {
   /** Batches writes; listeners hear of a change after its batch commits. */
   batch: GroupCommit;
   /** Hears of listeners that threw. */
   logger: Logger;
   store: TaskStore;
   events: EventLog;
+}
+
+/** What building a task needs besides the submission. */
+export interface TaskRules {
   classes: Map<string, ClassSettings>;
   /** Whether Slurm commands are on PATH. */
   slurm: boolean;
@@ -81,6 +85,82 @@ export interface TaskServiceOptions {
   now: () => number;
   /** Payload limits. @default {MAX_PAYLOAD_BYTES and MAX_PAYLOAD_KEYS} */
   payloadLimits?: PayloadLimits;
+}
+
+/** A submission that passed the checks that need no store: its id, class and raw payload. */
+export interface CheckedSubmission {
+  input: SubmitTaskInput;
+  id: string;
+  settings: ClassSettings;
+  rawPayload: Record<string, string>;
+}
+
+/** Checks a submission (id, class, numbers, payload, labels); throws InvalidTaskError naming the field. */
+export function checkSubmission(input: SubmitTaskInput, rules: TaskRules): CheckedSubmission {
+  const id = input.id || `task-${crypto.randomUUID()}`;
+  validateTaskId(id);
+  const className = input.class || DEFAULT_CLASS;
+  const settings = rules.classes.get(className);
+  if (!settings) {
+    throw new InvalidTaskError(
+      `submit task "${id}"`,
+      "class",
+      `class "${className}" is unknown; known classes: ${[...rules.classes.keys()].join(", ")}`,
+    );
+  }
+  if (className === "gpu_slurm" && !rules.slurm) {
+    throw new SlurmUnavailableError(id, ["sbatch", "squeue", "sacct"]);
+  }
+  const rawPayload = input.payload ?? {};
+  validateSubmitNumbers(id, {
+    priority: input.priority,
+    timeout_seconds: input.timeoutSeconds,
+    max_attempts: input.maxAttempts,
+    not_before_ms: input.notBeforeMs,
+  });
+  validatePayload(id, rawPayload, rules.payloadLimits);
+  validateLabels(id, input.labels ?? {});
+  return { input, id, settings, rawPayload };
+}
+
+/**
+ * The new task of a checked submission, pending; or already failed, with the ways to run it, when no executor can
+ * take it. Throws when its payload cannot be run as given.
+ */
+export function buildTask(checked: CheckedSubmission, rules: TaskRules): Task {
+  const { input, id, settings, rawPayload } = checked;
+  const nowMs = rules.now();
+  const payload = decodePayload(rawPayload);
+  let task: Task = {
+    id,
+    class: settings.name,
+    state: "pending",
+    priority: input.priority ?? 0,
+    rawPayload,
+    payload,
+    result: {},
+    error: "",
+    attempts: 0,
+    maxAttempts: Math.max(1, input.maxAttempts ?? 1),
+    interruptions: 0,
+    maxInterruptions: input.atMostOnce ? 0 : settings.maxInterruptions,
+    timeoutSeconds: input.timeoutSeconds && input.timeoutSeconds > 0 ? input.timeoutSeconds : settings.timeoutSeconds,
+    workflowId: input.workflowId || (typeof payload.workflow_id === "string" ? payload.workflow_id : ""),
+    labels: input.labels ?? {},
+    createdAtMs: nowMs,
+    startedAtMs: 0,
+    finishedAtMs: 0,
+    notBeforeMs: input.notBeforeMs ?? 0,
+    waitingReason: settings.limit === 0 ? settings.blockedReason : "",
+    revision: 1,
+  };
+  rules.validate?.(task);
+  const unrunnable = rules.unrunnableReason(task);
+  if (unrunnable) {
+    task = { ...task, state: "failed", error: unrunnable, finishedAtMs: nowMs, waitingReason: "" };
+    task.result = buildResult(task, { latencyMs: 0, error: unrunnable });
+  }
+  return task;
 }
 
 /** Submits, reads, lists, cancels and watches tasks. */
@@ -118,64 +198,13 @@ export class TaskService {
    */
   submit(input: SubmitTaskInput): { task: Task; created: boolean } {
     if (this.#closed) throw new OrchestratorClosedError();
-    const { store, events, classes, now } = this.#options;
-    const id = input.id || `task-${crypto.randomUUID()}`;
-    validateTaskId(id);
-    const className = input.class || DEFAULT_CLASS;
-    const settings = classes.get(className);
-    if (!settings) {
-      throw new InvalidTaskError(
-        `submit task "${id}"`,
-        "class",
-        `class "${className}" is unknown; known classes: ${[...classes.keys()].join(", ")}`,
-      );
-    }
-    if (className === "gpu_slurm" && !this.#options.slurm) {
-      throw new SlurmUnavailableError(id, ["sbatch", "squeue", "sacct"]);
-    }
-    const rawPayload = input.payload ?? {};
-    validateSubmitNumbers(id, {
-      priority: input.priority,
-      timeout_seconds: input.timeoutSeconds,
-      max_attempts: input.maxAttempts,
-      not_before_ms: input.notBeforeMs,
-    });
-    validatePayload(id, rawPayload, this.#options.payloadLimits);
-    validateLabels(id, input.labels ?? {});
+    const { store, events } = this.#options;
+    const checked = checkSubmission(input, this.#options);
+    const id = checked.id;
     const existing = this.#unwritten.get(id) ?? store.get(id);
     if (existing) return { task: existing, created: false };
-    const nowMs = now();
-    const payload = decodePayload(rawPayload);
-    let task: Task = {
-      id,
-      class: className,
-      state: "pending",
-      priority: input.priority ?? 0,
-      rawPayload,
-      payload,
-      result: {},
-      error: "",
-      attempts: 0,
-      maxAttempts: Math.max(1, input.maxAttempts ?? 1),
-      interruptions: 0,
-      maxInterruptions: input.atMostOnce ? 0 : settings.maxInterruptions,
-      timeoutSeconds: input.timeoutSeconds && input.timeoutSeconds > 0 ? input.timeoutSeconds : settings.timeoutSeconds,
-      workflowId: input.workflowId || (typeof payload.workflow_id === "string" ? payload.workflow_id : ""),
-      labels: input.labels ?? {},
-      createdAtMs: nowMs,
-      startedAtMs: 0,
-      finishedAtMs: 0,
-      notBeforeMs: input.notBeforeMs ?? 0,
-      waitingReason: settings.limit === 0 ? settings.blockedReason : "",
-      revision: 1,
-    };
-    this.#options.validate?.(task);
-    // A task no executor can take fails at once, with the ways to run it.
-    const unrunnable = this.#options.unrunnableReason(task);
-    if (unrunnable) {
-      task = { ...task, state: "failed", error: unrunnable, finishedAtMs: nowMs, waitingReason: "" };
-      task.result = buildResult(task, { latencyMs: 0, error: unrunnable });
-    }
+    const task = buildTask(checked, this.#options);
+    const unrunnable = task.state === "failed" ? task.error : "";
     const { batch } = this.#options;
     const created = batch.write(() => {
       if (this.#deferInsert()) {
@@ -195,6 +224,21 @@ export class TaskService {
     if (!created) return { task: store.get(id)!, created: false };
     for (const listener of this.#accepted) listener(task);
     return { task, created: true };
+  }
+
+  /**
+   * Submits many tasks; each is answered on its own (a refused one carries its InvalidTaskError). Called in one turn
+   * of the event loop, every insert falls into one group-commit batch: the whole call costs one commit.
+   */
+  submitMany(inputs: SubmitTaskInput[]): ({ task: Task; created: boolean } | { id: string; error: Error })[] {
+    return inputs.map((input) => {
+      try {
+        return this.submit(input);
+      } catch (error) {
+        if (!(error instanceof InvalidTaskError)) throw error;
+        return { id: input.id ?? "", error };
+      }
+    });
   }
 
   /** The task with this id; throws {@linkcode TaskNotFoundError}. */

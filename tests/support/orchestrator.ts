@@ -6,7 +6,11 @@
  */
 
 import { Registry } from "prom-client";
-import { openOrchestrator, type Orchestrator, type OrchestratorOptions } from "../../src/orchestrator/orchestrator.ts";
+import {
+  openOrchestrator,
+  type OrchestratorOptions,
+  type SqliteOrchestrator,
+} from "../../src/orchestrator/orchestrator.ts";
 import type { Task } from "../../src/orchestrator/task.ts";
 import type { TaskService } from "../../src/orchestrator/task_service.ts";
 
@@ -16,7 +20,7 @@ import type { TaskService } from "../../src/orchestrator/task_service.ts";
  */
 export async function openTestOrchestrator(
   overrides: Partial<OrchestratorOptions> = {},
-): Promise<Orchestrator & { stateDir: string }> {
+): Promise<SqliteOrchestrator & { stateDir: string }> {
   const owned = overrides.stateDir === undefined;
   const stateDir = overrides.stateDir ?? await Deno.makeTempDir({ prefix: "dspy-orch-test-" });
   const orchestrator = await openOrchestrator({
