@@ -33,6 +33,8 @@ const CODES: Record<string, Code> = {
   InvalidStoreBackupError: Code.InvalidArgument,
   StoreUnusableError: Code.DataLoss,
   StoreFullError: Code.ResourceExhausted,
+  StoreUnavailableError: Code.Unavailable,
+  StoreFeatureUnavailableError: Code.FailedPrecondition,
   // env/
   ServiceNotFoundError: Code.NotFound,
   UnknownServiceError: Code.NotFound,

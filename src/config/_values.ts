@@ -192,3 +192,11 @@ function kind(v: unknown): string {
 export function clip(text: string): string {
   return text.length <= 80 ? text : `${text.slice(0, 80)}… (${text.length.toLocaleString("en")} characters)`;
 }
+
+/** A PostgreSQL URL: `postgres://` or `postgresql://`, then a host. */
+export const STORE_URL = /^postgres(ql)?:\/\/[^\s/]+(\/[^\s]*)?$/;
+
+/** The URL with its password replaced by `****`, for every place a URL is shown (config show, messages, logs). */
+export function maskUrlPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/i, "$1:****@");
+}

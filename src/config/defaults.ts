@@ -58,6 +58,8 @@ export function defaultConfigToml(): string {
 # max_concurrent = 5                      # ENV_MANAGER_MAX_CONCURRENT
 # health_timeout_seconds = 60             # ENV_MANAGER_HEALTH_TIMEOUT
 # runner_url = "http://127.0.0.1:8080"    # ENV_RUNNER_URL
+# store = "postgres://dspy@db.example:5432/dspy"   # DSPY_AGENT_STORE_URL; unset: SQLite in this folder
+# store_password_file = "/etc/dspy-agent/db-password"  # DSPY_AGENT_STORE_PASSWORD_FILE
 # log_level = "info"                      # RUST_LOG
 # project = "dspy-agent-<id>"            # default: derived from this state folder's id (<home>/instance.id)
 

@@ -9,6 +9,7 @@ import { locateKey } from "./_locate.ts";
 import { defaultConfig, joinPath } from "./defaults.ts";
 import { ConfigError, ConfigErrors } from "./errors.ts";
 import { type FileSettings, LOG_LEVELS, parseAddr, readSettings } from "./schema.ts";
+import { maskUrlPassword, STORE_URL } from "./_values.ts";
 import type { Config, ConfigSource } from "./types.ts";
 
 /** The settings that environment variables and flags may set, by their config-file key. */
@@ -29,6 +30,8 @@ export const SETTINGS = [
     env: "ENV_MANAGER_HEALTH_TIMEOUT",
   },
   { key: "runner_url", field: "runnerUrl", env: "ENV_RUNNER_URL" },
+  { key: "store", field: "storeUrl", env: "DSPY_AGENT_STORE_URL" },
+  { key: "store_password_file", field: "storePasswordFile", env: "DSPY_AGENT_STORE_PASSWORD_FILE" },
   { key: "log_level", field: "logLevel", env: "RUST_LOG" },
   { key: "project", field: "project", env: undefined },
 ] as const;
@@ -183,6 +186,20 @@ function applyEnv(
   if (env.DOCKER_HOST) set("docker_host", "DOCKER_HOST", env.DOCKER_HOST);
   if (env.ENV_RUNNER_URL) {
     set("runner_url", "ENV_RUNNER_URL", env.ENV_RUNNER_URL);
+  }
+  if (env.DSPY_AGENT_STORE_URL) {
+    if (STORE_URL.test(env.DSPY_AGENT_STORE_URL)) set("store", "DSPY_AGENT_STORE_URL", env.DSPY_AGENT_STORE_URL);
+    else {
+      bad(
+        "DSPY_AGENT_STORE_URL",
+        `environment variable DSPY_AGENT_STORE_URL="${
+          maskUrlPassword(env.DSPY_AGENT_STORE_URL)
+        }" is not a PostgreSQL URL of the form postgres://user@host:port/database`,
+      );
+    }
+  }
+  if (env.DSPY_AGENT_STORE_PASSWORD_FILE) {
+    set("store_password_file", "DSPY_AGENT_STORE_PASSWORD_FILE", env.DSPY_AGENT_STORE_PASSWORD_FILE);
   }
   for (
     const [key, name, max] of [

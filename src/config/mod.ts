@@ -37,4 +37,5 @@ export {
   validateConfigFile,
 } from "./load.ts";
 export { parseAddr } from "./schema.ts";
+export { maskUrlPassword } from "./_values.ts";
 export { setConfigValue } from "./edit.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { addr, bool, int, oneOf, str, strList, strMap, table } from "./_values.ts";
+import { addr, bool, int, oneOf, STORE_URL, str, strList, strMap, table } from "./_values.ts";
 import type {
   Config,
   HealthConfig,
@@ -48,6 +48,8 @@ const TOP_LEVEL: Record<
   max_concurrent: (v, p, o, e) => int(v, p, e, 1, 64, (n) => (o.maxConcurrent = n)),
   health_timeout_seconds: (v, p, o, e) => int(v, p, e, 1, 3600, (n) => (o.healthTimeoutSeconds = n)),
   runner_url: (v, p, o, e) => str(v, p, e, (s) => (o.runnerUrl = s)),
+  store: (v, p, o, e) => str(v, p, e, (s) => (o.storeUrl = s), STORE_URL),
+  store_password_file: (v, p, o, e) => str(v, p, e, (s) => (o.storePasswordFile = s)),
   log_level: (v, p, o, e) => oneOf(v, p, e, LOG_LEVELS, (s) => (o.logLevel = s)),
   project: (v, p, o, e) => str(v, p, e, (s) => (o.project = s), /^[a-z0-9][a-z0-9_.-]{0,62}$/),
   services: (v, p, o, e) => table(v, p, e, (t) => (o.services = readServices(t, p, e))),

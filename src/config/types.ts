@@ -20,6 +20,10 @@ export interface Config {
   healthTimeoutSeconds: number;
   /** An external task runner (docs/compatibility.md §4), if any. */
   runnerUrl?: string;
+  /** The shared task store, `postgres://user@host:port/database`; unset: SQLite in the state folder. */
+  storeUrl?: string;
+  /** A file holding the store's password (kept out of the URL, the config file and the process list). */
+  storePasswordFile?: string;
   /** Log level: error, warn, info, debug or trace. @default {"info"} */
   logLevel: string;
   /** The name that labels and prefixes every Docker resource; empty: `dspy-agent-<8 hex>` from the state folder's id. @default {""} */

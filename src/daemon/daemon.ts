@@ -22,7 +22,7 @@ import {
 } from "../env/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { createRegistry } from "../metrics/mod.ts";
-import { openOrchestrator } from "../orchestrator/mod.ts";
+import { openOrchestrator, openPgOrchestrator, type Orchestrator } from "../orchestrator/mod.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { isLoopback, loadOrCreateToken, randomHex } from "./auth.ts";
 import { createEdgePolicy } from "./edge.ts";
@@ -113,8 +113,7 @@ export async function startDaemon(
     });
     const gpus = await detectGpus({ signal: AbortSignal.timeout(10_000) }).catch(() => []);
 
-    const orchestrator = await openOrchestrator({
-      stateDir: config.home,
+    const common = {
       registry,
       executor,
       runnerUrl: config.runnerUrl,
@@ -125,9 +124,22 @@ export async function startDaemon(
         bytes: config.tasks.maxPayloadBytes ?? 1024 * 1024,
         keys: config.tasks.maxPayloadKeys ?? 1000,
       },
-      workerLeaseMs: (config.tasks.workerLeaseSeconds ?? 10) * 1000,
       logger,
-    });
+    };
+    // A PostgreSQL store is shared with other daemons; this folder's id names the attempts this daemon runs.
+    const orchestrator: Orchestrator = config.storeUrl
+      ? await openPgOrchestrator({
+        ...common,
+        url: await storeUrlWithPassword(config),
+        owner: owner.id,
+        stateDir: config.home,
+        leaseMs: (config.tasks.workerLeaseSeconds ?? 10) * 1000,
+      })
+      : await openOrchestrator({
+        ...common,
+        stateDir: config.home,
+        workerLeaseMs: (config.tasks.workerLeaseSeconds ?? 10) * 1000,
+      });
     stack.use(orchestrator);
     components.store = components.scheduler = "ready";
 
@@ -286,4 +298,26 @@ async function loadTls(config: Config): Promise<TlsMaterial | undefined> {
 
 function isLoopbackHost(host: string): boolean {
   return host === "localhost" || isLoopback(host);
+}
+
+/**
+ * The store URL with the password from `store_password_file` put in, when one is configured. The result is handed
+ * to the driver only: messages and logs show the URL masked.
+ */
+async function storeUrlWithPassword(config: Config): Promise<string> {
+  const url = config.storeUrl!;
+  if (!config.storePasswordFile) return url;
+  let password: string;
+  try {
+    password = (await Deno.readTextFile(config.storePasswordFile)).trim();
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read the store password file "${config.storePasswordFile}" (${(error as Error).message}); ` +
+        "name a readable file in store_password_file or DSPY_AGENT_STORE_PASSWORD_FILE",
+      { key: "store_password_file" },
+    );
+  }
+  const parsed = new URL(url);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
 }

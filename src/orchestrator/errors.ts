@@ -140,6 +140,36 @@ export class StoreUnusableError extends Error {
   }
 }
 
+/**
+ * The PostgreSQL store does not answer (down, unreachable, refused our credentials): the request was not stored, and
+ * the daemon reconnects by itself.
+ */
+export class StoreUnavailableError extends Error {
+  /** The store's URL, password masked. */
+  readonly url: string;
+
+  /** The error for a store URL (masked) and what the driver said. */
+  constructor(url: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `The task store${url ? ` at ${url}` : ""} does not answer: ${why}. Nothing was stored; the daemon reconnects ` +
+        "by itself, so retry shortly, and check that PostgreSQL is running and reachable with these credentials.",
+      { cause },
+    );
+    this.name = "StoreUnavailableError";
+    this.url = url;
+  }
+}
+
+/** A feature the configured store does not offer yet (workflows and backups on PostgreSQL). */
+export class StoreFeatureUnavailableError extends Error {
+  /** The error naming the feature and what to use instead. */
+  constructor(feature: string, instead: string) {
+    super(`${feature} is not available with the PostgreSQL store in this release: ${instead}`);
+    this.name = "StoreFeatureUnavailableError";
+  }
+}
+
 /** A backup destination that cannot be used. */
 export class InvalidStoreBackupError extends Error {
   /** The path given. */

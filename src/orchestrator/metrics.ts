@@ -7,16 +7,24 @@
  */
 
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { Scheduler } from "./scheduling/scheduler.ts";
 import type { Task } from "./task.ts";
-import type { TaskService } from "./task_service.ts";
+
+/** What the metrics read of a scheduler (either store's). */
+export interface SchedulerView {
+  classNames(): string[];
+  usage(className: string): { capacity: number; inUse: number };
+  /** The adaptive limit's state, where the scheduler has one. */
+  limit(className: string): { errorRate: number; totals: { total: number } } | undefined;
+  queueDepth(className: string): number;
+  oldestWaitSeconds(className: string): number;
+}
 
 /** What the metrics read. */
 export interface MetricsSource {
   /** The connected workers, when the worker protocol is on. */
   workers?: { list(): { state: string; slots: number; running: number }[] };
-  tasks: TaskService;
-  scheduler: Scheduler;
+  tasks: { counts(): Readonly<Record<string, number>> };
+  scheduler: SchedulerView;
 }
 
 /** Counters the orchestrator bumps as things happen. */

@@ -6,6 +6,7 @@
  */
 
 export { openOrchestrator } from "./orchestrator.ts";
+export { openPgOrchestrator, type PgOrchestratorOptions } from "./postgres/pg_orchestrator.ts";
 export type {
   BatchSubmitResult,
   EventApi,

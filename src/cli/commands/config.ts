@@ -58,8 +58,15 @@ async function init(ctx: CommandContext): Promise<number> {
   return ExitCode.ok;
 }
 
-async function show(ctx: CommandContext): Promise<number> {
+/** The configuration as shown: the store URL's password masked (it may come from the environment). */
+async function shownConfig(ctx: CommandContext) {
   const { config, provenance } = await ctx.loadConfig();
+  const shown = config.storeUrl ? { ...config, storeUrl: configModule.maskUrlPassword(config.storeUrl) } : config;
+  return { config: shown, provenance };
+}
+
+async function show(ctx: CommandContext): Promise<number> {
+  const { config, provenance } = await shownConfig(ctx);
   if (ctx.globals.json) {
     ctx.output.writeJson({ config, provenance });
     return ExitCode.ok;
@@ -90,7 +97,7 @@ async function show(ctx: CommandContext): Promise<number> {
 
 async function get(ctx: CommandContext, args: string[]): Promise<number> {
   if (args.length !== 1) throw new UsageError("Usage: dspy-agent config get KEY", { command: "config" });
-  const { config, provenance } = await ctx.loadConfig();
+  const { config, provenance } = await shownConfig(ctx);
   const value = lookup(config, args[0]);
   if (value === undefined) {
     throw new CommandFailedError(`Cannot get "${args[0]}": no such setting`, ExitCode.usage, {

@@ -1,0 +1,167 @@
+/**
+ * Opening the orchestrator on a shared PostgreSQL store: several daemons (each with its own state folder) on one
+ * database behave as one queue. Any daemon answers any call; each claims and runs what it can (built-in types, its
+ * own workers' types, `payload.execution`); a daemon that dies loses its leases and its attempts run elsewhere.
+ *
+ * Not on this store yet: workflows and `store backup` (both answer FAILED_PRECONDITION saying so).
+ *
+ * @module
+ */
+import type { Registry } from "prom-client";
+import type { Executor } from "../../env/mod.ts";
+import { parseExecutionSpec } from "../../env/mod.ts";
+import { type Logger, silentLogger } from "../../log/mod.ts";
+import { StoreFeatureUnavailableError } from "../errors.ts";
+import { createExecutorSelector } from "../executors/select.ts";
+import { missingSlurmCommands } from "../executors/slurm.ts";
+import { createOrchestratorMetrics } from "../metrics.ts";
+import type { Orchestrator } from "../orchestrator.ts";
+import { type ClassOverrides, classSettings, type Hardware } from "../scheduling/classes.ts";
+import type { Task } from "../task.ts";
+import type { WorkflowEngine } from "../workflow/mod.ts";
+import { WorkerRegistry } from "../workers/registry.ts";
+import { PgEvents } from "./pg_events.ts";
+import { PgScheduler } from "./pg_scheduler.ts";
+import { PgTasks } from "./pg_tasks.ts";
+import { connectStore, maskStoreUrl, migrate } from "./schema.ts";
+
+/** Options of {@linkcode openPgOrchestrator}. */
+export interface PgOrchestratorOptions {
+  /** `postgres://user[:password]@host[:port]/database`. */
+  url: string;
+  /** This daemon's id (its state folder's instance id): the owner of the attempts it runs. */
+  owner: string;
+  /** The state folder (Slurm job files). */
+  stateDir: string;
+  registry: Registry;
+  executor?: Executor;
+  runnerUrl?: string;
+  hardware: Hardware;
+  classes?: ClassOverrides;
+  slurm?: boolean;
+  /** Finished tasks outside workflows are deleted this long after they ended; 0 keeps them. @default {7 days} */
+  taskRetentionMs?: number;
+  retryBaseMs?: number;
+  /** How long an attempt's lease (and a worker's) lives without renewal. @default {10000} */
+  leaseMs?: number;
+  payloadLimits?: { bytes: number; keys: number };
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** Connects, migrates and starts scheduling. */
+export async function openPgOrchestrator(options: PgOrchestratorOptions): Promise<Orchestrator> {
+  const now = options.now ?? Date.now;
+  const logger = options.logger ?? silentLogger;
+  const maskedUrl = maskStoreUrl(options.url);
+  const slurm = options.slurm ?? (await missingSlurmCommands()).length === 0;
+  const sql = await connectStore(options.url);
+  try {
+    await migrate(sql);
+    const leaseMs = options.leaseMs ?? 10_000;
+    const classes = classSettings(options.hardware, options.classes, slurm);
+    const workers = new WorkerRegistry({ leaseMs });
+    const select = createExecutorSelector({
+      workers,
+      executor: options.executor,
+      parseExecution: parseExecutionSpec,
+      runnerUrl: options.runnerUrl,
+      slurm,
+      slurmWorkDir: `${options.stateDir}/slurm`,
+    });
+    const tasks = new PgTasks({
+      sql,
+      logger,
+      maskedUrl,
+      classes,
+      slurm,
+      now,
+      payloadLimits: options.payloadLimits,
+      validate: (task) => {
+        if (options.executor && task.payload.execution !== undefined) parseExecutionSpec(task.payload.execution);
+      },
+      // A type no built-in handles waits for a worker on any daemon, so only a task nothing could ever run fails.
+      unrunnableReason: (task) => {
+        const choice = select(task);
+        return "reason" in choice ? choice.reason : undefined;
+      },
+    });
+    await tasks.start();
+    const events = new PgEvents(sql, { now, logger });
+    await events.start();
+    const hooks: { attemptEnded?: (task: Task, outcome: string, latencyMs: number) => void } = {};
+    const scheduler = new PgScheduler({
+      tasks,
+      events,
+      classes,
+      select,
+      workers,
+      owner: options.owner,
+      leaseMs,
+      execution: options.executor !== undefined,
+      runner: options.runnerUrl !== undefined,
+      slurm,
+      logger,
+      now,
+      retryBaseMs: options.retryBaseMs,
+      onAttemptEnd: (task, outcome, latencyMs) => hooks.attemptEnded?.(task, outcome, latencyMs),
+    });
+    const metrics = createOrchestratorMetrics(options.registry, { tasks, scheduler, workers });
+    hooks.attemptEnded = metrics.attemptEnded;
+    events.listen((event) => metrics.eventPublished(event.type));
+    // A worker that connects here brings task types this daemon can now claim.
+    const countsTimer = setInterval(() => void tasks.refreshCounts().catch(() => {}), 2000);
+    const retentionMs = options.taskRetentionMs ?? 7 * 24 * 3600 * 1000;
+    const pruneTimer = retentionMs > 0
+      ? setInterval(() => void tasks.prune(retentionMs).catch(() => {}), 3600_000)
+      : undefined;
+    let closed = false;
+    return {
+      storeKind: "postgres",
+      tasks,
+      events,
+      workflows: unavailableWorkflows(),
+      workers,
+      metrics: () => metrics.snapshot(),
+      usage: (className) => scheduler.usage(className),
+      flushed: () => tasks.flushed(),
+      backup: () => {
+        throw new StoreFeatureUnavailableError(
+          "store backup",
+          "back up the database with pg_dump (or your PostgreSQL service's backups)",
+        );
+      },
+      async check() {
+        const [row] = await sql<{ version: number }[]>`SELECT max(version)::int AS version FROM dspy_schema`;
+        return { ok: true, detail: `PostgreSQL answers; schema version ${row.version}`, path: maskedUrl };
+      },
+      async [Symbol.asyncDispose]() {
+        if (closed) return;
+        closed = true;
+        clearInterval(countsTimer);
+        clearInterval(pruneTimer);
+        await scheduler.stop();
+        workers.close();
+        await tasks.close();
+        await events.close();
+        await sql.end({ timeout: 5 });
+      },
+    };
+  } catch (error) {
+    await sql.end({ timeout: 1 }).catch(() => {});
+    throw error;
+  }
+}
+
+/** Workflows answer FAILED_PRECONDITION on this store, saying what to use instead. */
+function unavailableWorkflows(): WorkflowEngine {
+  const refuse = () => {
+    throw new StoreFeatureUnavailableError(
+      "Workflows",
+      "run workflows on a daemon with the SQLite store (no `store` set)",
+    );
+  };
+  return new Proxy({} as WorkflowEngine, {
+    get: (_target, name) => name === "close" ? () => Promise.resolve() : refuse,
+  });
+}

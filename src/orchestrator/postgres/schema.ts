@@ -1,0 +1,110 @@
+/**
+ * The PostgreSQL store's connection and schema. Migrations are numbered SQL scripts applied in order at start, inside
+ * one transaction that holds an advisory lock, so daemons starting together on one database apply each exactly once.
+ *
+ * Tables: `dspy_tasks` (each task as a JSON document beside the columns the scheduler searches: state, class,
+ * priority, times, the daemon that runs it and its lease), `dspy_events` (the event log, numbered by a sequence) and
+ * `dspy_schema` (the version applied).
+ *
+ * @module
+ */
+import postgres from "postgres";
+import { maskUrlPassword } from "../../config/mod.ts";
+import { StoreUnavailableError } from "../errors.ts";
+
+/** A connection pool to the store. */
+export type Sql = postgres.Sql;
+
+/** The key of the advisory lock migrations hold ("dspy" in ASCII). */
+const MIGRATION_LOCK = 0x64737079;
+
+/** The schema, one script per version; a new version is appended, never an old one edited. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE dspy_tasks (
+     id text PRIMARY KEY,
+     seq bigserial UNIQUE NOT NULL,
+     class text NOT NULL,
+     state text NOT NULL,
+     priority integer NOT NULL,
+     created_at_ms bigint NOT NULL,
+     not_before_ms bigint NOT NULL,
+     finished_at_ms bigint NOT NULL,
+     workflow_id text NOT NULL,
+     task_type text NOT NULL,
+     has_execution boolean NOT NULL,
+     revision integer NOT NULL,
+     owner text,
+     lease_expires_ms bigint,
+     doc jsonb NOT NULL
+   );
+   CREATE INDEX dspy_tasks_ready ON dspy_tasks (class, priority DESC, created_at_ms, id)
+     WHERE state IN ('pending', 'retrying');
+   CREATE INDEX dspy_tasks_leases ON dspy_tasks (lease_expires_ms) WHERE state = 'running';
+   CREATE INDEX dspy_tasks_owner ON dspy_tasks (owner) WHERE state = 'running';
+   CREATE INDEX dspy_tasks_finished ON dspy_tasks (finished_at_ms) WHERE finished_at_ms > 0 AND workflow_id = '';
+   CREATE INDEX dspy_tasks_state ON dspy_tasks (state, seq);
+   CREATE TABLE dspy_events (
+     sequence bigserial PRIMARY KEY,
+     type text NOT NULL,
+     resource_id text NOT NULL,
+     data jsonb NOT NULL,
+     timestamp_ms bigint NOT NULL
+   );
+   CREATE INDEX dspy_events_time ON dspy_events (timestamp_ms);`,
+];
+
+/** Options of {@linkcode connectStore}. */
+export interface ConnectOptions {
+  /** Connections in the pool. @default {10} */
+  max?: number;
+  /** Aborts connecting. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Opens a pool to `url` and checks it answers; throws {@linkcode StoreUnavailableError} naming the host (never the
+ * password) when it does not within 10 s.
+ */
+export async function connectStore(url: string, options: ConnectOptions = {}): Promise<Sql> {
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    connect_timeout: 10,
+    idle_timeout: 0,
+    prepare: true,
+  });
+  try {
+    await sql`SELECT 1`;
+    return sql;
+  } catch (error) {
+    await sql.end({ timeout: 1 }).catch(() => {});
+    throw new StoreUnavailableError(maskStoreUrl(url), error);
+  }
+}
+
+/** Applies the migrations not yet applied, under the advisory lock; returns the version the store is at. */
+export async function migrate(sql: Sql): Promise<number> {
+  return await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await tx`CREATE TABLE IF NOT EXISTS dspy_schema (version integer NOT NULL)`;
+    const [row] = await tx<{ version: number }[]>`SELECT max(version)::int AS version FROM dspy_schema`;
+    const current = row?.version ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new StoreUnavailableError(
+        "",
+        new Error(
+          `the database is at schema version ${current}, newer than this dspy-agent knows (${MIGRATIONS.length}); ` +
+            "upgrade dspy-agent on this host",
+        ),
+      );
+    }
+    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+      await tx.unsafe(MIGRATIONS[version - 1]);
+      await tx`INSERT INTO dspy_schema (version) VALUES (${version})`;
+    }
+    return MIGRATIONS.length;
+  });
+}
+
+/** The URL with its password replaced by `****`, for messages and logs. */
+export const maskStoreUrl = maskUrlPassword;
