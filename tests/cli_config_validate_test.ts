@@ -54,3 +54,23 @@ Deno.test("config validate refuses what start refuses, naming the problem", asyn
     assertStringIncludes(validate.stdout + validate.stderr, ",000,002 characters)");
   });
 });
+
+Deno.test("the store URL's password never shows: config show and get mask it, from the file or the environment", async () => {
+  await using cli = await createCliEnv({
+    configToml: `store = "postgres://dspy:s3cret-file@db.internal:5432/dspy"\n[services]\nredis = false\n`,
+  });
+  const shown = await cli.run(["config", "show"]);
+  assertEquals(shown.code, 0, shown.stderr);
+  assertStringIncludes(shown.stdout, "postgres://dspy:****@db.internal:5432/dspy");
+  assert(!shown.stdout.includes("s3cret"), shown.stdout);
+  const json = await cli.run(["--json", "config", "show"]);
+  assert(!json.stdout.includes("s3cret"), json.stdout);
+  const fromEnv = await cli.run(["config", "get", "store"], {
+    env: { DSPY_AGENT_STORE_URL: "postgresql://dspy:s3cret-env@127.0.0.1/dspy" },
+  });
+  assertEquals(fromEnv.stdout.trim(), "postgresql://dspy:****@127.0.0.1/dspy");
+  const bad = await cli.run(["config", "validate"], { env: { DSPY_AGENT_STORE_URL: "mysql://u:s3cret@h/db" } });
+  assertEquals(bad.code, 2);
+  assertStringIncludes(bad.stdout + bad.stderr, "postgres://user@host:port/database");
+  assert(!(bad.stdout + bad.stderr).includes("s3cret"), bad.stdout + bad.stderr);
+});

@@ -8,12 +8,12 @@
  * Needs root and Debian's postgresql (scripts/ensure-system-deps installs it); skipped elsewhere.
  * @module
  */
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { parseArgs } from "node:util";
 import { OrchestratorService } from "../src/gen/orchestrator/v1/orchestrator_pb.ts";
-import { assert, assertEquals } from "./support/assert.ts";
-import { type DaemonProcess, startDaemonProcess } from "./support/daemon.ts";
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { type DaemonProcess, freePort, startDaemonProcess } from "./support/daemon.ts";
 import { postgresAvailable, startPostgres, type TestPostgres } from "./support/postgres.ts";
 import { PYTHON } from "./support/python.ts";
 import { seededRandom } from "./support/random.ts";
@@ -240,6 +240,73 @@ Deno.test({
       for (const client of clients) client.close();
       await Promise.all(daemons.map((d) => d.stop().catch(() => 0)));
       for (const home of homes) await Deno.remove(home, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "PostgreSQL store: daemons starting at once migrate once; a lost database answers UNAVAILABLE and recovers",
+  ignore: !postgresAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using pg = await startPostgres();
+    const url = await pg.createDatabase("ops");
+    // Ports chosen first, one by one; then three daemons start together on the empty database.
+    const envs = [];
+    for (let i = 0; i < 3; i++) {
+      envs.push({
+        DSPY_AGENT_STORE_URL: url,
+        ORCHESTRATOR_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
+        ORCHESTRATOR_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
+      });
+    }
+    const daemons = await Promise.all(envs.map((env) => startDaemonProcess({ configToml: CONFIG, env })));
+    const client = connect(daemons[0]);
+    try {
+      assertEquals((await pg.psql("SELECT string_agg(version::text, ',') FROM dspy_schema", "ops")).trim(), "1");
+      const ok = await client.submitTask({ id: "before", payload: { task_type: "echo", x: "1" } });
+      assert(ok.success);
+
+      // The database goes away: calls fail with UNAVAILABLE, naming the store (not its password) and what to do.
+      await pg.stopServer();
+      let failure: unknown;
+      try {
+        await client.submitTask({ id: "during", payload: { task_type: "echo" } });
+      } catch (error) {
+        failure = error;
+      }
+      assert(failure instanceof ConnectError, `expected a ConnectError, got ${failure}`);
+      assertEquals(failure.code, Code.Unavailable, failure.message);
+      assertStringIncludes(failure.message, "does not answer");
+      assertStringIncludes(failure.message, "retry");
+
+      // It comes back: the daemon reconnects by itself and nothing accepted was lost.
+      await pg.startServer();
+      let answer;
+      for (let i = 0; i < 100; i++) {
+        try {
+          answer = await client.submitTask({ id: "after", payload: { task_type: "echo", y: "2" } });
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      assert(answer?.success, "the daemon did not recover after the database came back");
+      for (const id of ["before", "after"]) {
+        let status;
+        for (let i = 0; i < 100; i++) {
+          status = await client.getTaskStatus({ taskId: id });
+          if (status.status === "completed") break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assertEquals(status?.status, "completed", id);
+      }
+      const missing = await client.getTaskStatus({ taskId: "during" }).catch((e: ConnectError) => e.code);
+      assertEquals(missing, Code.NotFound);
+    } finally {
+      client.close();
+      await Promise.all(daemons.map((d) => d[Symbol.asyncDispose]()));
     }
   },
 });

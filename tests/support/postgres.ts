@@ -16,6 +16,10 @@ export interface TestPostgres extends AsyncDisposable {
   psql(sql: string, database?: string): Promise<string>;
   /** The server's port. */
   port: number;
+  /** Stops the server (fast shutdown: connections are cut), keeping its data. */
+  stopServer(): Promise<void>;
+  /** Starts the stopped server again on the same port. */
+  startServer(): Promise<void>;
 }
 
 /** Whether a server can be started here (root and Debian's PostgreSQL binaries). */
@@ -59,11 +63,14 @@ export async function startPostgres(): Promise<TestPostgres> {
   const port = await freePort();
   // fsync stays on: the durability tests kill daemons, not the server, but the server must behave as in production.
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=64MB`;
-  await run(
-    "runuser",
-    as([`${bin}/pg_ctl`, "-D", data, "-l", `${dir}/server.log`, "-o", options, "-w", "start"]),
-    "pg_ctl start",
-  );
+  const startServer = async () => {
+    await run(
+      "runuser",
+      as([`${bin}/pg_ctl`, "-D", data, "-l", `${dir}/server.log`, "-o", options, "-w", "start"]),
+      "pg_ctl start",
+    );
+  };
+  await startServer();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const psql = (sql: string, database = "postgres") =>
     run(
@@ -75,6 +82,10 @@ export async function startPostgres(): Promise<TestPostgres> {
     url,
     port,
     psql,
+    startServer,
+    async stopServer() {
+      await run("runuser", as([`${bin}/pg_ctl`, "-D", data, "-m", "fast", "-w", "stop"]), "pg_ctl stop");
+    },
     async createDatabase(name) {
       await psql(`CREATE DATABASE "${name}"`);
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
