@@ -2,6 +2,8 @@
 
   grpc_client.py ADDR submit COUNT START_AT   -> one process calling SubmitTask COUNT times (noop tasks)
   grpc_client.py ADDR health COUNT START_AT   -> one process calling Health COUNT times (the transport floor)
+  grpc_client.py ADDR queue COUNT START_AT    -> as submit, into class gpu (waits on a host without GPUs): submits
+                                                 alone, nothing run meanwhile
   grpc_client.py ADDR roundtrip COUNT         -> COUNT sequential noop tasks: SubmitTask, then wait for
                                                  status "completed" on one long-lived StreamTaskResults
 Prints one JSON line with latencies in milliseconds.
@@ -19,10 +21,10 @@ from orchestrator.v1 import orchestrator_pb2_grpc as rpc
 from _stats import emit, percentile, wait_until
 
 
-def submit_request(prefix, i):
+def submit_request(prefix, i, task_class=""):
     # Clients call str() on every payload value (docs/compatibility.md §2.4).
     payload = {"task_type": str("noop"), "i": str(i)}
-    return pb.SubmitTaskRequest(id=f"{prefix}-{i}", payload=payload, priority=0)
+    return pb.SubmitTaskRequest(id=f"{prefix}-{i}", payload=payload, priority=0, **{"class": task_class})
 
 
 def main():
@@ -33,7 +35,7 @@ def main():
     prefix = f"bench-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     warm = stub.SubmitTask(submit_request(prefix + "-warm", 0))
     assert warm.success, warm.error
-    if mode in ("submit", "health"):
+    if mode in ("submit", "health", "queue"):
         wait_until(float(sys.argv[4]))
         latencies = []
         started = time.time()
@@ -42,7 +44,9 @@ def main():
             if mode == "health":
                 stub.Health(pb.HealthRequest())
             else:
-                response = stub.SubmitTask(submit_request(prefix, i))
+                # "queue": into class gpu, which waits on a host without GPUs, so submits are measured alone, as
+                # Celery's delay() is with no worker running (bench/scale).
+                response = stub.SubmitTask(submit_request(prefix, i, "gpu" if mode == "queue" else ""))
                 if not response.success:
                     raise SystemExit(f"SubmitTask failed: {response.error}")
             latencies.append((time.perf_counter() - t0) * 1000)

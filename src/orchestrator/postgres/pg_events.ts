@@ -9,7 +9,7 @@
 import { BoundedQueue } from "../../async/mod.ts";
 import type { EventApi } from "../orchestrator.ts";
 import type { OrchestratorEvent, PublishInput, SubscribeOptions } from "../store/event_log.ts";
-import type { Sql } from "./schema.ts";
+import { ChannelListener, type Sql } from "./schema.ts";
 import type { Logger } from "../../log/mod.ts";
 
 /** The notification channel of new events (the payload is empty: subscribers read what is new). */
@@ -43,25 +43,35 @@ export class PgEvents implements EventApi {
   #listeners = new Set<(event: OrchestratorEvent) => void>();
   #pending: OrchestratorEvent[] = [];
   #wakers = new Set<() => void>();
-  #unlisten?: () => Promise<void>;
+  #listener: ChannelListener;
 
   /** Wraps a pool; call {@linkcode PgEvents.start} before subscribing. */
   constructor(sql: Sql, options: { now: () => number; logger: Logger }) {
     this.#sql = sql;
     this.#now = options.now;
     this.#logger = options.logger;
+    this.#listener = new ChannelListener(sql, EVENTS_CHANNEL, () => this.#wake());
   }
 
   /** Listens for new events from every daemon. */
   async start(): Promise<void> {
-    const { unlisten } = await this.#sql.listen(EVENTS_CHANNEL, () => this.#wake());
-    this.#unlisten = unlisten;
+    await this.#listener.start();
+  }
+
+  /** Marks the listening connection as probably gone (the database went away). */
+  connectionLost(): void {
+    this.#listener.lost();
+  }
+
+  /** Listens again after the database came back (the orchestrator calls this now and then). */
+  ensureListening(): Promise<void> {
+    return this.#listener.ensure();
   }
 
   /** Writes what is pending and stops listening. */
   async close(): Promise<void> {
     await this.#flush();
-    await this.#unlisten?.().catch(() => {});
+    await this.#listener.stop();
     this.#wake();
   }
 

@@ -22,7 +22,7 @@ import type { WorkflowEngine } from "../workflow/mod.ts";
 import { WorkerRegistry } from "../workers/registry.ts";
 import { PgEvents } from "./pg_events.ts";
 import { PgScheduler } from "./pg_scheduler.ts";
-import { PgTasks } from "./pg_tasks.ts";
+import { isConnectionError, PgTasks } from "./pg_tasks.ts";
 import { connectStore, maskStoreUrl, migrate } from "./schema.ts";
 
 /** Options of {@linkcode openPgOrchestrator}. */
@@ -69,10 +69,12 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
       slurm,
       slurmWorkDir: `${options.stateDir}/slurm`,
     });
+    const lost = { events: undefined as PgEvents | undefined };
     const tasks = new PgTasks({
       sql,
       logger,
       maskedUrl,
+      onConnectionLost: () => lost.events?.connectionLost(),
       classes,
       slurm,
       now,
@@ -89,6 +91,7 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
     await tasks.start();
     const events = new PgEvents(sql, { now, logger });
     await events.start();
+    lost.events = events;
     const hooks: { attemptEnded?: (task: Task, outcome: string, latencyMs: number) => void } = {};
     const scheduler = new PgScheduler({
       tasks,
@@ -110,7 +113,21 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
     hooks.attemptEnded = metrics.attemptEnded;
     events.listen((event) => metrics.eventPublished(event.type));
     // A worker that connects here brings task types this daemon can now claim.
-    const countsTimer = setInterval(() => void tasks.refreshCounts().catch(() => {}), 2000);
+    // Every 2 s: the counts the metrics read, and LISTEN again if the database went away and came back.
+    const countsTimer = setInterval(() => {
+      void tasks.refreshCounts().then(() => Promise.all([tasks.ensureListening(), events.ensureListening()]))
+        .catch(() => {});
+    }, 2000);
+    // The driver rejects a promise of its own now and then when the server ends a connection (a restart, an
+    // administrator's command); no caller waits for it, and it must not stop the daemon.
+    const onUnhandled = (event: PromiseRejectionEvent) => {
+      const reason = event.reason as { name?: string; code?: string } | undefined;
+      if (reason?.name === "PostgresError" || isConnectionError(reason)) {
+        event.preventDefault();
+        logger.warn("The database ended a connection", { error: reason });
+      }
+    };
+    globalThis.addEventListener("unhandledrejection", onUnhandled);
     const retentionMs = options.taskRetentionMs ?? 7 * 24 * 3600 * 1000;
     const pruneTimer = retentionMs > 0
       ? setInterval(() => void tasks.prune(retentionMs).catch(() => {}), 3600_000)
@@ -139,6 +156,7 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
         if (closed) return;
         closed = true;
         clearInterval(countsTimer);
+        globalThis.removeEventListener("unhandledrejection", onUnhandled);
         clearInterval(pruneTimer);
         await scheduler.stop();
         workers.close();

@@ -64,7 +64,8 @@ export class PgScheduler {
   #running = new Map<string, Running>();
   #inUse = new Map<string, number>();
   #pumping = false;
-  #again = false;
+  /** Classes to claim in at the next turn of the pump. */
+  #due = new Set<string>();
   #stopped = false;
   /** Set once the attempts this daemon left behind are requeued: claiming waits for that. */
   #ready = false;
@@ -75,7 +76,9 @@ export class PgScheduler {
   constructor(options: PgSchedulerOptions) {
     this.#options = options;
     for (const name of options.classes.keys()) this.#inUse.set(name, 0);
-    this.#unsubscribe = options.tasks.subscribe((task) => this.#onChange(task));
+    const stopChanges = options.tasks.onChanged((task) => this.#onChange(task));
+    const stopSubmitted = options.tasks.onSubmitted((classes) => this.wake(classes));
+    this.#unsubscribe = () => (stopChanges(), stopSubmitted());
     const { leaseMs } = options;
     this.#timers.push(setInterval(() => this.wake(), 1000));
     this.#timers.push(setInterval(() => void this.#renew(), Math.max(250, Math.floor(leaseMs / 3))));
@@ -112,13 +115,10 @@ export class PgScheduler {
     return oldest === Infinity ? 0 : Math.max(0, (this.#options.now() - oldest) / 1000);
   }
 
-  /** Looks for work now. */
-  wake(): void {
-    if (this.#stopped || !this.#ready) return;
-    if (this.#pumping) {
-      this.#again = true;
-      return;
-    }
+  /** Looks for work now, in the given classes (all when none are named). */
+  wake(classes?: Iterable<string>): void {
+    for (const name of classes ?? this.#options.classes.keys()) this.#due.add(name);
+    if (this.#stopped || !this.#ready || this.#pumping) return;
     void this.#pump();
   }
 
@@ -153,11 +153,14 @@ export class PgScheduler {
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
-      do {
-        this.#again = false;
+      while (this.#due.size > 0 && !this.#stopped) {
+        const due = [...this.#due];
+        this.#due.clear();
         const runnable = this.#runnable();
-        for (const [name, settings] of this.#options.classes) {
+        for (const name of due) {
+          const settings = this.#options.classes.get(name);
           if (this.#stopped) return;
+          if (!settings) continue;
           if (name === "gpu_slurm" && !this.#options.slurm) continue;
           const free = settings.limit - this.#inUse.get(name)!;
           if (free <= 0) continue;
@@ -172,9 +175,10 @@ export class PgScheduler {
             this.#inUse.set(name, this.#inUse.get(name)! - free);
           }
           for (const task of claimed) this.#start(task);
-          if (claimed.length === free) this.#again = true;
+          // A full claim may have left more behind.
+          if (claimed.length === free) this.#due.add(name);
         }
-      } while (this.#again && !this.#stopped);
+      }
     } finally {
       this.#pumping = false;
     }
@@ -257,13 +261,14 @@ export class PgScheduler {
     this.#running.delete(task.id);
     this.#inUse.set(task.class, this.#inUse.get(task.class)! - 1);
     this.#options.onAttemptEnd?.(next ?? task, outcome, performance.now() - startMs);
-    this.wake();
+    // A retry waits for its backoff (the timer finds it); a freed slot may take the next task of the class.
+    this.wake([task.class]);
   }
 
   #onChange(task: Task): void {
     if (this.#stopped) return;
     if (task.state === "pending" || task.state === "retrying") {
-      this.wake();
+      this.wake([task.class]);
       return;
     }
     const run = this.#running.get(task.id);

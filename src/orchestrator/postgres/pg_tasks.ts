@@ -21,8 +21,8 @@ import {
 } from "../task_service.ts";
 import { validateLabels } from "../validation.ts";
 import type { BatchSubmitResult, TaskApi } from "../orchestrator.ts";
-import type { Sql } from "./schema.ts";
-import { eventData } from "./pg_events.ts";
+import { ChannelListener, type Sql } from "./schema.ts";
+import { eventData, EVENTS_CHANNEL } from "./pg_events.ts";
 import type { Logger } from "../../log/mod.ts";
 
 /** The notification channel of task changes. */
@@ -73,7 +73,13 @@ function taskEventData(task: Task): Record<string, unknown> {
 }
 
 /** What a change notification carries: the task, or its id when too large, or a batch of new ids. */
-type Notice = { task: TaskDoc } | { id: string } | { submitted: string[] };
+type Notice = { task: TaskDoc } | { id: string } | { submitted: string[]; classes: string[]; from: string };
+
+/** Submit batches in flight at once (each on its own pooled connection). */
+const MAX_FLUSHES = 4;
+
+/** New tasks are announced to the other daemons this long after their commit, many commits in one notification. */
+const ANNOUNCE_MS = 2;
 
 function notice(task: Task): string {
   const full = JSON.stringify({ task: JSON.parse(toDoc(task)) });
@@ -86,6 +92,8 @@ export interface PgTasksOptions extends TaskRules {
   logger: Logger;
   /** The URL for messages, password masked. */
   maskedUrl: string;
+  /** Told when a statement could not reach the database. */
+  onConnectionLost?: () => void;
 }
 
 /** The task API on PostgreSQL. */
@@ -93,39 +101,53 @@ export class PgTasks implements TaskApi {
   #options: PgTasksOptions;
   #sql: Sql;
   #listeners = new Set<(task: Task) => void>();
+  #submittedHooks = new Set<(classes: string[]) => void>();
+  #changeHooks = new Set<(task: Task) => void>();
+  /** Stored tasks the other daemons have not been told of yet. */
+  #unannounced: Task[] = [];
+  /** Tells this daemon's own notifications from the others'. */
+  #origin = crypto.randomUUID();
   #batch: { task: Task; resolve: (created: boolean) => void; reject: (error: unknown) => void }[] = [];
-  #flushing = false;
+  /** Batch inserts in flight: a new batch does not wait for the previous one's round trip, up to this many. */
+  #flushing = 0;
   #inFlight = new Set<Promise<unknown>>();
   #counts: Record<string, number> = Object.fromEntries(TASK_STATES.map((s) => [s, 0]));
   #waiting = new Map<string, { depth: number; oldestMs: number }>();
   #closed = false;
-  #unlisten?: () => Promise<void>;
+  #listener: ChannelListener;
 
   /** Wraps a pool; call {@linkcode PgTasks.start} before use. */
   constructor(options: PgTasksOptions) {
     this.#options = options;
     this.#sql = options.sql;
+    this.#listener = new ChannelListener(options.sql, TASKS_CHANNEL, (payload) => void this.#onNotice(payload));
   }
 
   /** Starts listening for changes made by any daemon, and reads the counts. */
   async start(): Promise<void> {
-    const { unlisten } = await this.#sql.listen(TASKS_CHANNEL, (payload) => void this.#onNotice(payload));
-    this.#unlisten = unlisten;
+    await this.#listener.start();
     await this.refreshCounts();
+  }
+
+  /** Listens again after the database came back (the orchestrator calls this now and then). */
+  ensureListening(): Promise<void> {
+    return this.#listener.ensure();
   }
 
   /** Stops listening; later submits and cancels are refused. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.flushed().catch(() => {});
-    await this.#unlisten?.().catch(() => {});
+    await this.#settled().catch(() => {});
+    await this.#listener.stop();
   }
 
   /** Re-reads the counts by state and the waiting tasks by class (the metrics read them now and then). */
   async refreshCounts(): Promise<void> {
-    const rows = await this.#sql<{ class: string; state: string; n: number; oldest: number | null }[]>`
-      SELECT class, state, count(*)::int AS n, min(created_at_ms)::float8 AS oldest FROM dspy_tasks
-      GROUP BY class, state`;
+    const rows = await this.#query(() =>
+      this.#sql<{ class: string; state: string; n: number; oldest: number | null }[]>`
+        SELECT class, state, count(*)::int AS n, min(created_at_ms)::float8 AS oldest FROM dspy_tasks
+        GROUP BY class, state`
+    );
     const counts: Record<string, number> = Object.fromEntries(TASK_STATES.map((s) => [s, 0]));
     const waiting = new Map<string, { depth: number; oldestMs: number }>();
     for (const row of rows) {
@@ -255,10 +277,31 @@ export class PgTasks implements TaskApi {
     return () => this.#listeners.delete(listener);
   }
 
-  async flushed(): Promise<void> {
+  /** Calls `hook` with each task changed by any daemon, new tasks excepted (see onSubmitted). */
+  onChanged(hook: (task: Task) => void): () => void {
+    this.#changeHooks.add(hook);
+    return () => this.#changeHooks.delete(hook);
+  }
+
+  /** Calls `hook` whenever any daemon stores new tasks (without reading them); returns the function that stops it. */
+  onSubmitted(hook: (classes: string[]) => void): () => void {
+    this.#submittedHooks.add(hook);
+    return () => this.#submittedHooks.delete(hook);
+  }
+
+  /**
+   * Resolves at once: on this store every submit, cancel and transition resolves only after its own commit, so what
+   * a caller awaited is already stored. (On SQLite, submits return before their group commit and this waits for it.)
+   */
+  flushed(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Resolves once every statement this service started has ended (used when closing). */
+  async #settled(): Promise<void> {
     while (this.#inFlight.size > 0 || this.#batch.length > 0) {
       await Promise.allSettled([...this.#inFlight]);
-      if (this.#batch.length > 0 && !this.#flushing) await this.#flush();
+      if (this.#batch.length > 0) await this.#flush();
     }
   }
 
@@ -315,39 +358,44 @@ export class PgTasks implements TaskApi {
   ): Promise<Task[]> {
     const sql = this.#sql;
     const now = this.#options.now();
-    const claimed = await this.#track(this.#query(() =>
-      sql.begin(async (tx) => {
-        const rows = await tx<{ doc: TaskDoc }[]>`
-          SELECT doc FROM dspy_tasks
+    // One statement, one round trip: pick (skipping rows other daemons hold), start, record task_started, notify.
+    // The start is transitionTask's "start" written in SQL (pg_tasks_test.ts checks the two agree).
+    const rows = await this.#track(this.#query(() =>
+      sql<{ doc: TaskDoc }[]>`
+        WITH picked AS (
+          SELECT id FROM dspy_tasks
           WHERE state IN ('pending', 'retrying') AND class = ${className} AND not_before_ms <= ${now}
             ${
-          runnable.any
-            ? tx``
-            : tx`AND (task_type = ANY(${runnable.types})${runnable.execution ? tx` OR has_execution` : tx``})`
-        }
+        runnable.any
+          ? sql``
+          : sql`AND (task_type = ANY(${runnable.types})${runnable.execution ? sql` OR has_execution` : sql``})`
+      }
           ORDER BY priority DESC, created_at_ms, id
-          LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
-        if (rows.length === 0) return [];
-        const started = rows.map((r) => transitionTask(fromDoc(r.doc), { type: "start", nowMs: now }));
-        await tx`
-          UPDATE dspy_tasks AS t SET state = 'running', revision = v.revision, doc = v.doc::jsonb, owner = ${owner},
-            lease_expires_ms = ${now + leaseMs}
-          FROM (SELECT * FROM unnest(${started.map((t) => t.id)}::text[], ${
-          texts(started.map((t) => t.revision))
-        }::text[]::int[],
-            ${started.map(toDoc)}::text[]) AS x(id, revision, doc)) AS v
-          WHERE t.id = v.id`;
-        const events = started.map((t) => JSON.stringify(eventData(taskEventData(t))));
-        await tx`
+          LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+        u AS (
+          UPDATE dspy_tasks AS t SET state = 'running', revision = t.revision + 1, owner = ${owner},
+            lease_expires_ms = ${now + leaseMs},
+            doc = t.doc || jsonb_build_object('state', 'running', 'attempts', (t.doc->>'attempts')::int + 1,
+              'startedAtMs', ${now}::bigint, 'waitingReason', '', 'revision', t.revision + 1)
+          FROM picked WHERE t.id = picked.id
+          RETURNING t.doc),
+        e AS (
           INSERT INTO dspy_events (type, resource_id, data, timestamp_ms)
-          SELECT 'task_started', id, data::jsonb, ${now}
-          FROM unnest(${started.map((t) => t.id)}::text[], ${events}::text[]) AS x(id, data)`;
-        for (const task of started) await tx`SELECT pg_notify(${TASKS_CHANNEL}, ${notice(task)})`;
-        await tx`SELECT pg_notify('dspy_events', '')`;
-        return started;
-      })
+          SELECT 'task_started', doc->>'id', jsonb_build_object('class', doc->>'class', 'state', 'running',
+            'priority', doc->>'priority', 'attempts', doc->>'attempts')
+            || CASE WHEN doc->>'workflowId' <> '' THEN jsonb_build_object('workflow_id', doc->>'workflowId')
+               ELSE '{}'::jsonb END,
+            ${now} FROM u
+          RETURNING 1),
+        n AS (
+          SELECT pg_notify(${TASKS_CHANNEL}, CASE WHEN length(doc::text) <= ${NOTIFY_LIMIT - 20}
+            THEN jsonb_build_object('task', doc)::text ELSE jsonb_build_object('id', doc->>'id')::text END)
+          FROM u),
+        m AS (SELECT pg_notify(${EVENTS_CHANNEL}, '') WHERE EXISTS (SELECT 1 FROM e))
+        SELECT doc FROM u WHERE (SELECT count(*) FROM n) >= 0 AND (SELECT count(*) FROM m) >= 0`
     ));
-    return claimed as Task[];
+    const claimed = rows.map((r) => fromDoc(r.doc));
+    return claimed;
   }
 
   /** Renews the leases of the attempts `owner` runs; returns how many. */
@@ -403,84 +451,120 @@ export class PgTasks implements TaskApi {
 
   /** Inserts the open batch of submits in one transaction with their events and one notification. */
   async #flush(): Promise<void> {
-    if (this.#flushing || this.#batch.length === 0) return;
-    this.#flushing = true;
+    if (this.#flushing >= MAX_FLUSHES || this.#batch.length === 0) return;
+    this.#flushing++;
     const batch = this.#batch;
     this.#batch = [];
     const sql = this.#sql;
     const now = this.#options.now();
-    const work = this.#query(() =>
-      sql.begin(async (tx) => {
-        const rows = batch.map(({ task }) => ({ ...columns(task), doc: toDoc(task) }));
-        const inserted = await tx<{ id: string }[]>`
+    const rows = batch.map(({ task }) => ({ ...columns(task), doc: toDoc(task) }));
+    // One statement, one commit for the batch: the rows and their task_submitted (and, for a task nothing can run,
+    // task_failed) events. The other daemons hear of them afterwards ({@linkcode PgTasks.#announce}).
+    const work = this.#query(async () => {
+      const [row] = await sql<{ ids: string[] | null }[]>`
+        WITH ins AS (
           INSERT INTO dspy_tasks (id, class, state, priority, created_at_ms, not_before_ms, finished_at_ms,
             workflow_id, task_type, has_execution, revision, doc)
           SELECT id, class, state, priority, created_at_ms, not_before_ms, finished_at_ms, workflow_id, task_type,
             has_execution, revision, doc::jsonb
           FROM unnest(${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.class)}::text[],
             ${rows.map((r) => r.state)}::text[], ${texts(rows.map((r) => r.priority))}::text[]::int[],
-            ${texts(rows.map((r) => r.created_at_ms))}::text[]::bigint[], ${
-          texts(rows.map((r) => r.not_before_ms))
-        }::text[]::bigint[],
+            ${texts(rows.map((r) => r.created_at_ms))}::text[]::bigint[],
+            ${texts(rows.map((r) => r.not_before_ms))}::text[]::bigint[],
             ${texts(rows.map((r) => r.finished_at_ms))}::text[]::bigint[], ${rows.map((r) => r.workflow_id)}::text[],
             ${rows.map((r) => r.task_type)}::text[], ${texts(rows.map((r) => r.has_execution))}::text[]::bool[],
             ${texts(rows.map((r) => r.revision))}::text[]::int[], ${rows.map((r) => r.doc)}::text[])
             AS x(id, class, state, priority, created_at_ms, not_before_ms, finished_at_ms, workflow_id, task_type,
               has_execution, revision, doc)
-          ON CONFLICT (id) DO NOTHING RETURNING id`;
-        const created = new Set(inserted.map((r) => r.id));
-        const fresh = batch.filter(({ task }) => created.has(task.id)).map(({ task }) => task);
-        if (fresh.length > 0) {
-          const types: string[] = [];
-          const ids: string[] = [];
-          const data: string[] = [];
-          for (const task of fresh) {
-            const base = taskEventData(task);
-            types.push("task_submitted"), ids.push(task.id), data.push(JSON.stringify(eventData(base)));
-            if (task.state === "failed") {
-              types.push("task_failed"), ids.push(task.id);
-              data.push(JSON.stringify(eventData({ ...base, error: task.error })));
-            }
-          }
-          await tx`
-            INSERT INTO dspy_events (type, resource_id, data, timestamp_ms)
-            SELECT type, id, data::jsonb, ${now} FROM unnest(${types}::text[], ${ids}::text[], ${data}::text[])
-              AS x(type, id, data)`;
-          // One notification per few hundred ids: schedulers wake, result streams read the new tasks.
-          for (let i = 0; i < fresh.length; i += 150) {
-            const chunk = JSON.stringify({ submitted: fresh.slice(i, i + 150).map((t) => t.id) });
-            await tx`SELECT pg_notify(${TASKS_CHANNEL}, ${chunk})`;
-          }
-          await tx`SELECT pg_notify('dspy_events', '')`;
-        }
-        return created;
-      })
-    );
+          ON CONFLICT (id) DO NOTHING
+          RETURNING id, class, state, priority, workflow_id, doc),
+        data AS (
+          SELECT id, state, doc, jsonb_build_object('class', class, 'state', state, 'priority', priority::text,
+            'attempts', '0') || CASE WHEN workflow_id <> '' THEN jsonb_build_object('workflow_id', workflow_id)
+            ELSE '{}'::jsonb END AS base
+          FROM ins),
+        e AS (
+          INSERT INTO dspy_events (type, resource_id, data, timestamp_ms)
+          SELECT type, id, data, ${now} FROM (
+            SELECT 1 AS k, 'task_submitted' AS type, id, base AS data FROM data
+            UNION ALL
+            SELECT 2, 'task_failed', id, base || jsonb_build_object('error', doc->>'error') FROM data
+            WHERE state = 'failed') AS all_events
+          ORDER BY id, k
+          RETURNING 1)
+        SELECT (SELECT array_agg(id) FROM ins) AS ids`;
+      return new Set(row.ids ?? []);
+    });
     try {
       const created = await this.#track(work);
       for (const { task, resolve } of batch) resolve(created.has(task.id));
+      this.#announce(batch.map(({ task }) => task).filter((task) => created.has(task.id)));
     } catch (error) {
       for (const { reject } of batch) reject(error);
     } finally {
-      this.#flushing = false;
+      this.#flushing--;
       if (this.#batch.length > 0) setImmediate(() => void this.#flush());
     }
   }
 
+  /**
+   * Tells of newly stored tasks: this daemon's scheduler and streams at once (with the tasks in hand), the other
+   * daemons by one notification per few milliseconds of submits (kept out of the submits' own commits, where a
+   * NOTIFY per batch cost a third of the submit rate).
+   */
+  #announce(tasks: Task[]): void {
+    if (tasks.length === 0) return;
+    const classes = [...new Set(tasks.map((t) => t.class))];
+    for (const hook of this.#submittedHooks) hook(classes);
+    this.#dispatch(tasks, this.#listeners);
+    this.#unannounced.push(...tasks);
+    if (this.#unannounced.length === tasks.length) {
+      setTimeout(() => {
+        const pending = this.#unannounced;
+        this.#unannounced = [];
+        const notices: string[] = [];
+        for (let i = 0; i < pending.length; i += 150) {
+          const chunk = pending.slice(i, i + 150);
+          notices.push(JSON.stringify({
+            submitted: chunk.map((t) => t.id),
+            classes: [...new Set(chunk.map((t) => t.class))],
+            from: this.#origin,
+          }));
+        }
+        void this.#query(() =>
+          this.#sql`SELECT pg_notify(${TASKS_CHANNEL}, n) FROM unnest(${notices}::text[]) AS n
+            UNION ALL SELECT pg_notify(${EVENTS_CHANNEL}, '')`
+        ).catch((error) => this.#options.logger.warn("Cannot announce new tasks", { error }));
+      }, ANNOUNCE_MS);
+    }
+  }
+
   async #onNotice(payload: string): Promise<void> {
-    if (this.#listeners.size === 0) return;
     let tasks: Task[];
     try {
       const message = JSON.parse(payload) as Notice;
-      if ("task" in message) tasks = [fromDoc(message.task)];
-      else if ("id" in message) tasks = await this.getMany([message.id]);
-      else tasks = await this.getMany(message.submitted);
+      if ("from" in message && message.from === this.#origin) return;
+      if ("submitted" in message) {
+        // Schedulers only need to know there is new work; reading the new rows is for result streams.
+        for (const hook of this.#submittedHooks) hook(message.classes);
+        if (this.#listeners.size === 0) return;
+        tasks = await this.getMany(message.submitted);
+        this.#dispatch(tasks, this.#listeners);
+        return;
+      }
+      if (this.#listeners.size === 0 && this.#changeHooks.size === 0) return;
+      tasks = "task" in message ? [fromDoc(message.task)] : await this.getMany([message.id]);
     } catch (error) {
       this.#options.logger.warn("Cannot read a task change notification", { error });
       return;
     }
+    this.#dispatch(tasks, this.#listeners);
+    this.#dispatch(tasks, this.#changeHooks);
+  }
+
+  #dispatch(tasks: Task[], listeners: Set<(task: Task) => void>): void {
     for (const task of tasks) {
-      for (const listener of this.#listeners) {
+      for (const listener of listeners) {
         try {
           listener(task);
         } catch (error) {
@@ -495,7 +579,10 @@ export class PgTasks implements TaskApi {
     try {
       return await run();
     } catch (error) {
-      throw isConnectionError(error) ? new StoreUnavailableError(this.#options.maskedUrl, error) : error;
+      if (!isConnectionError(error)) throw error;
+      this.#listener.lost();
+      this.#options.onConnectionLost?.();
+      throw new StoreUnavailableError(this.#options.maskedUrl, error);
     }
   }
 
