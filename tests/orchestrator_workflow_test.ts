@@ -130,7 +130,7 @@ Deno.test("A failing step fails the run and cancels the steps after it", async (
   assertEquals(byStep.bad.state, "failed");
   assertEquals(byStep.slow.state, "cancelled");
   assertEquals(byStep.after, undefined);
-  const run = t.orchestrator.workflows.getRun(runId);
+  const run = await t.orchestrator.workflows.getRun(runId);
   assertEquals(run.steps.map((step) => step.state), ["succeeded", "failed", "cancelled", "cancelled"]);
 });
 

@@ -17,6 +17,7 @@ import { type DaemonProcess, freePort, startDaemonProcess } from "./support/daem
 import { postgresAvailable, startPostgres, type TestPostgres } from "./support/postgres.ts";
 import { PYTHON } from "./support/python.ts";
 import { seededRandom } from "./support/random.ts";
+import { connectStore, MIGRATIONS } from "../src/orchestrator/postgres/schema.ts";
 
 type Client = ReturnType<typeof createClient<typeof OrchestratorService>> & { close(): void };
 
@@ -133,6 +134,33 @@ Deno.test({
       assertEquals(py.code, 0, new TextDecoder().decode(py.stderr));
       const out = JSON.parse(new TextDecoder().decode(py.stdout).trim().split("\n").at(-1)!);
       assertEquals(out, { ns: Array.from({ length: 20 }, (_, n) => n), state: "completed" });
+      // A workflow made on one daemon, started on another, watched on the third, advances once.
+      const chain = Array.from({ length: 4 }, (_, i) => ({
+        id: `s${i}`,
+        depends_on: i === 0 ? [] : [`s${i - 1}`],
+        payload: i % 2 === 0
+          ? { task_type: "sleep", sleep_ms: 100 }
+          : { task_type: "echo", previous: `\${steps.s${i - 1}.output}` },
+      }));
+      await clients[0].createWorkflow({
+        id: "chain",
+        spec: new TextEncoder().encode(JSON.stringify({ steps: chain })),
+      });
+      const { runId } = await clients[1].startWorkflowRun({ workflowId: "chain", idempotencyKey: "k1" });
+      const again = await clients[2].startWorkflowRun({ workflowId: "chain", idempotencyKey: "k1" });
+      assertEquals(again.runId, runId);
+      let last;
+      for await (const update of clients[2].streamWorkflowStatus({ runId }, { signal: AbortSignal.timeout(30_000) })) {
+        last = update;
+      }
+      assertEquals([last?.status, last?.stepsCompleted, last?.error], ["succeeded", 4, ""]);
+      assertEquals(
+        (await pg.psql(
+          `SELECT count(*) FROM dspy_events WHERE type = 'workflow_run_succeeded' AND resource_id = '${runId}'`,
+          "one_queue",
+        )).trim(),
+        "1",
+      );
       assertEquals(await completedTwice(pg, "one_queue"), "");
     } catch (error) {
       throw new Error(
@@ -180,6 +208,19 @@ Deno.test({
     let next = 0;
     const started = performance.now();
     try {
+      // A workflow run in progress continues across the kills, whichever daemons advance it.
+      const chain = Array.from({ length: 6 }, (_, i) => ({
+        id: `s${i}`,
+        depends_on: i === 0 ? [] : [`s${i - 1}`],
+        payload: i % 2 === 0
+          ? { task_type: "sleep", sleep_ms: 400 }
+          : { task_type: "echo", previous: `\${steps.s${i - 1}.output}` },
+      }));
+      await clients[0].createWorkflow({
+        id: "durable",
+        spec: new TextEncoder().encode(JSON.stringify({ steps: chain })),
+      });
+      const { runId } = await clients[1].startWorkflowRun({ workflowId: "durable", idempotencyKey: `seed-${seed}` });
       for (let round = 0; round < points; round++) {
         const stop = new AbortController();
         const submitters = Array.from({ length: 4 }, async (_, s) => {
@@ -232,6 +273,15 @@ Deno.test({
       assertEquals([...pending], [], "accepted tasks that never completed");
       assertEquals(await completedTwice(pg, "kills"), "", "tasks completed more than once");
       assert(interrupted > 0, "no kill interrupted a running task; the test proved nothing");
+      let run;
+      for await (const update of clients[2].streamWorkflowStatus({ runId }, { signal: AbortSignal.timeout(60_000) })) {
+        run = update;
+      }
+      assertEquals([run?.status, run?.stepsCompleted, run?.error], ["succeeded", 6, ""]);
+      assertEquals(
+        (await pg.psql(`SELECT count(*) FROM dspy_events WHERE type = 'workflow_run_succeeded'`, "kills")).trim(),
+        "1",
+      );
       console.log(
         `scale: seed ${seed}, ${points} kill -9 points over 3 daemons in ${(killedMs / 1000).toFixed(1)} s, ` +
           `${accepted.size} accepted tasks all completed once, ${interrupted} after an interrupted attempt`,
@@ -335,6 +385,51 @@ Deno.test({
     } finally {
       client.close();
       await Promise.all(daemons.map((d) => d[Symbol.asyncDispose]()));
+    }
+  },
+});
+
+Deno.test({
+  name: "PostgreSQL store: a database at the previous schema version is migrated at start, its tasks kept",
+  ignore: !postgresAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using pg = await startPostgres();
+    const url = await pg.createDatabase("old");
+    // Version 1 as an earlier dspy-agent left it, with a task queued.
+    const sql = await connectStore(url, { max: 1 });
+    await sql.unsafe(MIGRATIONS[0]);
+    await sql`CREATE TABLE dspy_schema (version integer NOT NULL)`;
+    await sql`INSERT INTO dspy_schema (version) VALUES (1)`;
+    await sql.end();
+    await pg.psql(
+      `INSERT INTO dspy_tasks (id, class, state, priority, created_at_ms, not_before_ms, finished_at_ms, workflow_id,
+         task_type, has_execution, revision, doc)
+       VALUES ('old-1', 'cpu_short', 'pending', 0, 1, 0, 0, '', 'echo', false, 1,
+         '{"id":"old-1","class":"cpu_short","state":"pending","priority":0,"rawPayload":{"task_type":"echo","v":"1"},
+           "result":{},"error":"","attempts":0,"maxAttempts":1,"interruptions":0,"maxInterruptions":3,
+           "timeoutSeconds":0,"workflowId":"","labels":{},"createdAtMs":1,"startedAtMs":0,"finishedAtMs":0,
+           "notBeforeMs":0,"waitingReason":"","revision":1}')`,
+      "old",
+    );
+    await using daemon = await startOn({ url });
+    const client = connect(daemon);
+    try {
+      assertEquals(
+        (await pg.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM dspy_schema", "old")).trim(),
+        "1,2",
+      );
+      let status;
+      for (let i = 0; i < 100; i++) {
+        status = await client.getTaskStatus({ taskId: "old-1" });
+        if (status.status === "completed") break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assertEquals(status?.status, "completed");
+      assertEquals(JSON.parse(status!.result.data).v, 1);
+    } finally {
+      client.close();
     }
   },
 });

@@ -29,7 +29,7 @@ export function workflowHandlers(
         request.spec.length > 0,
         "Cannot create workflow: spec is empty",
       );
-      const { workflowId } = engine.create({
+      const { workflowId } = await engine.create({
         id: request.id,
         name: request.name,
         description: request.description,

@@ -3,7 +3,7 @@
  * database behave as one queue. Any daemon answers any call; each claims and runs what it can (built-in types, its
  * own workers' types, `payload.execution`); a daemon that dies loses its leases and its attempts run elsewhere.
  *
- * Not on this store yet: workflows and `store backup` (both answer FAILED_PRECONDITION saying so).
+ * Not on this store: `store backup` (FAILED_PRECONDITION, saying to use pg_dump).
  *
  * @module
  */
@@ -18,7 +18,8 @@ import { createOrchestratorMetrics } from "../metrics.ts";
 import type { Orchestrator } from "../orchestrator.ts";
 import { type ClassOverrides, classSettings, type Hardware } from "../scheduling/classes.ts";
 import type { Task } from "../task.ts";
-import type { WorkflowEngine } from "../workflow/mod.ts";
+import { createWorkflowEngine } from "../workflow/mod.ts";
+import { PgWorkflowStore, runLock } from "./pg_workflows.ts";
 import { WorkerRegistry } from "../workers/registry.ts";
 import { PgEvents } from "./pg_events.ts";
 import { PgScheduler } from "./pg_scheduler.ts";
@@ -110,6 +111,20 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
       onAttemptEnd: (task, outcome, latencyMs) => hooks.attemptEnded?.(task, outcome, latencyMs),
     });
     const metrics = createOrchestratorMetrics(options.registry, { tasks, scheduler, workers });
+    // Workflows: each daemon's engine hears of step tasks changing anywhere and takes its turn on the run.
+    const workflows = createWorkflowEngine({
+      store: new PgWorkflowStore(sql),
+      withRunLock: runLock(sql),
+      tasks: {
+        submit: (input) => tasks.submit(input),
+        get: (id) => tasks.get(id).catch(() => undefined),
+        cancel: (id, reason) => tasks.cancel(id, reason),
+        subscribe: (listener) => tasks.onChanged(listener),
+      },
+      events,
+      now,
+      onError: (error, runId) => logger.error("Cannot advance workflow run", { runId, error }),
+    });
     hooks.attemptEnded = metrics.attemptEnded;
     events.listen((event) => metrics.eventPublished(event.type));
     // A worker that connects here brings task types this daemon can now claim.
@@ -137,7 +152,7 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
       storeKind: "postgres",
       tasks,
       events,
-      workflows: unavailableWorkflows(),
+      workflows,
       workers,
       metrics: () => metrics.snapshot(),
       usage: (className) => scheduler.usage(className),
@@ -158,6 +173,7 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
         clearInterval(countsTimer);
         globalThis.removeEventListener("unhandledrejection", onUnhandled);
         clearInterval(pruneTimer);
+        await workflows.close();
         await scheduler.stop();
         workers.close();
         await tasks.close();
@@ -169,17 +185,4 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
     await sql.end({ timeout: 1 }).catch(() => {});
     throw error;
   }
-}
-
-/** Workflows answer FAILED_PRECONDITION on this store, saying what to use instead. */
-function unavailableWorkflows(): WorkflowEngine {
-  const refuse = () => {
-    throw new StoreFeatureUnavailableError(
-      "Workflows",
-      "run workflows on a daemon with the SQLite store (no `store` set)",
-    );
-  };
-  return new Proxy({} as WorkflowEngine, {
-    get: (_target, name) => name === "close" ? () => Promise.resolve() : refuse,
-  });
 }

@@ -3,8 +3,9 @@
  * one transaction that holds an advisory lock, so daemons starting together on one database apply each exactly once.
  *
  * Tables: `dspy_tasks` (each task as a JSON document beside the columns the scheduler searches: state, class,
- * priority, times, the daemon that runs it and its lease), `dspy_events` (the event log, numbered by a sequence) and
- * `dspy_schema` (the version applied).
+ * priority, times, the daemon that runs it and its lease), `dspy_events` (the event log, numbered by a sequence),
+ * `dspy_workflows`, `dspy_workflow_runs` and `dspy_workflow_steps` (version 2), and `dspy_schema` (the versions
+ * applied).
  *
  * @module
  */
@@ -51,6 +52,41 @@ export const MIGRATIONS: readonly string[] = [
      timestamp_ms bigint NOT NULL
    );
    CREATE INDEX dspy_events_time ON dspy_events (timestamp_ms);`,
+  // 2: workflows, their runs (each with the spec it started with) and the runs' steps.
+  `CREATE TABLE dspy_workflows (
+     id text PRIMARY KEY,
+     name text NOT NULL,
+     description text NOT NULL,
+     spec text NOT NULL,
+     created_at_ms bigint NOT NULL
+   );
+   CREATE TABLE dspy_workflow_runs (
+     id text PRIMARY KEY,
+     workflow_id text NOT NULL,
+     idempotency_key text NOT NULL,
+     input jsonb NOT NULL,
+     spec jsonb NOT NULL,
+     state text NOT NULL,
+     error text NOT NULL DEFAULT '',
+     output jsonb NOT NULL DEFAULT '{}',
+     created_at_ms bigint NOT NULL,
+     finished_at_ms bigint NOT NULL DEFAULT 0
+   );
+   CREATE UNIQUE INDEX dspy_workflow_runs_idempotency ON dspy_workflow_runs (workflow_id, idempotency_key)
+     WHERE idempotency_key <> '';
+   CREATE INDEX dspy_workflow_runs_unfinished ON dspy_workflow_runs (created_at_ms)
+     WHERE state IN ('pending', 'running');
+   CREATE TABLE dspy_workflow_steps (
+     run_id text NOT NULL,
+     step_id text NOT NULL,
+     state text NOT NULL,
+     task_id text NOT NULL DEFAULT '',
+     output jsonb,
+     error text NOT NULL DEFAULT '',
+     started_at_ms bigint NOT NULL DEFAULT 0,
+     finished_at_ms bigint NOT NULL DEFAULT 0,
+     PRIMARY KEY (run_id, step_id)
+   );`,
 ];
 
 /** Options of {@linkcode connectStore}. */

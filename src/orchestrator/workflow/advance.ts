@@ -17,11 +17,11 @@ import {
 import { resolvePayload, stepTask, stepTaskId } from "./step_task.ts";
 import type { WorkflowStep } from "./spec.ts";
 import { isRunFinished, transitionRun, transitionStep } from "./state.ts";
-import type { RunRecord, StepRecord, WorkflowStore } from "./store.ts";
+import type { RunRecord, StepRecord, WorkflowStorePort } from "./store.ts";
 
 /** What {@linkcode advanceRun} works with. */
 export interface AdvanceContext {
-  store: WorkflowStore;
+  store: WorkflowStorePort;
   tasks: WorkflowTaskService;
   events: WorkflowEventLog;
   now: () => number;
@@ -36,11 +36,11 @@ export async function advanceRun(
   runId: string,
 ): Promise<boolean> {
   const { store } = context;
-  let run = store.getRun(runId);
+  let run = await store.getRun(runId);
   if (!run || isRunFinished(run.state)) return false;
   let changed = false;
   if (run.state === "pending") {
-    store.updateRun(runId, { state: transitionRun("pending", "running") });
+    await store.updateRun(runId, { state: transitionRun("pending", "running") });
     await publish(context, "workflow_run_started", run, {});
     run = { ...run, state: "running" };
     changed = true;
@@ -48,12 +48,12 @@ export async function advanceRun(
   // Each pass either launches steps or finishes the run; a step that fails at
   // launch (a reference without a value) needs one more pass to fail the run.
   for (let pass = 0; pass <= run.spec.steps.length + 1; pass++) {
-    const steps = store.listSteps(runId);
+    const steps = await store.listSteps(runId);
     changed = (await reconcile(context, run, steps)) || changed;
-    const fresh = store.listSteps(runId);
+    const fresh = await store.listSteps(runId);
     const plan = planRun(run.spec, snapshots(fresh));
     if (plan.kind === "succeeded") {
-      store.updateRun(runId, {
+      await store.updateRun(runId, {
         state: transitionRun(run.state, "succeeded"),
         output: plan.output,
         finishedAtMs: context.now(),
@@ -73,7 +73,7 @@ export async function advanceRun(
         plan.cancel,
         `workflow run failed: ${error}`,
       );
-      store.updateRun(runId, {
+      await store.updateRun(runId, {
         state: transitionRun(run.state, "failed"),
         error,
         finishedAtMs: context.now(),
@@ -120,7 +120,7 @@ export async function cancelSteps(
         // The task finished meanwhile; the step is cancelled all the same.
       }
     }
-    context.store.updateStep(run.id, step.stepId, {
+    await context.store.updateStep(run.id, step.stepId, {
       state: transitionStep(step.state, "cancelled"),
       error: reason,
       finishedAtMs: context.now(),
@@ -164,7 +164,7 @@ async function reconcile(
         error: task.error || `task ended ${task.state}`,
         finishedAtMs: context.now(),
       };
-    context.store.updateStep(run.id, step.stepId, stepPatch);
+    await context.store.updateStep(run.id, step.stepId, stepPatch);
     await publish(context, `workflow_step_${outcome}`, run, {
       step_id: step.stepId,
       task_id: task.id,
@@ -186,7 +186,7 @@ async function launch(
   try {
     payload = resolvePayload(run, step, outputs);
   } catch (error) {
-    context.store.updateStep(run.id, step.id, {
+    await context.store.updateStep(run.id, step.id, {
       state: transitionStep("waiting", "failed"),
       error: (error as Error).message,
       finishedAtMs: context.now(),
@@ -199,7 +199,7 @@ async function launch(
   }
   // Record the launch before submitting: on a crash in between, recovery
   // finds the step running without its task and submits it (same id).
-  context.store.updateStep(run.id, step.id, {
+  await context.store.updateStep(run.id, step.id, {
     state: transitionStep("waiting", "running"),
     taskId,
     startedAtMs: context.now(),
@@ -211,7 +211,7 @@ async function launch(
   try {
     await context.tasks.submit(stepTask(run, step, payload));
   } catch (error) {
-    context.store.updateStep(run.id, step.id, {
+    await context.store.updateStep(run.id, step.id, {
       state: transitionStep("running", "failed"),
       error: (error as Error).message,
       finishedAtMs: context.now(),

@@ -16,12 +16,19 @@ import { parseWorkflowSpec, referencedInputs } from "./spec.ts";
 import { isRunFinished, transitionRun } from "./state.ts";
 import { WakeSignal } from "./signal.ts";
 import { type RunStatus, runStatus } from "./status.ts";
-import { WorkflowStore } from "./store.ts";
+import { WorkflowStore, type WorkflowStorePort } from "./store.ts";
 
 /** Options of {@linkcode createWorkflowEngine}. */
 export interface WorkflowEngineOptions {
-  /** The orchestrator's database; the engine adds its tables to it. */
-  db: DatabaseSync;
+  /** The orchestrator's SQLite database; the engine adds its tables to it. Or give `store`. */
+  db?: DatabaseSync;
+  /** Where workflows live, when not in `db` (the PostgreSQL store). */
+  store?: WorkflowStorePort;
+  /**
+   * Runs `fn` while holding the run for this engine alone (daemons sharing a store take turns on a run). @default
+   * {no lock: one daemon per store}
+   */
+  withRunLock?: <T>(runId: string, fn: () => Promise<T>) => Promise<T>;
   /** The task service that runs step tasks. */
   tasks: WorkflowTaskService;
   /** The event log that receives workflow events. */
@@ -50,7 +57,7 @@ export interface WorkflowEngine {
       description?: string;
       spec: Uint8Array | string;
     },
-  ): CreatedWorkflow;
+  ): Promise<CreatedWorkflow>;
   /** Starts a run (or returns the run started with the same idempotency key) and launches its first steps. */
   startRun(
     input: {
@@ -60,7 +67,7 @@ export interface WorkflowEngine {
     },
   ): Promise<RunStatus>;
   /** The current status of a run. */
-  getRun(runId: string): RunStatus;
+  getRun(runId: string): Promise<RunStatus>;
   /** The current status first, then one status per change, ending after a finished state or on abort. */
   watch(runId: string, signal: AbortSignal): AsyncIterable<RunStatus>;
   /** Cancels a run and its unfinished steps; a finished run is returned unchanged. */
@@ -82,7 +89,8 @@ const WORKFLOW_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function createWorkflowEngine(
   options: WorkflowEngineOptions,
 ): WorkflowEngine {
-  const store = new WorkflowStore(options.db);
+  const store: WorkflowStorePort = options.store ?? new WorkflowStore(options.db!);
+  const locked = options.withRunLock ?? (<T>(_runId: string, fn: () => Promise<T>) => fn());
   const now = options.now ?? Date.now;
   const onError = options.onError ??
     ((error, runId) => console.error(`workflow run "${runId}":`, error));
@@ -115,7 +123,9 @@ export function createWorkflowEngine(
       queued.delete(runId);
       if (closed) return;
       try {
-        if (await advanceRun(context, runId)) notify(runId);
+        // Watchers reload even when nothing changed here: with a shared store another daemon may have advanced it.
+        const changed = await locked(runId, () => advanceRun(context, runId));
+        if (changed || options.withRunLock) notify(runId);
       } catch (error) {
         onError(error, runId);
       }
@@ -128,22 +138,22 @@ export function createWorkflowEngine(
   };
   const unsubscribe = options.tasks.subscribe(onTask);
 
-  const loadStatus = (runId: string): RunStatus => {
-    const run = store.getRun(runId);
+  const loadStatus = async (runId: string): Promise<RunStatus> => {
+    const run = await store.getRun(runId);
     if (!run) throw new WorkflowRunNotFoundError(runId);
-    return runStatus(run, store.listSteps(runId));
+    return runStatus(run, await store.listSteps(runId));
   };
 
   const flushed = () => options.tasks.flushed?.() ?? Promise.resolve();
-  const recovered = Promise.all(
-    store.unfinishedRunIds().map((runId) => schedule(runId)),
-  ).then(() => {});
+  const recovered = Promise.resolve(store.unfinishedRunIds())
+    .then((runIds) => Promise.all(runIds.map((runId) => schedule(runId))))
+    .then(() => {}, (error) => onError(error, "(recovery)"));
 
   return {
     recovered,
     flushed,
 
-    create(input) {
+    async create(input) {
       const workflowId = input.id || `wf-${crypto.randomUUID()}`;
       if (!WORKFLOW_ID.test(workflowId)) {
         throw new WorkflowSpecError(
@@ -153,14 +163,14 @@ export function createWorkflowEngine(
       }
       const spec = parseWorkflowSpec(workflowId, input.spec);
       const specJson = JSON.stringify(spec);
-      const existing = store.getWorkflow(workflowId);
+      const existing = await store.getWorkflow(workflowId);
       if (existing) {
         if (existing.specJson !== specJson) {
           throw new WorkflowExistsError(workflowId);
         }
         return { workflowId, created: false };
       }
-      store.insertWorkflow({
+      await store.insertWorkflow({
         id: workflowId,
         name: input.name || workflowId,
         description: input.description ?? "",
@@ -179,14 +189,14 @@ export function createWorkflowEngine(
     },
 
     async startRun(input) {
-      const workflow = store.getWorkflow(input.workflowId);
+      const workflow = await store.getWorkflow(input.workflowId);
       if (!workflow) throw new WorkflowNotFoundError(input.workflowId);
       const key = input.idempotencyKey ?? "";
-      const existing = key === "" ? undefined : store.findRunByKey(workflow.id, key);
+      const existing = key === "" ? undefined : await store.findRunByKey(workflow.id, key);
       if (existing) {
         await schedule(existing.id);
         await flushed();
-        return loadStatus(existing.id);
+        return await loadStatus(existing.id);
       }
       const spec = JSON.parse(workflow.specJson);
       const runInput = input.input ?? {};
@@ -195,21 +205,19 @@ export function createWorkflowEngine(
         throw new WorkflowInputError(workflow.id, missing);
       }
       const runId = `run-${crypto.randomUUID()}`;
-      store.transaction(() =>
-        store.insertRun({
-          id: runId,
-          workflowId: workflow.id,
-          idempotencyKey: key,
-          input: runInput,
-          spec,
-          state: "pending",
-          createdAtMs: now(),
-        })
-      );
+      await store.insertRun({
+        id: runId,
+        workflowId: workflow.id,
+        idempotencyKey: key,
+        input: runInput,
+        spec,
+        state: "pending",
+        createdAtMs: now(),
+      });
       await schedule(runId);
       // docs/compatibility.md: once StartWorkflowRun returns, the run survives a kill -9.
       await flushed();
-      return loadStatus(runId);
+      return await loadStatus(runId);
     },
 
     getRun: loadStatus,
@@ -217,7 +225,7 @@ export function createWorkflowEngine(
     async *watch(runId, signal) {
       const wake = new WakeSignal();
       let last = "";
-      let status = loadStatus(runId);
+      let status = await loadStatus(runId);
       const set = watchers.get(runId) ?? new Set();
       watchers.set(runId, set.add(wake));
       try {
@@ -229,7 +237,7 @@ export function createWorkflowEngine(
           }
           if (isRunFinished(status.state) || closed) return;
           await wake.wait(signal);
-          status = loadStatus(runId);
+          status = await loadStatus(runId);
         }
       } finally {
         set.delete(wake);
@@ -238,30 +246,31 @@ export function createWorkflowEngine(
     },
 
     async cancelRun(runId, reason) {
-      loadStatus(runId);
-      return await serialize(runId, async () => {
-        const run = store.getRun(runId)!;
-        if (isRunFinished(run.state)) return loadStatus(runId);
-        const why = reason || "cancelled by request";
-        const steps = store.listSteps(runId);
-        const unfinished = steps.filter((step) => step.state === "waiting" || step.state === "running");
-        await cancelSteps(
-          context,
-          run,
-          steps,
-          unfinished.map((step) => step.stepId),
-          why,
-        );
-        store.updateRun(runId, {
-          state: transitionRun(run.state, "cancelled"),
-          error: why,
-          finishedAtMs: now(),
-        });
-        await publish(context, "workflow_run_cancelled", run, { reason: why });
-        notify(runId);
-        await flushed();
-        return loadStatus(runId);
-      });
+      await loadStatus(runId);
+      return await serialize(runId, () =>
+        locked(runId, async () => {
+          const run = (await store.getRun(runId))!;
+          if (isRunFinished(run.state)) return await loadStatus(runId);
+          const why = reason || "cancelled by request";
+          const steps = await store.listSteps(runId);
+          const unfinished = steps.filter((step) => step.state === "waiting" || step.state === "running");
+          await cancelSteps(
+            context,
+            run,
+            steps,
+            unfinished.map((step) => step.stepId),
+            why,
+          );
+          await store.updateRun(runId, {
+            state: transitionRun(run.state, "cancelled"),
+            error: why,
+            finishedAtMs: now(),
+          });
+          await publish(context, "workflow_run_cancelled", run, { reason: why });
+          notify(runId);
+          await flushed();
+          return await loadStatus(runId);
+        }));
     },
 
     async close() {

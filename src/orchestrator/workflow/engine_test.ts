@@ -4,7 +4,7 @@
  * fault: the test decides when and how each step task ends); the real task
  * service runs workflows end to end in tests/orchestrator_workflow_test.ts.
  */
-import { assert, assertEquals, assertRejects, assertThrows } from "../../../tests/support/assert.ts";
+import { assert, assertEquals, assertRejects } from "../../../tests/support/assert.ts";
 import { openDatabase } from "../store/db.ts";
 import { EventLog } from "../store/event_log.ts";
 import { createWorkflowEngine } from "./engine.ts";
@@ -98,7 +98,7 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 Deno.test("WorkflowEngine runs a DAG as tasks, passing outputs downstream", async () => {
   await using t = await setUp();
-  t.engine.create({ id: "pipe", spec: PIPELINE });
+  await t.engine.create({ id: "pipe", spec: PIPELINE });
   const started = await t.engine.startRun({
     workflowId: "pipe",
     input: { dataset: "d1" },
@@ -144,7 +144,7 @@ Deno.test("WorkflowEngine runs a DAG as tasks, passing outputs downstream", asyn
 
 Deno.test("WorkflowEngine fails the run when a step fails and cancels the rest", async () => {
   await using t = await setUp();
-  t.engine.create({ id: "pipe", spec: PIPELINE });
+  await t.engine.create({ id: "pipe", spec: PIPELINE });
   const { runId } = await t.engine.startRun({
     workflowId: "pipe",
     input: { dataset: "d" },
@@ -161,7 +161,7 @@ Deno.test("WorkflowEngine fails the run when a step fails and cancels the rest",
   })();
   t.tasks.finish(`${runId}.train`, "failed", undefined, "out of memory");
   await watching;
-  const status = t.engine.getRun(runId);
+  const status = await t.engine.getRun(runId);
   assertEquals(status.state, "failed");
   assertEquals(status.error, `step "train" failed: out of memory`);
   assertEquals(
@@ -174,7 +174,7 @@ Deno.test("WorkflowEngine fails the run when a step fails and cancels the rest",
 
 Deno.test("WorkflowEngine.startRun() returns the same run for the same idempotency key", async () => {
   await using t = await setUp();
-  t.engine.create({ id: "pipe", spec: PIPELINE });
+  await t.engine.create({ id: "pipe", spec: PIPELINE });
   const first = await t.engine.startRun({
     workflowId: "pipe",
     idempotencyKey: "k",
@@ -202,28 +202,28 @@ Deno.test("WorkflowEngine.startRun() returns the same run for the same idempoten
 
 Deno.test("WorkflowEngine.create() is idempotent for the same spec and refuses a different one", async () => {
   await using t = await setUp();
-  assertEquals(t.engine.create({ id: "w", spec: PIPELINE }), {
+  assertEquals(await t.engine.create({ id: "w", spec: PIPELINE }), {
     workflowId: "w",
     created: true,
   });
-  assertEquals(t.engine.create({ id: "w", spec: PIPELINE }), {
+  assertEquals(await t.engine.create({ id: "w", spec: PIPELINE }), {
     workflowId: "w",
     created: false,
   });
-  assertThrows(
+  await assertRejects(
     () => t.engine.create({ id: "w", spec: '{"steps":[{"id":"x"}]}' }),
     WorkflowExistsError,
   );
-  assertThrows(
+  await assertRejects(
     () => t.engine.create({ id: "bad id", spec: PIPELINE }),
     WorkflowSpecError,
   );
-  assert(t.engine.create({ spec: PIPELINE }).workflowId.startsWith("wf-"));
+  assert((await t.engine.create({ spec: PIPELINE })).workflowId.startsWith("wf-"));
 });
 
 Deno.test("WorkflowEngine.cancelRun() cancels running step tasks and is final", async () => {
   await using t = await setUp();
-  t.engine.create({ id: "pipe", spec: PIPELINE });
+  await t.engine.create({ id: "pipe", spec: PIPELINE });
   const { runId } = await t.engine.startRun({
     workflowId: "pipe",
     input: { dataset: "d" },
@@ -235,7 +235,7 @@ Deno.test("WorkflowEngine.cancelRun() cancels running step tasks and is final", 
   assertEquals((await t.engine.cancelRun(runId)).state, "cancelled");
   await settle();
   assertEquals(t.tasks.submitted.length, 1);
-  assertThrows(() => t.engine.getRun("run-missing"), WorkflowRunNotFoundError);
+  await assertRejects(() => t.engine.getRun("run-missing"), WorkflowRunNotFoundError);
   await assertRejects(
     () => t.engine.cancelRun("run-missing"),
     WorkflowRunNotFoundError,
@@ -244,7 +244,7 @@ Deno.test("WorkflowEngine.cancelRun() cancels running step tasks and is final", 
 
 Deno.test("WorkflowEngine resumes unfinished runs when it is created again on the same database", async () => {
   await using t = await setUp();
-  t.engine.create({ id: "pipe", spec: PIPELINE });
+  await t.engine.create({ id: "pipe", spec: PIPELINE });
   const { runId } = await t.engine.startRun({
     workflowId: "pipe",
     input: { dataset: "d" },
@@ -258,7 +258,7 @@ Deno.test("WorkflowEngine resumes unfinished runs when it is created again on th
     events: t.events,
   });
   await engine.recovered;
-  assertEquals(engine.getRun(runId).steps.map((step) => step.state), [
+  assertEquals((await engine.getRun(runId)).steps.map((step) => step.state), [
     "succeeded",
     "running",
     "running",
@@ -269,7 +269,7 @@ Deno.test("WorkflowEngine resumes unfinished runs when it is created again on th
 
 Deno.test("WorkflowEngine submits a step task lost between recording the launch and submitting it", async () => {
   await using t = await setUp();
-  t.engine.create({ id: "pipe", spec: PIPELINE });
+  await t.engine.create({ id: "pipe", spec: PIPELINE });
   const { runId } = await t.engine.startRun({ workflowId: "pipe", input: { dataset: "d" } });
   await t.engine.close();
   // As if the daemon died after the step row said "running" but before the task was stored.
@@ -278,6 +278,6 @@ Deno.test("WorkflowEngine submits a step task lost between recording the launch 
   await engine.recovered;
   const prep = t.tasks.tasks.get(`${runId}.prep`);
   assertEquals(prep?.input.payload, { task_type: "echo", dataset: "d" });
-  assertEquals(engine.getRun(runId).steps[0].state, "running");
+  assertEquals((await engine.getRun(runId)).steps[0].state, "running");
   await engine.close();
 });

@@ -92,8 +92,43 @@ export function migrateWorkflowTables(db: DatabaseSync): void {
   migrate(db, "workflows", MIGRATIONS);
 }
 
+/** A value, or a promise of it (SQLite answers at once, PostgreSQL after a round trip). */
+type MaybePromise<T> = T | Promise<T>;
+
+/** What the workflow engine reads and writes, whichever store holds it (SQLite here, PostgreSQL in postgres/). */
+export interface WorkflowStorePort {
+  insertWorkflow(record: Omit<WorkflowRecord, "spec">): MaybePromise<void>;
+  getWorkflow(id: string): MaybePromise<Omit<WorkflowRecord, "spec"> | undefined>;
+  /** Inserts a run and its steps, all waiting, in one transaction. */
+  insertRun(run: Omit<RunRecord, "error" | "output" | "finishedAtMs">): MaybePromise<void>;
+  getRun(id: string): MaybePromise<RunRecord | undefined>;
+  findRunByKey(workflowId: string, idempotencyKey: string): MaybePromise<RunRecord | undefined>;
+  unfinishedRunIds(): MaybePromise<string[]>;
+  updateRun(id: string, patch: RunPatch): MaybePromise<void>;
+  listSteps(runId: string): MaybePromise<StepRecord[]>;
+  updateStep(runId: string, stepId: string, patch: StepPatch): MaybePromise<void>;
+}
+
+/** A run's new state, with its error, output and finish time when given. */
+export interface RunPatch {
+  state: RunState;
+  error?: string;
+  output?: Record<string, string>;
+  finishedAtMs?: number;
+}
+
+/** A step's new state and whichever other fields are given. */
+export interface StepPatch {
+  state: StepState;
+  taskId?: string;
+  output?: unknown;
+  error?: string;
+  startedAtMs?: number;
+  finishedAtMs?: number;
+}
+
 /** Typed reads and writes of the workflow tables; prepared once per engine. */
-export class WorkflowStore {
+export class WorkflowStore implements WorkflowStorePort {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
 
@@ -132,8 +167,12 @@ export class WorkflowStore {
     };
   }
 
-  /** Inserts a run and its steps, all waiting. */
+  /** Inserts a run and its steps, all waiting, in one transaction. */
   insertRun(run: Omit<RunRecord, "error" | "output" | "finishedAtMs">): void {
+    this.transaction(() => this.#insertRun(run));
+  }
+
+  #insertRun(run: Omit<RunRecord, "error" | "output" | "finishedAtMs">): void {
     this.#run(
       `INSERT INTO workflow_runs (id, workflow_id, idempotency_key, input, spec, state, created_at_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -182,15 +221,7 @@ export class WorkflowStore {
   }
 
   /** Writes a run's state, and its error, output and finish time when given. */
-  updateRun(
-    id: string,
-    patch: {
-      state: RunState;
-      error?: string;
-      output?: Record<string, string>;
-      finishedAtMs?: number;
-    },
-  ): void {
+  updateRun(id: string, patch: RunPatch): void {
     this.#run(
       `UPDATE workflow_runs SET state = ?, error = COALESCE(?, error), output = COALESCE(?, output),
        finished_at_ms = COALESCE(?, finished_at_ms) WHERE id = ?`,
@@ -218,18 +249,7 @@ export class WorkflowStore {
   }
 
   /** Writes a step's state and whichever other fields are given. */
-  updateStep(
-    runId: string,
-    stepId: string,
-    patch: {
-      state: StepState;
-      taskId?: string;
-      output?: unknown;
-      error?: string;
-      startedAtMs?: number;
-      finishedAtMs?: number;
-    },
-  ): void {
+  updateStep(runId: string, stepId: string, patch: StepPatch): void {
     this.#run(
       `UPDATE workflow_steps SET state = ?, task_id = COALESCE(?, task_id), output = COALESCE(?, output),
        error = COALESCE(?, error), started_at_ms = COALESCE(?, started_at_ms),
