@@ -13,7 +13,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { parseArgs } from "node:util";
 import { OrchestratorService } from "../src/gen/orchestrator/v1/orchestrator_pb.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { type DaemonProcess, freePort, startDaemonProcess } from "./support/daemon.ts";
+import { cliCommand, type DaemonProcess, freePort, startDaemonProcess } from "./support/daemon.ts";
 import { postgresAvailable, startPostgres, type TestPostgres } from "./support/postgres.ts";
 import { PYTHON } from "./support/python.ts";
 import { seededRandom } from "./support/random.ts";
@@ -433,3 +433,106 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "store migrate moves a stopped SQLite store into PostgreSQL: tasks, results, events and workflows go on",
+  ignore: !postgresAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using pg = await startPostgres();
+    const url = await pg.createDatabase("moved");
+    const home = await Deno.makeTempDir({ prefix: "dspy-agent-migrate-" });
+    try {
+      // A daemon on SQLite with finished and waiting tasks, events and a finished workflow run.
+      let daemon = await startDaemonProcess({ home, configToml: CONFIG });
+      let client = connect(daemon);
+      await client.submitTask({ id: "m-done", payload: { task_type: "echo", v: "1" } });
+      await client.submitTask({
+        id: "m-later",
+        payload: { task_type: "echo", v: "2" },
+        notBeforeMs: BigInt(Date.now() + 4000),
+      });
+      await client.createWorkflow({
+        id: "m-wf",
+        spec: new TextEncoder().encode(JSON.stringify({ steps: [{ id: "a", payload: { task_type: "noop" } }] })),
+      });
+      const { runId } = await client.startWorkflowRun({ workflowId: "m-wf" });
+      for await (const _ of client.streamWorkflowStatus({ runId }, { signal: AbortSignal.timeout(10_000) })) {
+        // until the run finishes
+      }
+      assertEquals((await waitStatus(client, "m-done")).status, "completed");
+      const lastSequence = await lastEventSequence(client);
+      assert(lastSequence > 0n);
+      client.close();
+      await daemon.stop();
+
+      // Moved while stopped; the daemon on PostgreSQL carries on.
+      const { cmd, args } = cliCommand();
+      const run = (extra: string[]) =>
+        new Deno.Command(cmd, {
+          args: [...args, "store", "migrate", ...extra],
+          env: { DSPY_AGENT_HOME: home },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      const moved = await run(["--to", url]);
+      const text = new TextDecoder().decode(moved.stdout) + new TextDecoder().decode(moved.stderr);
+      assertEquals(moved.code, 0, text);
+      assertStringIncludes(text, "Moved ");
+      const again = await run(["--to", url]);
+      assert(again.code !== 0);
+      assertStringIncludes(new TextDecoder().decode(again.stderr), "already holds");
+
+      daemon = await startDaemonProcess({ home, configToml: CONFIG, env: { DSPY_AGENT_STORE_URL: url } });
+      client = connect(daemon);
+      try {
+        const done = await client.getTaskStatus({ taskId: "m-done" });
+        assertEquals([done.status, JSON.parse(done.result.data).v], ["completed", 1]);
+        assertEquals((await waitStatus(client, "m-later")).status, "completed");
+        let status;
+        for await (const update of client.streamWorkflowStatus({ runId }, { signal: AbortSignal.timeout(10_000) })) {
+          status = update.status;
+        }
+        assertEquals(status, "succeeded");
+        // Event sequence numbers carry on from where SQLite left them: the old ones replay, new ones follow.
+        assert(await lastEventSequence(client) > lastSequence);
+        const min = await pg.psql("SELECT min(sequence) FROM dspy_events", "moved");
+        assertEquals(min.trim(), "1");
+      } finally {
+        client.close();
+        await daemon.stop();
+      }
+    } finally {
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+async function waitStatus(client: Client, id: string) {
+  for (let i = 0; i < 200; i++) {
+    const status = await client.getTaskStatus({ taskId: id });
+    if (status.status === "completed" || status.status === "failed") return status;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`task ${id} did not finish`);
+}
+
+/** The sequence of the newest event: the replay of every event, read until it pauses. */
+async function lastEventSequence(client: Client): Promise<bigint> {
+  let last = 0n;
+  const stop = new AbortController();
+  let timer = setTimeout(() => stop.abort(), 1000);
+  try {
+    for await (const e of client.streamEvents({}, { signal: stop.signal })) {
+      last = e.sequence;
+      clearTimeout(timer);
+      timer = setTimeout(() => stop.abort(), 300);
+    }
+  } catch (error) {
+    if (!(error instanceof ConnectError) || error.code !== Code.Canceled) throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return last;
+}

@@ -35,6 +35,7 @@ const CODES: Record<string, Code> = {
   StoreFullError: Code.ResourceExhausted,
   StoreUnavailableError: Code.Unavailable,
   StoreFeatureUnavailableError: Code.FailedPrecondition,
+  StoreMigrationError: Code.FailedPrecondition,
   // env/
   ServiceNotFoundError: Code.NotFound,
   UnknownServiceError: Code.NotFound,

@@ -83,15 +83,17 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: "store",
-    summary: "Back up or check the task store",
-    usage: "store backup PATH | store check [--json]",
+    summary: "Back up, check or migrate the task store",
+    usage: "store backup PATH | store check | store migrate --to URL [--json]",
     description: [
       "backup PATH  copies the task store into a new file, while the daemon runs (online) or not;",
       "             restore by stopping the daemon and putting the copy at <home>/orchestrator.db.",
-      "check        checks the store's integrity (SQLite quick_check).",
+      "check        checks the store's integrity (SQLite quick_check; PostgreSQL: answers, schema version).",
+      "migrate      moves a stopped daemon's SQLite store (tasks, events, workflows) into an empty",
+      "             PostgreSQL database: --to postgres://user@host:port/database.",
     ],
-    options: { json },
-    subcommands: ["backup", "check"],
+    options: { json, to: { type: "string", help: "The PostgreSQL URL `store migrate` moves the store to" } },
+    subcommands: ["backup", "check", "migrate"],
     load: () => import("./commands/store.ts"),
   },
   {

@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { backupDatabase, checkDatabase, withStoppedStore } from "../orchestrator/mod.ts";
+import {
+  backupDatabase,
+  checkDatabase,
+  type ImportCounts,
+  importSqliteStore,
+  openStoppedStore,
+  withStoppedStore,
+} from "../orchestrator/mod.ts";
 
 /** Copies the stopped daemon's store into `dest` (absolute, not existing). */
 export function backupStoreFile(home: string, dest: string): { path: string; bytes: number } {
@@ -14,4 +21,14 @@ export function backupStoreFile(home: string, dest: string): { path: string; byt
 /** Checks the stopped daemon's store (SQLite quick_check). */
 export function checkStoreFile(home: string): { ok: boolean; detail: string; path: string } {
   return { ...withStoppedStore(home, checkDatabase), path: `${home}/orchestrator.db` };
+}
+
+/** Moves the stopped daemon's SQLite store into the empty PostgreSQL store at `url`; the SQLite file is kept. */
+export async function migrateStoreFile(home: string, url: string): Promise<ImportCounts> {
+  const db = openStoppedStore(home);
+  try {
+    return await importSqliteStore(db, url);
+  } finally {
+    db.close();
+  }
 }

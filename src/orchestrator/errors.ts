@@ -170,6 +170,15 @@ export class StoreFeatureUnavailableError extends Error {
   }
 }
 
+/** `store migrate` cannot move the store: the target is not empty, or the source is in use. */
+export class StoreMigrationError extends Error {
+  /** The error with what is wrong and what to do. */
+  constructor(message: string) {
+    super(message);
+    this.name = "StoreMigrationError";
+  }
+}
+
 /** A backup destination that cannot be used. */
 export class InvalidStoreBackupError extends Error {
   /** The path given. */

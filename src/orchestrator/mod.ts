@@ -32,7 +32,10 @@ export {
   InvalidTaskError,
   OrchestratorClosedError,
   SlurmUnavailableError,
+  StoreFeatureUnavailableError,
   StoreFullError,
+  StoreMigrationError,
+  StoreUnavailableError,
   StoreUnusableError,
   SubscriberTooSlowError,
   TaskExecutionError,
@@ -46,5 +49,6 @@ export {
   WorkflowRunNotFoundError,
   WorkflowSpecError,
 } from "./workflow/mod.ts";
-export { backupDatabase, checkDatabase, withStoppedStore } from "./store/db.ts";
+export { backupDatabase, checkDatabase, openStoppedStore, withStoppedStore } from "./store/db.ts";
+export { type ImportCounts, importSqliteStore } from "./postgres/import_sqlite.ts";
 export { type WorkerInfo, type WorkerPush, WorkerRegistry } from "./workers/registry.ts";

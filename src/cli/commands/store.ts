@@ -1,6 +1,7 @@
 /**
- * `dspy-agent store backup PATH` and `store check`: the running daemon holds its task store exclusively, so the
- * command asks it over the API; with no daemon running it opens the store itself, read-only.
+ * `dspy-agent store backup PATH`, `store check` and `store migrate --to URL`: the running daemon holds its task store
+ * exclusively, so backup and check ask it over the API; with no daemon running they open the store themselves.
+ * `migrate` moves a stopped daemon's SQLite store into an empty PostgreSQL database.
  *
  * @module
  */
@@ -43,7 +44,39 @@ export async function run(ctx: CommandContext): Promise<number> {
       }
       return ExitCode.ok;
     }
-    throw new UsageError("Usage: dspy-agent store backup PATH | store check", { command: "store" });
+    if (action === "migrate") {
+      const to = typeof ctx.values.to === "string" ? ctx.values.to : "";
+      if (rest.length !== 0 || !/^postgres(ql)?:\/\//.test(to)) {
+        throw new UsageError("Usage: dspy-agent store migrate --to postgres://user@host:port/database", {
+          command: "store",
+        });
+      }
+      if (health) {
+        throw new CommandFailedError(
+          "Cannot migrate the task store while the daemon runs: it holds the store.",
+          ExitCode.failure,
+          { hint: "Run `dspy-agent stop`, migrate, then set `store` (or DSPY_AGENT_STORE_URL) and start again." },
+        );
+      }
+      const { migrateStoreFile } = await import("../../daemon/mod.ts");
+      const { maskUrlPassword } = await import("../../config/mod.ts");
+      const moved = await migrateStoreFile(config.home, to);
+      if (ctx.globals.json) ctx.output.writeJson({ ...moved, to: maskUrlPassword(to) });
+      else {
+        ctx.output.line(
+          `Moved ${moved.tasks} tasks, ${moved.events} events, ${moved.workflows} workflows and ${moved.runs} runs ` +
+            `to ${maskUrlPassword(to)}.`,
+        );
+        ctx.output.line(
+          `Next: set store = "${maskUrlPassword(to)}" in ${config.configFile} (or DSPY_AGENT_STORE_URL) and run ` +
+            "`dspy-agent start`. The SQLite file stays as it was.",
+        );
+      }
+      return ExitCode.ok;
+    }
+    throw new UsageError("Usage: dspy-agent store backup PATH | store check | store migrate --to URL", {
+      command: "store",
+    });
   } finally {
     client.close();
   }

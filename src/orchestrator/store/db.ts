@@ -162,14 +162,7 @@ export function checkDatabase(db: DatabaseSync): { ok: boolean; detail: string }
 /** Opens the store of a state folder whose daemon is not running, for a backup or a check. */
 export function withStoppedStore<T>(stateDir: string, fn: (db: DatabaseSync) => T): T {
   const path = `${stateDir}/${DATABASE_FILE}`;
-  Deno.statSync(path);
-  let db: DatabaseSync;
-  try {
-    // Not read-only: a store a killed daemon left may have committed writes in its WAL still to checkpoint.
-    db = new DatabaseSync(path);
-  } catch (error) {
-    throw new StoreUnusableError(path, (error as Error).message, { cause: error });
-  }
+  const db = openStoppedStore(stateDir);
   try {
     return fn(db);
   } catch (error) {
@@ -177,5 +170,17 @@ export function withStoppedStore<T>(stateDir: string, fn: (db: DatabaseSync) => 
     throw new StoreUnusableError(path, (error as Error).message, { cause: error });
   } finally {
     db.close();
+  }
+}
+
+/** Opens the store of a state folder whose daemon is not running; the caller closes it. */
+export function openStoppedStore(stateDir: string): DatabaseSync {
+  const path = `${stateDir}/${DATABASE_FILE}`;
+  Deno.statSync(path);
+  try {
+    // Not read-only: a store a killed daemon left may have committed writes in its WAL still to checkpoint.
+    return new DatabaseSync(path);
+  } catch (error) {
+    throw new StoreUnusableError(path, (error as Error).message, { cause: error });
   }
 }
