@@ -483,6 +483,15 @@ Deno.test({
       const again = await run(["--to", url]);
       assert(again.code !== 0);
       assertStringIncludes(new TextDecoder().decode(again.stderr), "already holds");
+      // doctor reads the shared store.
+      const doctor = await new Deno.Command(cmd, {
+        args: [...args, "--json", "doctor"],
+        env: { DSPY_AGENT_HOME: home, DSPY_AGENT_STORE_URL: url },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const report = new TextDecoder().decode(doctor.stdout);
+      assertStringIncludes(report, "schema version 2", new TextDecoder().decode(doctor.stderr));
 
       daemon = await startDaemonProcess({ home, configToml: CONFIG, env: { DSPY_AGENT_STORE_URL: url } });
       client = connect(daemon);

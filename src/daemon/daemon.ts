@@ -29,6 +29,7 @@ import { createEdgePolicy } from "./edge.ts";
 import { startGrpcServer, type TlsMaterial } from "./grpc/grpc_server.ts";
 import { startHttpServer } from "./http_server.ts";
 import { type ListeningServer, splitAddress } from "./listen.ts";
+import { storeUrlWithPassword } from "./store_tools.ts";
 
 /** A running daemon; disposing it shuts it down gracefully. */
 export interface Daemon extends AsyncDisposable {
@@ -298,26 +299,4 @@ async function loadTls(config: Config): Promise<TlsMaterial | undefined> {
 
 function isLoopbackHost(host: string): boolean {
   return host === "localhost" || isLoopback(host);
-}
-
-/**
- * The store URL with the password from `store_password_file` put in, when one is configured. The result is handed
- * to the driver only: messages and logs show the URL masked.
- */
-async function storeUrlWithPassword(config: Config): Promise<string> {
-  const url = config.storeUrl!;
-  if (!config.storePasswordFile) return url;
-  let password: string;
-  try {
-    password = (await Deno.readTextFile(config.storePasswordFile)).trim();
-  } catch (error) {
-    throw new ConfigError(
-      `cannot read the store password file "${config.storePasswordFile}" (${(error as Error).message}); ` +
-        "name a readable file in store_password_file or DSPY_AGENT_STORE_PASSWORD_FILE",
-      { key: "store_password_file" },
-    );
-  }
-  const parsed = new URL(url);
-  parsed.password = encodeURIComponent(password);
-  return parsed.toString();
 }

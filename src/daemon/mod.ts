@@ -8,4 +8,4 @@ export { runDaemon, type RunDaemonOptions } from "./run.ts";
 export { AddressInUseError, DaemonAlreadyRunningError } from "./errors.ts";
 export { DAEMON_FILE, type DaemonFile } from "./lock.ts";
 export { TOKEN_FILE } from "./auth.ts";
-export { backupStoreFile, checkStoreFile, migrateStoreFile } from "./store_tools.ts";
+export { backupStoreFile, checkPostgresStore, checkStoreFile, migrateStoreFile } from "./store_tools.ts";

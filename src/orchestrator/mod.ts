@@ -51,4 +51,5 @@ export {
 } from "./workflow/mod.ts";
 export { backupDatabase, checkDatabase, openStoppedStore, withStoppedStore } from "./store/db.ts";
 export { type ImportCounts, importSqliteStore } from "./postgres/import_sqlite.ts";
+export { connectStore } from "./postgres/schema.ts";
 export { type WorkerInfo, type WorkerPush, WorkerRegistry } from "./workers/registry.ts";

@@ -44,7 +44,7 @@ export async function runChecks(ctx: CommandContext): Promise<Check[]> {
   checks.push(...await checkPorts(config, ctx.signal));
   checks.push(await checkGpu(config));
   checks.push(await checkDisk(config.home));
-  checks.push(await checkStore(config.home));
+  checks.push(config.storeUrl ? await checkSharedStore(config) : await checkStore(config.home));
   return checks;
 }
 
@@ -202,6 +202,19 @@ async function checkDisk(home: string): Promise<Check> {
   } catch (error) {
     return { name, status: "warn", detail: `cannot measure: ${(error as Error).message}` };
   }
+}
+
+/** The shared PostgreSQL store: whether it answers, and its schema version. */
+async function checkSharedStore(config: Config): Promise<Check> {
+  const name = "task store";
+  const { checkPostgresStore } = await import("../../daemon/mod.ts");
+  const result = await checkPostgresStore(config);
+  return result.ok ? { name, status: "ok", detail: result.detail } : {
+    name,
+    status: "fail",
+    detail: result.detail,
+    fix: "Start PostgreSQL, or fix `store` (DSPY_AGENT_STORE_URL) and `store_password_file`.",
+  };
 }
 
 /** The task store's integrity: asked of the running daemon (which holds it exclusively), else read directly. */
