@@ -518,8 +518,8 @@ Deno.test({
   },
 });
 
-async function waitStatus(client: Client, id: string) {
-  for (let i = 0; i < 200; i++) {
+async function waitStatus(client: Client, id: string, timeoutMs = 10_000) {
+  for (let i = 0; i < timeoutMs / 50; i++) {
     const status = await client.getTaskStatus({ taskId: id });
     if (status.status === "completed" || status.status === "failed") return status;
     await new Promise((r) => setTimeout(r, 50));
@@ -545,3 +545,60 @@ async function lastEventSequence(client: Client): Promise<bigint> {
   }
   return last;
 }
+
+Deno.test({
+  name: "a daemon killed for good: the others requeue its attempts once its lease expires, and ids stay idempotent",
+  ignore: !postgresAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using pg = await startPostgres();
+    const url = await pg.createDatabase("for_good");
+    const daemons: DaemonProcess[] = [];
+    for (let i = 0; i < 3; i++) daemons.push(await startOn({ url }));
+    const clients = daemons.map(connect);
+    try {
+      // The same id submitted to two daemons is one task.
+      const first = await clients[0].submitTask({ id: "same", payload: { task_type: "echo", from: "a" } });
+      const second = await clients[1].submitTask({ id: "same", payload: { task_type: "echo", from: "b" } });
+      assertEquals([first.taskId, second.taskId], ["same", "same"]);
+      assertEquals(JSON.parse((await waitStatus(clients[2], "same")).result.data).from, "a");
+
+      await clients[0].submitTasks({
+        tasks: Array.from(
+          { length: 9 },
+          (_, i) => ({ id: `long-${i}`, payload: { task_type: "sleep", sleep_ms: "3000" } }),
+        ),
+      });
+      // Wait until the victim (daemon 2) runs some of them.
+      let victimRuns = 0;
+      for (let i = 0; i < 100 && victimRuns === 0; i++) {
+        const owners = await pg.psql("SELECT owner FROM dspy_tasks WHERE state = 'running'", "for_good");
+        const byOwner = new Map<string, number>();
+        for (const o of owners.split("\n").filter(Boolean)) byOwner.set(o, (byOwner.get(o) ?? 0) + 1);
+        victimRuns = byOwner.size >= 2 ? 1 : 0;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const victimId = (await Deno.readTextFile(`${daemons[2].home}/instance.id`)).trim();
+      const held = (await pg.psql(
+        `SELECT id FROM dspy_tasks WHERE state = 'running' AND owner = '${victimId}'`,
+        "for_good",
+      )).split("\n").filter(Boolean);
+      assert(held.length > 0, "the victim held no attempt when it was killed");
+      daemons[2].kill("SIGKILL");
+      await daemons[2].exited;
+      clients[2].close();
+      for (const id of held) {
+        const status = await waitStatus(clients[0], id, 30_000);
+        assertEquals(status.status, "completed", id);
+        assertEquals([status.task?.attempts, status.task?.interruptions], [1, 1], id);
+      }
+      for (let i = 0; i < 9; i++) assertEquals((await waitStatus(clients[1], `long-${i}`, 30_000)).status, "completed");
+      assertEquals(await completedTwice(pg, "for_good"), "");
+    } finally {
+      clients[0].close();
+      clients[1].close();
+      await Promise.all(daemons.map((d) => d[Symbol.asyncDispose]()));
+    }
+  },
+});

@@ -170,6 +170,41 @@ async function claimLatency(pg: TestPostgres, size: number): Promise<{ p50: numb
   }
 }
 
+/**
+ * The store alone, in this process: SubmitTask's write (one batch insert per turn of the event loop) with 4 and 16
+ * submits in flight, without gRPC, Python or a scheduler. Says how much of a daemon's submit time is the database's.
+ */
+async function storeAlone(pg: TestPostgres): Promise<{ four: number; sixteen: number }> {
+  const sql = await connectStore(await pg.createDatabase("store_alone"), { max: 10 });
+  const tasks = new PgTasks({
+    sql,
+    logger: silentLogger,
+    maskedUrl: "bench",
+    classes: classSettings({ cpuCores: 2, gpus: 0 }, {}, false),
+    slurm: false,
+    now: Date.now,
+    unrunnableReason: () => undefined,
+  });
+  try {
+    await migrate(sql);
+    const rate = async (inFlight: number) => {
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(Array.from({ length: inFlight }, async () => {
+        while (next < submits) {
+          const i = next++;
+          await tasks.submit({ id: `a${inFlight}-${i}`, class: "gpu", payload: { task_type: "noop" } });
+        }
+      }));
+      return submits / ((performance.now() - started) / 1000);
+    };
+    return { four: await rate(4), sixteen: await rate(16) };
+  } finally {
+    await tasks.close();
+    await sql.end({ timeout: 5 });
+  }
+}
+
 const work = await Deno.makeTempDir({ prefix: "dspy-agent-bench-scale-" });
 try {
   const { url: redisUrl, server: redis } = await startRedis(work);
@@ -180,6 +215,8 @@ try {
     rows.push(["1 daemon, SQLite", await daemonSetup("sqlite1", 1, undefined, env)]);
     for (const n of [1, 2, 3]) rows.push([`${n} daemon(s), PostgreSQL`, await daemonSetup(`pg${n}`, n, pg, env)]);
     rows.push(["Celery 5 + Redis", await celerySetup(env)]);
+    log("the store alone, in process");
+    const alone = await storeAlone(pg);
     log(`claim latency with 1,000 and ${queued.toLocaleString("en")} queued tasks`);
     const small = await claimLatency(pg, 1000);
     const large = await claimLatency(pg, queued);
@@ -208,6 +245,10 @@ try {
       } ms with 1,000 queued; p50 ${large.p50.toFixed(2)} ms / p99 ${large.p99.toFixed(2)} ms with ${
         queued.toLocaleString("en")
       } queued (${(large.p50 / small.p50).toFixed(2)}x; filled in ${large.fillS.toFixed(1)} s)`,
+    );
+    console.log(
+      `the PostgreSQL store alone, in process (no gRPC, no Python): ${alone.four.toFixed(0)} submits/s with 4 in ` +
+        `flight, ${alone.sixteen.toFixed(0)} with 16`,
     );
     const pg1 = rows[1][1];
     console.log(
