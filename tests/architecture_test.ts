@@ -44,9 +44,12 @@ Deno.test("src/ folders import only what the architecture allows, through mod.ts
     if (from === "gen") continue;
     const text = await Deno.readTextFile(file);
     for (
-      const m of text.matchAll(/(?:import|export)[^"']*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)
+      const m of text.matchAll(
+        /(?:import|export)[^"']*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^import\s+["']([^"']+)["']/gm,
+      )
     ) {
-      const spec = m[1] ?? m[2];
+      // `import x from "m"`, `export ... from "m"`, `import("m")`, and a bare `import "m"` (for its effects).
+      const spec = m[1] ?? m[2] ?? m[3];
       if (!spec.startsWith(".")) continue;
       const target = new URL(spec, `file://${file}`).pathname;
       // version.ts reads the version from deno.json as a static JSON import, which deno compile bundles.

@@ -7,7 +7,7 @@
 
 import type { CommandContext } from "../context.ts";
 import { ExitCode } from "../errors.ts";
-import { type Check, runChecks } from "./_doctor_checks.ts";
+import { type Check, runChecks } from "./parts/doctor_checks.ts";
 
 /** Runs `doctor`. */
 export async function run(ctx: CommandContext): Promise<number> {

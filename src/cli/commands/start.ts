@@ -17,7 +17,7 @@ import { isProcessAlive, readDaemonInfo, statePaths, tailDaemonLog } from "../li
 import { probeHealth, waitForHealth } from "../lifecycle/wait_health.ts";
 import { formatDuration, parseSeconds } from "../output/format.ts";
 import { LiveView } from "../output/live_view.ts";
-import { followStart, type StartResult } from "./_start_progress.ts";
+import { followStart, type StartResult } from "./parts/start_progress.ts";
 
 /** Runs `start`. */
 export async function run(ctx: CommandContext): Promise<number> {
@@ -27,7 +27,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const config = await configOf(ctx, ctx.values.gpu ? { gpu: true } : undefined);
   if (ctx.values.foreground) {
-    const { runForeground } = await import("./_start_foreground.ts");
+    const { runForeground } = await import("./parts/start_foreground.ts");
     return await runForeground(ctx, config, timeoutSeconds);
   }
   const began = Date.now();

@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { Config } from "../../config/mod.ts";
-import type { CommandContext } from "../context.ts";
-import { isProcessAlive, readDaemonInfo } from "../lifecycle/state_files.ts";
-import { formatBytes } from "../output/format.ts";
+import type { Config } from "../../../config/mod.ts";
+import type { CommandContext } from "../../context.ts";
+import { isProcessAlive, readDaemonInfo } from "../../lifecycle/state_files.ts";
+import { formatBytes } from "../../output/format.ts";
 
 /** The result of one check. */
 export interface Check {
@@ -207,7 +207,7 @@ async function checkDisk(home: string): Promise<Check> {
 /** The shared PostgreSQL store: whether it answers, and its schema version. */
 async function checkSharedStore(config: Config): Promise<Check> {
   const name = "task store";
-  const { checkPostgresStore } = await import("../../daemon/mod.ts");
+  const { checkPostgresStore } = await import("../../../daemon/mod.ts");
   const result = await checkPostgresStore(config);
   return result.ok ? { name, status: "ok", detail: result.detail } : {
     name,
@@ -230,7 +230,7 @@ async function checkStore(home: string): Promise<Check> {
     return { name, status: "ok", detail: "held by the running daemon; `dspy-agent store check` asks it" };
   }
   try {
-    const { checkStoreFile } = await import("../../daemon/mod.ts");
+    const { checkStoreFile } = await import("../../../daemon/mod.ts");
     const result = checkStoreFile(home);
     return result.ok ? { name, status: "ok", detail: `${result.path}: integrity ok` } : {
       name,

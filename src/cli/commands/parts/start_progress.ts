@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { ServiceStatusUpdate } from "../../client/mod.ts";
-import type { LiveView, Row } from "../output/live_view.ts";
+import type { ServiceStatusUpdate } from "../../../client/mod.ts";
+import type { LiveView, Row } from "../../output/live_view.ts";
 
 /** The outcome of one service after StartServices ended. */
 export interface ServiceOutcome {

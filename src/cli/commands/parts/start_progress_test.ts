@@ -1,6 +1,6 @@
-import { assertEquals } from "../../../tests/support/assert.ts";
-import type { ServiceStatusUpdate } from "../../client/mod.ts";
-import { followStart, rowOfUpdate } from "./_start_progress.ts";
+import { assertEquals } from "../../../../tests/support/assert.ts";
+import type { ServiceStatusUpdate } from "../../../client/mod.ts";
+import { followStart, rowOfUpdate } from "./start_progress.ts";
 
 function update(fields: Partial<ServiceStatusUpdate>): ServiceStatusUpdate {
   return {

@@ -6,19 +6,19 @@
  * @module
  */
 
-import type { Config } from "../../config/mod.ts";
-import type { CommandContext } from "../context.ts";
-import { clientFor } from "../daemon_connection.ts";
-import { ExitCode, ServicesFailedError } from "../errors.ts";
-import { waitForHealth } from "../lifecycle/wait_health.ts";
-import { LiveView } from "../output/live_view.ts";
-import { followStart } from "./_start_progress.ts";
+import type { Config } from "../../../config/mod.ts";
+import type { CommandContext } from "../../context.ts";
+import { clientFor } from "../../daemon_connection.ts";
+import { ExitCode, ServicesFailedError } from "../../errors.ts";
+import { waitForHealth } from "../../lifecycle/wait_health.ts";
+import { LiveView } from "../../output/live_view.ts";
+import { followStart } from "./start_progress.ts";
 
 /** Runs the daemon here, starts the services, then serves until Ctrl-C or SIGTERM. */
 export async function runForeground(ctx: CommandContext, config: Config, timeoutSeconds: number): Promise<number> {
   const [{ runDaemon }, { createLogger }] = await Promise.all([
-    import("../../daemon/mod.ts"),
-    import("../../log/mod.ts"),
+    import("../../../daemon/mod.ts"),
+    import("../../../log/mod.ts"),
   ]);
   let release!: () => void;
   const stop = new Promise<void>((resolve) => release = resolve);
