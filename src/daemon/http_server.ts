@@ -9,6 +9,7 @@ import * as https from "node:https";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Registry } from "prom-client";
 import { errorInterceptor, PEER_HEADER } from "../api/mod.ts";
+import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard_assets.ts";
 import type { Logger } from "../log/mod.ts";
 import { authorized } from "./auth.ts";
 import { checkEdge, corsHeaders, createEdgePolicy, type EdgePolicy } from "./edge.ts";
@@ -90,6 +91,19 @@ export async function startHttpServer(
         // header), and a rebinding name never gets this far (Host check above).
         res.setHeader("cache-control", "no-store");
         return send(res, 200, { pageToken: edge.pageToken });
+      }
+      const asset = req.method === "GET" ? DASHBOARD_FILES.get(path) : undefined;
+      if (asset) {
+        // The dashboard (web/, embedded): same-origin only, nothing inline, never framed.
+        res.writeHead(200, {
+          "content-type": asset.type,
+          "cache-control": "no-cache",
+          "content-security-policy": DASHBOARD_CSP,
+          "x-content-type-options": "nosniff",
+          "referrer-policy": "no-referrer",
+          "x-frame-options": "DENY",
+        });
+        return void res.end(asset.body);
       }
       if (req.method === "GET" && path === "/health") {
         const ok = options.healthy();
@@ -204,6 +218,17 @@ interface JsonResponse {
   writeHead(status: number, headers: Record<string, string>): unknown;
   end(body: string): unknown;
 }
+
+/** The dashboard's files by path: the page at `/`, its script and stylesheet under `/dashboard/`. */
+const DASHBOARD_FILES = new Map([
+  ["/", { type: "text/html; charset=utf-8", body: DASHBOARD_HTML }],
+  ["/dashboard/app.js", { type: "text/javascript; charset=utf-8", body: DASHBOARD_JS }],
+  ["/dashboard/app.css", { type: "text/css; charset=utf-8", body: DASHBOARD_CSS }],
+]);
+
+/** The page may load only its own files and call only its own origin. */
+const DASHBOARD_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+  "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 function send(res: JsonResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" });

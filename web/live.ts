@@ -1,0 +1,56 @@
+/// <reference lib="dom" />
+/**
+ * Hooks that keep a component live: a value re-read on an interval, and a server stream followed until the component
+ * goes away (reopened after a dropped connection).
+ *
+ * @module
+ */
+import { useEffect, useState } from "preact/hooks";
+import { errorText } from "./api.ts";
+
+/** `load()` now and every `everyMs`; the latest value and the latest error. */
+export function usePolled<T>(load: () => Promise<T>, everyMs: number, deps: unknown[] = []) {
+  const [value, setValue] = useState<T | undefined>(undefined);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    let live = true;
+    const tick = () => load().then((v) => live && (setValue(v), setError("")), (e) => live && setError(errorText(e)));
+    tick();
+    const timer = setInterval(tick, everyMs);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, deps);
+  return { value, error };
+}
+
+/**
+ * Follows `open(signal)` (a server stream), calling `onMessage` for each message, until unmount; reopens it a second
+ * after it ends or fails (the daemon restarted). Returns the last error, "" while the stream is healthy.
+ */
+export function useStream<T>(
+  open: (signal: AbortSignal) => AsyncIterable<T>,
+  onMessage: (m: T) => void,
+  deps: unknown[] = [],
+) {
+  const [error, setError] = useState("");
+  useEffect(() => {
+    const stop = new AbortController();
+    (async () => {
+      while (!stop.signal.aborted) {
+        try {
+          for await (const message of open(stop.signal)) {
+            onMessage(message);
+            setError("");
+          }
+        } catch (e) {
+          if (!stop.signal.aborted) setError(errorText(e));
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    return () => stop.abort();
+  }, deps);
+  return error;
+}

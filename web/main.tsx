@@ -1,0 +1,80 @@
+/// <reference lib="dom" />
+/**
+ * The dashboard: a single page the daemon serves at `/` on its HTTP address, built from this folder at build time
+ * (`scripts/build-web`) into one script and one stylesheet that the daemon embeds (`src/daemon/dashboard_assets.ts`).
+ * It talks to the daemon only through its Connect routes (`api.ts`), live through their server streams.
+ *
+ * Pages (`pages/`): overview, tasks and one task, services and their logs, workers, events. Routes are the URL's
+ * hash (`#/tasks/ID`), so the daemon serves one document.
+ *
+ * Parts from npm: Preact (the UI: 4 KB, maintained by a large team, the hooks API most readers know), uPlot (charts:
+ * small, fast on streaming data), Connect-Web with the daemon's own generated types.
+ *
+ * @module
+ */
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { EventsPage } from "./pages/events.tsx";
+import { OverviewPage } from "./pages/overview.tsx";
+import { ServicesPage } from "./pages/services.tsx";
+import { TaskPage } from "./pages/task.tsx";
+import { TasksPage } from "./pages/tasks.tsx";
+import { WorkersPage } from "./pages/workers.tsx";
+
+const NAV: [string, string][] = [
+  ["#/", "Overview"],
+  ["#/tasks", "Tasks"],
+  ["#/services", "Services"],
+  ["#/workers", "Workers"],
+  ["#/events", "Events"],
+];
+
+function useRoute(): string {
+  const [hash, setHash] = useState(location.hash || "#/");
+  useEffect(() => {
+    const update = () => setHash(location.hash || "#/");
+    addEventListener("hashchange", update);
+    return () => removeEventListener("hashchange", update);
+  }, []);
+  return hash;
+}
+
+function page(route: string) {
+  const [path] = route.slice(1).split("?");
+  const task = path.match(/^\/tasks\/(.+)$/);
+  if (task) return <TaskPage id={decodeURIComponent(task[1])} />;
+  switch (path) {
+    case "/tasks":
+      return <TasksPage />;
+    case "/services":
+      return <ServicesPage />;
+    case "/workers":
+      return <WorkersPage />;
+    case "/events":
+      return <EventsPage />;
+    default:
+      return <OverviewPage />;
+  }
+}
+
+function App() {
+  const route = useRoute();
+  const current = "#" + route.slice(1).split("?")[0].split("/").slice(0, 2).join("/");
+  return (
+    <>
+      <header>
+        <strong>dspy-agent</strong>
+        <nav aria-label="Pages">
+          {NAV.map(([href, label]) => (
+            <a href={href} aria-current={href === current || (href === "#/" && current === "#/") ? "page" : undefined}>
+              {label}
+            </a>
+          ))}
+        </nav>
+      </header>
+      <main>{page(route)}</main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById("app")!);
