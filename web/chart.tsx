@@ -9,7 +9,7 @@ import uPlot from "uplot";
 
 /** One line over time: `times` in unix seconds, `values` beside them. */
 export function LineChart(
-  { title, times, values, unit }: { title: string; times: number[]; values: number[]; unit: string },
+  { title, times, values, unit }: { title: string; times: number[]; values: (number | null)[]; unit: string },
 ) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);

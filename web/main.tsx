@@ -66,7 +66,11 @@ function App() {
         <strong>dspy-agent</strong>
         <nav aria-label="Pages">
           {NAV.map(([href, label]) => (
-            <a href={href} aria-current={href === current || (href === "#/" && current === "#/") ? "page" : undefined}>
+            <a
+              key={href}
+              href={href}
+              aria-current={href === current || (href === "#/" && current === "#/") ? "page" : undefined}
+            >
               {label}
             </a>
           ))}

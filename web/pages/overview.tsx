@@ -16,14 +16,20 @@ const WINDOW = 300;
 export function OverviewPage() {
   const services = usePolled(() => envManager.getServicesStatus({ serviceNames: [] }), 2000);
   const failures = usePolled(() => orchestrator.listTasks({ states: ["failed"], pageSize: 5 }), 2000);
-  const [series, setSeries] = useState({ t: [] as number[], done: [] as number[], total: -1 });
+  // The chart spans five minutes from the start; before the page opened the rate is unknown (a gap, not zero).
+  const opened = Math.floor(Date.now() / 1000);
+  const [series, setSeries] = useState({
+    t: [opened - WINDOW] as number[],
+    done: [null] as (number | null)[],
+    total: -1,
+  });
   const metrics = usePolled(async () => {
     const m = (await orchestrator.getMetrics({ metricNames: [] })).metrics;
     setSeries((s) => {
       const now = Math.floor(Date.now() / 1000);
       const total = m.queue_tasks_completed_total ?? 0;
       const rate = s.total < 0 ? 0 : Math.max(0, total - s.total);
-      return { t: [...s.t, now].slice(-WINDOW), done: [...s.done, rate].slice(-WINDOW), total };
+      return { t: [...s.t, now].slice(-WINDOW), done: [...s.done, s.total < 0 ? null : rate].slice(-WINDOW), total };
     });
     return m;
   }, 1000);
@@ -37,7 +43,7 @@ export function OverviewPage() {
           "failed",
           m.tasks_failed,
         ]].map(([name, n]) => (
-          <a class="card" href={`#/tasks?state=${name}`} data-count={name}>
+          <a key={name} class="card" href={`#/tasks?state=${name}`} data-count={name}>
             <strong>{n ?? "–"}</strong>
             <span>{name}</span>
           </a>
@@ -57,7 +63,7 @@ export function OverviewPage() {
         </thead>
         <tbody>
           {Object.entries(services.value?.services ?? {}).map(([name, s]) => (
-            <tr data-service={name}>
+            <tr key={name} data-service={name}>
               <td>
                 <a href="#/services">{name}</a>
               </td>

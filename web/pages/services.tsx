@@ -44,7 +44,7 @@ export function ServicesPage() {
         </thead>
         <tbody>
           {Object.entries(status.value?.services ?? {}).map(([name, s]) => (
-            <tr data-service={name}>
+            <tr key={name} data-service={name}>
               <td>{name}</td>
               <td>
                 <span class={`state ${s.status}`} data-state={s.status}>{s.status}</span>

@@ -101,7 +101,7 @@ export function TaskPage({ id }: { id: string }) {
         <li>created {time(task.createdAtMs)}</li>
         {task.startedAtMs > 0n && <li>last attempt started {time(task.startedAtMs)}</li>}
         {task.finishedAtMs > 0n && <li>finished {time(task.finishedAtMs)}</li>}
-        {events.map((e) => <li>{e.type} {time(e.at)}</li>)}
+        {events.map((e, i) => <li key={i}>{e.type} {time(e.at)}</li>)}
       </ol>
     </section>
   );

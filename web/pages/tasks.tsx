@@ -102,7 +102,7 @@ export function TasksPage() {
           State{" "}
           <select value={state} onChange={(e) => setState((e.target as HTMLSelectElement).value)}>
             {["", "pending", "running", "completed", "failed", "cancelled", "timed_out"].map((s) => (
-              <option value={s}>{s || "any"}</option>
+              <option key={s} value={s}>{s || "any"}</option>
             ))}
           </select>
         </label>

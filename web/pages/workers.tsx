@@ -28,7 +28,7 @@ export function WorkersPage() {
         </thead>
         <tbody>
           {(list.value?.workers ?? []).map((w) => (
-            <tr data-worker={w.name}>
+            <tr key={w.workerId} data-worker={w.name}>
               <td>
                 {w.name}
                 <br />
@@ -39,7 +39,7 @@ export function WorkersPage() {
               </td>
               <td>{w.running} / {w.slots}</td>
               <td>{w.taskTypes.join(", ")}</td>
-              <td>{w.runningTaskIds.map((id) => <a href={`#/tasks/${encodeURIComponent(id)}`}>{id}</a>)}</td>
+              <td>{w.runningTaskIds.map((id) => <a key={id} href={`#/tasks/${encodeURIComponent(id)}`}>{id}</a>)}</td>
               <td>{time(w.lastHeartbeatMs)}</td>
             </tr>
           ))}

@@ -49,7 +49,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       daemonPid: Number(daemon.health.pid),
     });
     view?.close();
-    return report(ctx, { daemon, started, elapsedMs: Date.now() - began });
+    return report(ctx, config, { daemon, started, elapsedMs: Date.now() - began });
   } catch (error) {
     view?.close();
     if (deadline.aborted && !ctx.signal.aborted) {
@@ -163,6 +163,7 @@ async function startServices(parts: {
 
 function report(
   ctx: CommandContext,
+  config: Config,
   result: { daemon: DaemonState; started: StartResult; elapsedMs: number },
 ): number {
   const { outcomes, failures } = result.started;
@@ -190,6 +191,14 @@ function report(
         formatDuration(result.elapsedMs)
       }: ${what}; daemon pid ${health.pid} on ${health.grpcAddress}`,
     );
+    ctx.output.line(`  Dashboard: ${dashboardUrl(config)}`);
   }
   return ExitCode.ok;
+}
+
+/** The dashboard's address for a person to open: a wildcard listen address is reached through loopback. */
+function dashboardUrl(config: Config): string {
+  const at = config.httpAddr.lastIndexOf(":");
+  const host = config.httpAddr.slice(0, at).replace(/^(0\.0\.0\.0|\[::\])$/, "127.0.0.1");
+  return `${config.tls.cert ? "https" : "http"}://${host}:${config.httpAddr.slice(at + 1)}/`;
 }
