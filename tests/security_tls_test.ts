@@ -109,6 +109,25 @@ Deno.test({
       `https://${hosts.serverAddress}:9097/health`,
     ]);
     assertEquals(noToken.stdout, "401");
+    // The dashboard's own files load without the token (they hold no data); its session, like every call, needs it.
+    const code = async (path: string, headers: string[] = []) =>
+      (await run("ip", [
+        ...inClient,
+        "curl",
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--cacert",
+        pem.ca,
+        ...headers,
+        `https://${hosts.serverAddress}:9097${path}`,
+      ])).stdout;
+    assertEquals(await code("/"), "200");
+    assertEquals(await code("/dashboard/app.js"), "200");
+    assertEquals(await code("/dashboard/session"), "401");
+    assertEquals(await code("/dashboard/session", ["-H", `authorization: Bearer ${token}`]), "200");
     const plainHttp = await run("ip", [
       ...inClient,
       "curl",

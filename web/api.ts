@@ -15,21 +15,47 @@ import { WorkerService } from "../src/gen/worker/v1/worker_pb.ts";
 /** The header the daemon checks on browser POSTs. */
 const PAGE_TOKEN_HEADER = "x-dspy-agent-page-token";
 
+/** Where the daemon's bearer token is kept for this tab, once a person gave it (needed off loopback only). */
+const BEARER_KEY = "dspy-agent-token";
+
+/** Thrown when the daemon wants its bearer token: the dashboard is open on a non-loopback address. */
+export class TokenNeededError extends Error {
+  constructor() {
+    super("this daemon asks for its token (it listens beyond loopback)");
+  }
+}
+
+/** Keeps the token a person typed for this tab (sessionStorage: gone with the tab). */
+export function saveBearer(token: string): void {
+  sessionStorage.setItem(BEARER_KEY, token.trim());
+}
+
+function bearerHeader(): Record<string, string> {
+  const bearer = sessionStorage.getItem(BEARER_KEY);
+  return bearer ? { authorization: `Bearer ${bearer}` } : {};
+}
+
 let pageToken: Promise<string> | undefined;
 
 /** The page token, fetched once from the daemon's own origin. */
-function token(): Promise<string> {
-  pageToken ??= fetch("/dashboard/session", { cache: "no-store" })
+export function session(): Promise<string> {
+  pageToken ??= fetch("/dashboard/session", { cache: "no-store", headers: bearerHeader() })
     .then((r) => {
+      if (r.status === 401) throw new TokenNeededError();
       if (!r.ok) throw new Error(`the daemon refused the dashboard session (${r.status})`);
       return r.json() as Promise<{ pageToken: string }>;
     })
-    .then((s) => s.pageToken);
+    .then((s) => s.pageToken)
+    .catch((error) => {
+      pageToken = undefined;
+      throw error;
+    });
   return pageToken;
 }
 
 const withToken: Interceptor = (next) => async (req) => {
-  req.header.set(PAGE_TOKEN_HEADER, await token());
+  req.header.set(PAGE_TOKEN_HEADER, await session());
+  for (const [name, value] of Object.entries(bearerHeader())) req.header.set(name, value);
   return await next(req);
 };
 

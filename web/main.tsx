@@ -14,6 +14,7 @@
  */
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import { saveBearer, session, TokenNeededError } from "./api.ts";
 import { EventsPage } from "./pages/events.tsx";
 import { OverviewPage } from "./pages/overview.tsx";
 import { ServicesPage } from "./pages/services.tsx";
@@ -57,8 +58,39 @@ function page(route: string) {
   }
 }
 
+/** Off loopback the daemon asks for its bearer token: the page asks the person for it first. */
+function TokenForm() {
+  const [value, setValue] = useState("");
+  return (
+    <main>
+      <h1>This daemon asks for its token</h1>
+      <p>
+        It listens beyond loopback, so every call needs the token in <code>~/.dspy-agent/auth.token</code>{" "}
+        on the daemon's host (or <code>DSPY_AGENT_TOKEN</code>). It is kept for this tab only.
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          saveBearer(value);
+          location.reload();
+        }}
+      >
+        <label>
+          Token <input type="password" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} />
+        </label>{" "}
+        <button type="submit">Open the dashboard</button>
+      </form>
+    </main>
+  );
+}
+
 function App() {
+  const [needsToken, setNeedsToken] = useState(false);
+  useEffect(() => {
+    session().catch((error) => setNeedsToken(error instanceof TokenNeededError));
+  }, []);
   const route = useRoute();
+  if (needsToken) return <TokenForm />;
   const current = "#" + route.slice(1).split("?")[0].split("/").slice(0, 2).join("/");
   return (
     <>

@@ -73,25 +73,9 @@ export async function startHttpServer(
         res.writeHead(Object.keys(cors).length > 0 ? 204 : 403);
         return void res.end();
       }
-      if (
-        !authorized(
-          req.socket.remoteAddress,
-          req.headers.authorization,
-          options.token,
-        )
-      ) {
-        return send(res, 401, {
-          error: "a bearer token is required from non-loopback clients",
-        });
-      }
-      req.headers[PEER_HEADER] = req.socket.remoteAddress ?? "";
       const path = (req.url ?? "/").split("?")[0];
-      if (req.method === "GET" && path === "/dashboard/session") {
-        // Same-origin pages read the page token here; a page of another site cannot read the answer (no CORS
-        // header), and a rebinding name never gets this far (Host check above).
-        res.setHeader("cache-control", "no-store");
-        return send(res, 200, { pageToken: edge.pageToken });
-      }
+      // The dashboard's own files hold no data: they load without the token, and the page asks for it (off loopback)
+      // before it calls anything.
       const asset = req.method === "GET" ? DASHBOARD_FILES.get(path) : undefined;
       if (asset) {
         // The dashboard (web/, embedded): same-origin only, nothing inline, never framed.
@@ -104,6 +88,24 @@ export async function startHttpServer(
           "x-frame-options": "DENY",
         });
         return void res.end(asset.body);
+      }
+      if (
+        !authorized(
+          req.socket.remoteAddress,
+          req.headers.authorization,
+          options.token,
+        )
+      ) {
+        return send(res, 401, {
+          error: "a bearer token is required from non-loopback clients",
+        });
+      }
+      req.headers[PEER_HEADER] = req.socket.remoteAddress ?? "";
+      if (req.method === "GET" && path === "/dashboard/session") {
+        // Same-origin pages read the page token here; a page of another site cannot read the answer (no CORS
+        // header), and a rebinding name never gets this far (Host check above).
+        res.setHeader("cache-control", "no-store");
+        return send(res, 200, { pageToken: edge.pageToken });
       }
       if (req.method === "GET" && path === "/health") {
         const ok = options.healthy();
