@@ -97,6 +97,31 @@ Deno.test({
         await page.screenshot({ path: `${shots}/events.png`, fullPage: true });
       });
 
+      await t.step("tasks: 10,000 rows, only those in view in the document", async () => {
+        for (let b = 0; b < 10; b++) {
+          await api.submitTasks({
+            tasks: Array.from({ length: 1000 }, (_, i) => ({
+              id: `many-${b * 1000 + i}`,
+              payload: { task_type: "noop" },
+              labels: { batch: "many" },
+            })),
+          });
+        }
+        await page.goto(`${url}#/tasks`);
+        let count = "";
+        for (let i = 0; i < 200 && count !== "10000 tasks"; i++) {
+          count = (await page.locator("p.muted").first().textContent()) ?? "";
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assertEquals(count, "10000 tasks");
+        const inDocument = await page.locator("tbody tr[data-task]").count();
+        assert(inDocument > 0 && inDocument < 200, `${inDocument} rows in the document`);
+        // The oldest of them is reached by scrolling.
+        await page.locator(".rows").evaluate((el) => el.scrollTop = el.scrollHeight);
+        await page.locator('tr[data-task="many-0"], tr[data-task="seen-done"]').first().waitFor();
+        await page.screenshot({ path: `${shots}/tasks-10000.png` });
+      });
+
       await t.step("no serious or critical accessibility violation on any page (axe-core)", async () => {
         const axe = await Deno.readTextFile(new URL(import.meta.resolve("axe-core")).pathname);
         const problems: string[] = [];

@@ -9,9 +9,15 @@ import { useMemo, useRef, useState } from "preact/hooks";
 import type { Task } from "../../src/gen/orchestrator/v1/orchestrator_pb.ts";
 import { errorText, orchestrator, time } from "../api.ts";
 import { useStream } from "../live.ts";
+import { useVirtualRows } from "../virtual.ts";
 
-/** Rows kept on the page (newest first); the filters narrow the listing the daemon returns. */
-const MAX_ROWS = 1000;
+/** Rows kept on the page (newest first); the filters narrow the listing the daemon returns. Only those in view are
+ * in the document (web/virtual.ts). */
+const MAX_ROWS = 10_000;
+/** Tasks read per ListTasks call while filling the page. */
+const PAGE = 1000;
+/** A row's height in pixels (style.css: .rows tr). */
+const ROW_HEIGHT = 30;
 
 interface Row {
   id: string;
@@ -40,7 +46,18 @@ export function TasksPage() {
   const [state, setState] = useState("");
   const [cls, setCls] = useState("");
   const [label, setLabel] = useState("");
-  const [rows, setRows] = useState<Map<string, Row>>(new Map());
+  // The rows live in a map changed in place; a change asks for one render per animation frame, however many
+  // results arrive in it (a burst of thousands must not copy the map thousands of times).
+  const rows = useRef(new Map<string, Row>());
+  const [, setVersion] = useState(0);
+  const frame = useRef(0);
+  const changed = () => {
+    if (frame.current) return;
+    frame.current = requestAnimationFrame(() => {
+      frame.current = 0;
+      setVersion((v) => v + 1);
+    });
+  };
   const [error, setError] = useState("");
   const pending = useRef(new Set<string>());
 
@@ -52,48 +69,50 @@ export function TasksPage() {
   // The listing, then every change on the result stream.
   const streamError = useStream(
     async function* (signal) {
-      const page = await orchestrator.listTasks(
-        { states: state ? [state] : [], class: cls, labels, pageSize: MAX_ROWS },
-        { signal },
-      );
-      setRows(new Map(page.tasks.map((t) => [t.id, rowOf(t)])));
+      const listed = new Map<string, Row>();
+      let pageToken = "";
+      do {
+        const page = await orchestrator.listTasks(
+          { states: state ? [state] : [], class: cls, labels, pageSize: PAGE, pageToken },
+          { signal },
+        );
+        for (const t of page.tasks) listed.set(t.id, rowOf(t));
+        pageToken = page.nextPageToken;
+      } while (pageToken && listed.size < MAX_ROWS);
+      rows.current = listed;
+      changed();
       yield* orchestrator.streamTaskResults({ taskIds: [], includeCompleted: false }, { signal });
     },
     (result) => {
-      setRows((current) => {
-        const known = current.get(result.taskId);
-        if (known) {
-          const next = new Map(current);
-          next.set(result.taskId, {
-            ...known,
-            state: result.state || result.status,
-            error: result.error,
-            attempts: result.attempts,
-          });
-          return next;
-        }
-        // A task this page has not seen: read it once, then keep it if it matches the filters.
-        if (!pending.current.has(result.taskId)) {
-          pending.current.add(result.taskId);
-          orchestrator.getTaskStatus({ taskId: result.taskId }).then((status) => {
-            pending.current.delete(result.taskId);
-            const task = status.task;
-            if (!task || (cls && task.class !== cls)) return;
-            if (Object.entries(labels).some(([k, v]) => task.labels[k] !== v)) return;
-            setRows((now) => new Map([[task.id, rowOf(task)] as const, ...now].slice(0, MAX_ROWS)));
-          }, (e) => setError(errorText(e)));
-        }
-        return current;
-      });
+      const known = rows.current.get(result.taskId);
+      if (known) {
+        known.state = result.state || result.status;
+        known.error = result.error;
+        known.attempts = result.attempts;
+        changed();
+        return;
+      }
+      // A task this page has not seen: read it once, then keep it (newest first) if it matches the filters.
+      if (pending.current.has(result.taskId)) return;
+      pending.current.add(result.taskId);
+      orchestrator.getTaskStatus({ taskId: result.taskId }).then((status) => {
+        pending.current.delete(result.taskId);
+        const task = status.task;
+        if (!task || (cls && task.class !== cls)) return;
+        if (Object.entries(labels).some(([k, v]) => task.labels[k] !== v)) return;
+        rows.current = new Map([[task.id, rowOf(task)] as const, ...rows.current].slice(0, MAX_ROWS));
+        changed();
+      }, (e) => setError(errorText(e)));
     },
     [state, cls, JSON.stringify(labels)],
   );
 
-  const shown = [...rows.values()].filter((r) =>
+  const shown = [...rows.current.values()].filter((r) =>
     !state || r.state === state ||
     (state === "pending" && r.state === "retrying") ||
     (state === "failed" && ["cancelled", "timed_out"].includes(r.state))
   );
+  const { scrollRef, items, before, after } = useVirtualRows(shown.length, ROW_HEIGHT);
   return (
     <section>
       <h1>Tasks</h1>
@@ -121,34 +140,38 @@ export function TasksPage() {
       </form>
       {(streamError || error) && <p class="error" role="alert">{streamError || error}</p>}
       <p class="muted" aria-live="polite">{shown.length} tasks</p>
-      <table>
-        <thead>
-          <tr>
-            <th>Task</th>
-            <th>Class</th>
-            <th>State</th>
-            <th>Attempts</th>
-            <th>Created</th>
-            <th>Error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {shown.map((r) => (
-            <tr key={r.id} data-task={r.id}>
-              <td>
-                <a href={`#/tasks/${encodeURIComponent(r.id)}`}>{r.id}</a>
-              </td>
-              <td>{r.class}</td>
-              <td>
-                <span class={`state ${r.state}`} data-state={r.state}>{r.state}</span>
-              </td>
-              <td>{r.attempts}</td>
-              <td>{time(r.created)}</td>
-              <td class="clip">{r.error}</td>
+      <div class="rows" ref={scrollRef} tabIndex={0} aria-label="Tasks, newest first">
+        <table>
+          <thead>
+            <tr>
+              <th>Task</th>
+              <th>Class</th>
+              <th>State</th>
+              <th>Attempts</th>
+              <th>Created</th>
+              <th>Error</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {before > 0 && <tr aria-hidden="true" style={{ height: `${before}px` }} />}
+            {items.map((item) => shown[item.index]).map((r) => (
+              <tr key={r.id} data-task={r.id}>
+                <td>
+                  <a href={`#/tasks/${encodeURIComponent(r.id)}`}>{r.id}</a>
+                </td>
+                <td>{r.class}</td>
+                <td>
+                  <span class={`state ${r.state}`} data-state={r.state}>{r.state}</span>
+                </td>
+                <td>{r.attempts}</td>
+                <td>{time(r.created)}</td>
+                <td class="clip">{r.error}</td>
+              </tr>
+            ))}
+            {after > 0 && <tr aria-hidden="true" style={{ height: `${after}px` }} />}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }
