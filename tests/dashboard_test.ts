@@ -88,6 +88,22 @@ Deno.test({
         await page.screenshot({ path: `${shots}/services.png`, fullPage: true });
       });
 
+      await t.step("a killed container shows as not running, then running again once healed", async () => {
+        await page.goto(`${url}#/services`);
+        const state = page.locator('tr[data-service="web"] [data-state]');
+        await page.locator('tr[data-service="web"] [data-state="running"]').waitFor();
+        const { containerId } = (await env.getServicesStatus({ serviceNames: ["web"] })).services.web;
+        const killed = await new Deno.Command("docker", { args: ["kill", containerId] }).output();
+        assert(killed.success, new TextDecoder().decode(killed.stderr));
+        // The page follows the supervisor: away from running, then back.
+        await page.locator('tr[data-service="web"] [data-state]:not([data-state="running"])').waitFor({
+          timeout: 15_000,
+        });
+        await page.screenshot({ path: `${shots}/services-healing.png`, fullPage: true });
+        await page.locator('tr[data-service="web"] [data-state="running"]').waitFor({ timeout: 30_000 });
+        assertEquals(await state.getAttribute("data-state"), "running");
+      });
+
       await t.step("workers and events render", async () => {
         await page.goto(`${url}#/workers`);
         await page.getByText("No worker has connected.").waitFor();
