@@ -70,6 +70,9 @@ export async function createCliEnv(options: CliEnvOptions = {}): Promise<CliEnv>
       await Deno.remove(home, { recursive: true }).catch(() => {});
       const project = options.configToml?.match(/^project = "([^"]+)"/m)?.[1];
       if (project) await removeProject(project);
+      // Whatever this folder's daemon made under its default project (its objects carry the folder's path), so a
+      // run of the suite leaves no network behind: Docker has address pools for about thirty.
+      await removeHomeObjects(home);
     },
   };
 }
@@ -194,6 +197,16 @@ export function testProject(name: string): string {
 }
 
 /** Removes the containers, networks and volumes labelled with a project, then asserts nothing is left. */
+/** Removes every Docker object labelled with this state folder (its daemon's default-project stack). */
+async function removeHomeObjects(home: string): Promise<void> {
+  const { removeByLabel } = await import("./docker.ts");
+  const { LABEL_HOME, createEngine } = await import("../../src/env/mod.ts");
+  const engine = createEngine({ dockerHost: Deno.env.get("DOCKER_HOST") ?? "unix:///var/run/docker.sock" });
+  // No engine (a test of the CLI without Docker): nothing was made.
+  if (!(await engine.ping({ signal: AbortSignal.timeout(2000) }).then(() => true, () => false))) return;
+  await removeByLabel(engine, { [LABEL_HOME]: home }).catch(() => {});
+}
+
 export async function removeProject(project: string): Promise<void> {
   const { assertNothingLeft, ensureDockerEngine, removeByLabel } = await import("./docker.ts");
   const { LABEL_PROJECT } = await import("../../src/env/mod.ts");
