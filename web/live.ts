@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { errorText } from "./api.ts";
 
 /** `load()` now and every `everyMs`; the latest value and the latest error. */
@@ -53,4 +53,30 @@ export function useStream<T>(
     return () => stop.abort();
   }, deps);
   return error;
+}
+
+/**
+ * A list fed by a stream, newest first, at most `max` long: items that arrive are buffered and added once per
+ * animation frame, however many arrive in it (a burst of thousands renders a few times, not thousands).
+ */
+export function useFrameList<T>(max: number) {
+  const [items, setItems] = useState<T[]>([]);
+  const buffer = useRef<T[]>([]);
+  const frame = useRef(0);
+  useEffect(() => () => cancelAnimationFrame(frame.current), []);
+  const add = (item: T) => {
+    buffer.current.push(item);
+    if (frame.current) return;
+    frame.current = requestAnimationFrame(() => {
+      frame.current = 0;
+      const fresh = buffer.current.reverse();
+      buffer.current = [];
+      setItems((now) => [...fresh, ...now].slice(0, max));
+    });
+  };
+  const clear = () => {
+    buffer.current = [];
+    setItems([]);
+  };
+  return { items, add, clear };
 }

@@ -6,7 +6,7 @@
  */
 import { useState } from "preact/hooks";
 import { orchestrator, time } from "../api.ts";
-import { useStream } from "../live.ts";
+import { useFrameList, useStream } from "../live.ts";
 
 /** Events kept on the page, newest first. */
 const MAX_EVENTS = 500;
@@ -23,24 +23,22 @@ interface Shown {
 export function EventsPage() {
   const [types, setTypes] = useState("");
   const [resource, setResource] = useState("");
-  const [events, setEvents] = useState<Shown[]>([]);
+  const { items: events, add, clear } = useFrameList<Shown>(MAX_EVENTS);
   const wanted = types.split(",").map((t) => t.trim()).filter(Boolean);
   const error = useStream(
     async function* (signal) {
-      setEvents([]);
+      clear();
       const since = BigInt(Math.floor(Date.now() / 1000) - 300);
       yield* orchestrator.streamEvents({ eventTypes: wanted, sinceTimestamp: since }, { signal });
     },
     (e) =>
-      setEvents((now) =>
-        [{
-          sequence: String(e.sequence),
-          type: e.eventType,
-          resource: e.resourceId,
-          at: Number(e.timestampMs),
-          data: JSON.stringify(e.data),
-        }, ...now].slice(0, MAX_EVENTS)
-      ),
+      add({
+        sequence: String(e.sequence),
+        type: e.eventType,
+        resource: e.resourceId,
+        at: Number(e.timestampMs),
+        data: JSON.stringify(e.data),
+      }),
     [wanted.join(",")],
   );
   const shown = resource ? events.filter((e) => e.resource.includes(resource)) : events;

@@ -576,10 +576,13 @@ export class Http2Connection implements StreamOwner {
   }
 }
 
-/** How long a closing connection keeps reading (and dropping) what the peer still sends. */
-const LINGER_MS = 1000;
-/** The most bytes a closing connection reads before it closes regardless. */
-const LINGER_BYTES = 4 * 1024 * 1024;
+/**
+ * How long a closing connection keeps reading (and dropping) what the peer still sends. A flooding peer that reads
+ * our answers must get through the ones queued before the GOAWAY; on a busy machine that took over a second.
+ */
+const LINGER_MS = 2000;
+/** The most bytes a closing connection reads before it closes regardless (reading and dropping costs little). */
+const LINGER_BYTES = 16 * 1024 * 1024;
 
 /** Reads and drops from `conn` until the peer closes, `ms` pass or `maxBytes` arrived. */
 async function drain(conn: Deno.Conn, ms: number, maxBytes: number): Promise<void> {

@@ -46,11 +46,11 @@ export class PgEvents implements EventApi {
   #listener: ChannelListener;
 
   /** Wraps a pool; call {@linkcode PgEvents.start} before subscribing. */
-  constructor(sql: Sql, options: { now: () => number; logger: Logger }) {
+  constructor(sql: Sql, options: { now: () => number; logger: Logger; url?: string }) {
     this.#sql = sql;
     this.#now = options.now;
     this.#logger = options.logger;
-    this.#listener = new ChannelListener(sql, EVENTS_CHANNEL, () => this.#wake());
+    this.#listener = new ChannelListener(sql, EVENTS_CHANNEL, () => this.#wake(), options.url);
   }
 
   /** Listens for new events from every daemon. */

@@ -76,6 +76,7 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
       logger,
       maskedUrl,
       onConnectionLost: () => lost.events?.connectionLost(),
+      url: options.url,
       classes,
       slurm,
       now,
@@ -90,7 +91,7 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
       },
     });
     await tasks.start();
-    const events = new PgEvents(sql, { now, logger });
+    const events = new PgEvents(sql, { now, logger, url: options.url });
     await events.start();
     lost.events = events;
     const hooks: { attemptEnded?: (task: Task, outcome: string, latencyMs: number) => void } = {};

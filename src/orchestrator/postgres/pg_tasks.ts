@@ -94,6 +94,8 @@ export interface PgTasksOptions extends TaskRules {
   maskedUrl: string;
   /** Told when a statement could not reach the database. */
   onConnectionLost?: () => void;
+  /** The store's URL (with its password): change notifications are read on a connection of their own. */
+  url?: string;
 }
 
 /** The task API on PostgreSQL. */
@@ -120,7 +122,12 @@ export class PgTasks implements TaskApi {
   constructor(options: PgTasksOptions) {
     this.#options = options;
     this.#sql = options.sql;
-    this.#listener = new ChannelListener(options.sql, TASKS_CHANNEL, (payload) => void this.#onNotice(payload));
+    this.#listener = new ChannelListener(
+      options.sql,
+      TASKS_CHANNEL,
+      (payload) => void this.#onNotice(payload),
+      options.url,
+    );
   }
 
   /** Starts listening for changes made by any daemon, and reads the counts. */

@@ -156,27 +156,37 @@ export async function migrate(sql: Sql): Promise<number> {
 export const maskStoreUrl = maskUrlPassword;
 
 /**
- * LISTEN on one channel that survives the database going away. The driver re-listens by itself when the listening
- * connection drops, but gives up if the server is still down at that moment; {@linkcode ChannelListener.ensure}
- * (called now and then) listens again after {@linkcode ChannelListener.lost} said a connection failed.
+ * LISTEN on one channel that survives the database going away. With the store's URL it listens on a connection of
+ * its own, which {@linkcode ChannelListener.ensure} (called now and then) throws away and opens again after
+ * {@linkcode ChannelListener.lost} said a connection failed: the driver re-listens by itself when a connection drops,
+ * but if the server is still down at that moment it keeps a failed LISTEN for the channel and never tries again.
+ * Without a URL (tests in process) it listens on the given pool.
  */
 export class ChannelListener {
-  #sql: Sql;
+  #pool: Sql;
+  #url?: string;
+  #own?: Sql;
   #channel: string;
   #onNotify: (payload: string) => void;
   #unlisten?: () => Promise<void>;
   #listening = false;
 
-  /** A listener of `channel` on the pool `sql`; call {@linkcode ChannelListener.start}. */
-  constructor(sql: Sql, channel: string, onNotify: (payload: string) => void) {
-    this.#sql = sql;
+  /** A listener of `channel`, on a connection of its own to `url` when given, else on `pool`. */
+  constructor(pool: Sql, channel: string, onNotify: (payload: string) => void, url?: string) {
+    this.#pool = pool;
+    this.#url = url;
     this.#channel = channel;
     this.#onNotify = onNotify;
   }
 
   /** Listens; throws when the database does not answer. */
   async start(): Promise<void> {
-    const { unlisten } = await this.#sql.listen(this.#channel, this.#onNotify, () => (this.#listening = true));
+    let sql = this.#pool;
+    if (this.#url) {
+      this.#own = postgres(this.#url, { max: 1, onnotice: () => {}, connect_timeout: 3, idle_timeout: 0 });
+      sql = this.#own;
+    }
+    const { unlisten } = await sql.listen(this.#channel, this.#onNotify, () => (this.#listening = true));
     this.#unlisten = unlisten;
     this.#listening = true;
   }
@@ -189,13 +199,15 @@ export class ChannelListener {
   /** Listens again if the connection was lost; quietly waits for a later call if the database is still away. */
   async ensure(): Promise<void> {
     if (this.#listening) return;
-    await this.#unlisten?.().catch(() => {});
-    this.#unlisten = undefined;
+    await this.stop();
     await this.start().catch(() => {});
   }
 
-  /** Stops listening. */
+  /** Stops listening (and closes its own connection). */
   async stop(): Promise<void> {
     await this.#unlisten?.().catch(() => {});
+    this.#unlisten = undefined;
+    await this.#own?.end({ timeout: 1 }).catch(() => {});
+    this.#own = undefined;
   }
 }
