@@ -46,7 +46,10 @@ export async function flood(
     await writeAll(conn, encodeFrame(FrameType.SETTINGS, 0, 0));
     for (const f of options.prelude ?? []) await writeAll(conn, f);
     // Frames go out in batches of about 64 KiB, so the server sees them as a real flood would arrive.
-    while (outcome.framesSent < options.maxFrames && Date.now() < deadline && !outcome.closed) {
+    while (
+      outcome.framesSent < options.maxFrames && Date.now() < deadline && !outcome.closed &&
+      outcome.goAwayCode === undefined
+    ) {
       const batch: Uint8Array[] = [];
       let size = 0;
       while (size < 65_536 && outcome.framesSent + batch.length < options.maxFrames) {
@@ -62,6 +65,9 @@ export async function flood(
       }
       await writeAll(conn, bytes);
       outcome.framesSent += batch.length;
+      // A client that reads lets its reader keep up: while the server drains a closing connection our writes never
+      // block, and a reader starved that long loses the GOAWAY to the reset that follows.
+      if (options.read !== false) await new Promise((r) => setTimeout(r, 0));
     }
   } catch {
     outcome.closed = true; // the server closed the connection under us

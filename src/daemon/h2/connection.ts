@@ -552,6 +552,12 @@ export class Http2Connection implements StreamOwner {
 
   #goAway(code: number, message: string): void {
     this.#options.onError(new Http2ConnectionError(code, message));
+    if (code !== ErrorCode.NO_ERROR) {
+      // The connection ends for cause: answers still queued (a flood's PING ACKs, say) are dropped, so the peer reads
+      // the GOAWAY next instead of after megabytes of them, before the lingering close gives up on it.
+      for (const bytes of this.#out) this.#outBytes -= bytes.length;
+      this.#out = [];
+    }
     this.writeFrame(FrameType.GOAWAY, 0, 0, uint32s(this.#lastStreamId, code));
   }
 
@@ -576,13 +582,10 @@ export class Http2Connection implements StreamOwner {
   }
 }
 
-/**
- * How long a closing connection keeps reading (and dropping) what the peer still sends. A flooding peer that reads
- * our answers must get through the ones queued before the GOAWAY; on a busy machine that took over a second.
- */
-const LINGER_MS = 2000;
-/** The most bytes a closing connection reads before it closes regardless (reading and dropping costs little). */
-const LINGER_BYTES = 16 * 1024 * 1024;
+/** How long a closing connection keeps reading (and dropping) what the peer still sends. */
+const LINGER_MS = 1000;
+/** The most bytes a closing connection reads before it closes regardless. */
+const LINGER_BYTES = 4 * 1024 * 1024;
 
 /** Reads and drops from `conn` until the peer closes, `ms` pass or `maxBytes` arrived. */
 async function drain(conn: Deno.Conn, ms: number, maxBytes: number): Promise<void> {
