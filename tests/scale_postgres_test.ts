@@ -28,7 +28,10 @@ function connect(daemon: DaemonProcess): Client {
   return Object.assign(client, { close: () => sessionManager.abort() });
 }
 
-const CONFIG = "[services]\nredis = false\n[tasks]\nworker_lease_seconds = 3\n";
+/** A short lease, so expired leases are reaped within the tests; and, as in the SQLite durability test, enough
+ * interruptions that twenty kills in a row never fail a task by the limit (three by default, by design). */
+const CONFIG = "[services]\nredis = false\n[tasks]\nworker_lease_seconds = 3\n" +
+  "[tasks.classes.cpu_short]\nmax_interruptions = 100\n";
 
 function startOn(pg: { url: string }, home?: string): Promise<DaemonProcess> {
   return startDaemonProcess({ home, configToml: CONFIG, env: { DSPY_AGENT_STORE_URL: pg.url } });
