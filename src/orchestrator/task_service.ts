@@ -163,6 +163,45 @@ export function buildTask(checked: CheckedSubmission, rules: TaskRules): Task {
   return task;
 }
 
+/**
+ * Checks a listing request, the same for every store: its states (a v1 status stands for the detailed states it
+ * covers), page size (1 to 1000, default 100), labels and page token (a position this server gave). Throws
+ * InvalidTaskError naming the field.
+ */
+export function checkListing(input: ListTasksInput): { states: TaskState[]; size: number; before?: number } {
+  const states = new Set<TaskState>();
+  for (const state of input.states ?? []) {
+    if (state === "pending") states.add("pending").add("retrying");
+    else if (state === "failed") states.add("failed").add("cancelled").add("timed_out");
+    else if ((TASK_STATES as string[]).includes(state)) states.add(state as TaskState);
+    else {
+      throw new InvalidTaskError(
+        "list tasks",
+        "states",
+        `state "${state}" is unknown; known states: ${TASK_STATES.join(", ")}`,
+      );
+    }
+  }
+  if (input.pageSize !== undefined && (input.pageSize < 0 || input.pageSize > 1000)) {
+    throw new InvalidTaskError("list tasks", "page_size", `page_size ${input.pageSize} is out of range: 0 to 1000`);
+  }
+  // The label filter follows the rules of labels themselves (each becomes one condition).
+  validateLabels("", input.labels ?? {}, "list tasks");
+  const size = Math.min(1000, input.pageSize && input.pageSize > 0 ? input.pageSize : 100);
+  let before: number | undefined;
+  if (input.pageToken) {
+    before = Number(input.pageToken);
+    if (!Number.isSafeInteger(before)) {
+      throw new InvalidTaskError(
+        "list tasks",
+        "page_token",
+        `page token "${input.pageToken}" is not one this server gave`,
+      );
+    }
+  }
+  return { states: [...states], size, before };
+}
+
 /** Submits, reads, lists, cancels and watches tasks. */
 export class TaskService {
   #options: TaskServiceOptions;
@@ -251,38 +290,11 @@ export class TaskService {
 
   /** Tasks matching the filter, newest first, a page at a time. */
   list(input: ListTasksInput = {}): { tasks: Task[]; nextPageToken: string } {
-    const states = new Set<TaskState>();
-    for (const state of input.states ?? []) {
-      if (state === "pending") states.add("pending").add("retrying");
-      else if (state === "failed") states.add("failed").add("cancelled").add("timed_out");
-      else if ((TASK_STATES as string[]).includes(state)) states.add(state as TaskState);
-      else {throw new InvalidTaskError(
-          "list tasks",
-          "states",
-          `state "${state}" is unknown; known states: ${TASK_STATES.join(", ")}`,
-        );}
-    }
-    if (input.pageSize !== undefined && (input.pageSize < 0 || input.pageSize > 1000)) {
-      throw new InvalidTaskError("list tasks", "page_size", `page_size ${input.pageSize} is out of range: 0 to 1000`);
-    }
-    // The label filter follows the rules of labels themselves (each becomes one SQL condition).
-    validateLabels("", input.labels ?? {}, "list tasks");
-    const size = Math.min(1000, input.pageSize && input.pageSize > 0 ? input.pageSize : 100);
-    let before: number | undefined;
-    if (input.pageToken) {
-      before = Number(input.pageToken);
-      if (!Number.isSafeInteger(before)) {
-        throw new InvalidTaskError(
-          "list tasks",
-          "page_token",
-          `page token "${input.pageToken}" is not one this server gave`,
-        );
-      }
-    }
+    const { states, size, before } = checkListing(input);
     // A listing sees the open batch too (as a read in its transaction would): its new tasks are
     // written now, and changes after this go to their rows.
     if (this.#unwritten.size > 0) this.#writeUnwritten();
-    const page = this.#options.store.list({ ...input, states: [...states] }, { size, before });
+    const page = this.#options.store.list({ ...input, states }, { size, before });
     return { tasks: page.tasks, nextPageToken: page.next === undefined ? "" : String(page.next) };
   }
 

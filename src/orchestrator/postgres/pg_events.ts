@@ -9,7 +9,7 @@
 import { BoundedQueue } from "../../async/mod.ts";
 import type { EventApi } from "../orchestrator.ts";
 import type { OrchestratorEvent, PublishInput, SubscribeOptions } from "../store/event_log.ts";
-import { ChannelListener, type Sql } from "./schema.ts";
+import { ChannelListener, type Sql, texts } from "./schema.ts";
 import type { Logger } from "../../log/mod.ts";
 
 /** The notification channel of new events (the payload is empty: subscribers read what is new). */
@@ -165,9 +165,4 @@ export class PgEvents implements EventApi {
   #wake(): void {
     for (const waker of this.#wakers) waker();
   }
-}
-
-/** Array parameters travel as text and are cast in SQL: the driver's own array typing misreads some element types. */
-function texts(values: readonly (string | number | boolean)[]): string[] {
-  return values.map(String);
 }

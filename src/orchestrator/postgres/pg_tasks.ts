@@ -14,14 +14,14 @@ import { decodePayload } from "../payload.ts";
 import { isTerminal, lifecycleEventType, type Task, TASK_STATES, type TaskEvent, transitionTask } from "../task.ts";
 import {
   buildTask,
+  checkListing,
   checkSubmission,
   type ListTasksInput,
   type SubmitTaskInput,
   type TaskRules,
 } from "../task_service.ts";
-import { validateLabels } from "../validation.ts";
 import type { BatchSubmitResult, TaskApi } from "../orchestrator.ts";
-import { ChannelListener, type Sql } from "./schema.ts";
+import { ChannelListener, type Sql, texts } from "./schema.ts";
 import { eventData, EVENTS_CHANNEL } from "./pg_events.ts";
 import type { Logger } from "../../log/mod.ts";
 
@@ -218,41 +218,13 @@ export class PgTasks implements TaskApi {
   }
 
   async list(input: ListTasksInput = {}): Promise<{ tasks: Task[]; nextPageToken: string }> {
-    const states = new Set<string>();
-    for (const state of input.states ?? []) {
-      if (state === "pending") states.add("pending").add("retrying");
-      else if (state === "failed") states.add("failed").add("cancelled").add("timed_out");
-      else if ((TASK_STATES as string[]).includes(state)) states.add(state);
-      else {
-        throw new InvalidTaskError(
-          "list tasks",
-          "states",
-          `state "${state}" is unknown; known states: ${TASK_STATES.join(", ")}`,
-        );
-      }
-    }
-    if (input.pageSize !== undefined && (input.pageSize < 0 || input.pageSize > 1000)) {
-      throw new InvalidTaskError("list tasks", "page_size", `page_size ${input.pageSize} is out of range: 0 to 1000`);
-    }
-    validateLabels("", input.labels ?? {}, "list tasks");
-    const size = Math.min(1000, input.pageSize && input.pageSize > 0 ? input.pageSize : 100);
-    let before = Number.MAX_SAFE_INTEGER;
-    if (input.pageToken) {
-      before = Number(input.pageToken);
-      if (!Number.isSafeInteger(before)) {
-        throw new InvalidTaskError(
-          "list tasks",
-          "page_token",
-          `page token "${input.pageToken}" is not one this server gave`,
-        );
-      }
-    }
+    const { states, size, before = Number.MAX_SAFE_INTEGER } = checkListing(input);
     const sql = this.#sql;
     const rows = await this.#query(() =>
       sql<{ doc: TaskDoc; seq: number }[]>`
         SELECT doc, seq::float8 AS seq FROM dspy_tasks
         WHERE seq < ${before}
-          ${states.size ? sql`AND state = ANY(${[...states]})` : sql``}
+          ${states.length ? sql`AND state = ANY(${states})` : sql``}
           ${input.class ? sql`AND class = ${input.class}` : sql``}
           ${input.workflowId ? sql`AND workflow_id = ${input.workflowId}` : sql``}
           ${
@@ -607,9 +579,4 @@ export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? "";
   return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|CONNECT_TIMEOUT|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED)$/
     .test(code) || code.startsWith("08") || code === "57P01" || code === "57P03";
-}
-
-/** Array parameters travel as text and are cast in SQL: the driver's own array typing misreads some element types. */
-function texts(values: readonly (string | number | boolean)[]): string[] {
-  return values.map(String);
 }

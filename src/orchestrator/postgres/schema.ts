@@ -211,3 +211,8 @@ export class ChannelListener {
     this.#own = undefined;
   }
 }
+
+/** Array parameters travel as text and are cast in SQL: the driver's own array typing misreads some element types. */
+export function texts(values: readonly (string | number | boolean)[]): string[] {
+  return values.map(String);
+}
