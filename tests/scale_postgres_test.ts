@@ -83,11 +83,11 @@ Deno.test({
       const submitted = await clients[0].submitTasks({
         tasks: ids.map((id, i) => ({
           id,
-          payload: { task_type: i % 3 === 0 ? "sleep" : "echo", sleep_ms: "200", i: `${i}` },
+          payload: { task_type: i % 3 === 0 ? "sleep" : "echo", sleep_ms: "1500", i: `${i}` },
         })),
       });
       assert(submitted.results.every((r) => r.success), JSON.stringify(submitted.results.find((r) => !r.success)));
-      // While they run, the attempts are spread over the daemons.
+      // While they run, the attempts are spread over the daemons (the sleeps last long enough for a slow psql to see).
       const owners = new Set<string>();
       for (let i = 0; i < 40 && streamed.size < ids.length; i++) {
         for (
