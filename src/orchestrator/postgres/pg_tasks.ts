@@ -83,7 +83,7 @@ type Notice = { task: TaskDoc } | { id: string } | { submitted: string[]; classe
 const MAX_FLUSHES = 1;
 
 /** New tasks are announced to the other daemons this long after their commit, many commits in one notification. */
-const ANNOUNCE_MS = 2;
+const ANNOUNCE_MS = 5;
 
 function notice(task: Task): string {
   const full = JSON.stringify({ task: JSON.parse(toDoc(task)) });
