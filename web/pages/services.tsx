@@ -94,6 +94,10 @@ function Why({ service }: { service: ServiceStatus }) {
   const [error, setError] = useState("");
   // Read once per container: a failed container's log does not grow, and a new container is a new story.
   useEffect(() => {
+    setLines(undefined);
+    setError("");
+    // No container (its image never came, or it was removed): no log to read.
+    if (!service.containerId) return;
     const stop = new AbortController();
     const read: string[] = [];
     (async () => {
@@ -129,6 +133,7 @@ function Why({ service }: { service: ServiceStatus }) {
         )}
       </dl>
       <h3>Last log lines</h3>
+      {!service.containerId && <p class="muted">No container: nothing was logged.</p>}
       {error && <p class="error">{error}</p>}
       {lines && lines.length === 0 && <p class="muted">The container wrote nothing.</p>}
       {lines && lines.length > 0 && <pre class="logs" data-why-logs tabIndex={0}>{lines.join("\n")}</pre>}
