@@ -74,17 +74,6 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import("./commands/start.ts"),
   },
   {
-    name: "dashboard",
-    summary: "Open the dashboard in a browser (and print its URL)",
-    usage: "dashboard [--print] [--json]",
-    description: [
-      "Prints the URL of the dashboard the daemon serves on its HTTP address (the one `start` prints) and opens it",
-      "with $BROWSER, `open` (macOS) or `xdg-open` (with a display). Over SSH or without a display it only prints it.",
-    ],
-    options: { print: { type: "boolean", help: "Only print the URL" }, json },
-    load: () => import("./commands/dashboard.ts"),
-  },
-  {
     name: "workers",
     summary: "List the workers connected to the daemon",
     usage: "workers [--json]",
@@ -145,6 +134,17 @@ export const COMMANDS: CommandSpec[] = [
       all: { type: "boolean", short: "a", help: "Also list disabled services" },
     },
     load: () => import("./commands/status.ts"),
+  },
+  {
+    name: "dashboard",
+    summary: "Open the dashboard in a browser (and print its URL)",
+    usage: "dashboard [--print] [--json]",
+    description: [
+      "Prints the URL of the dashboard the daemon serves on its HTTP address (the one `start` prints) and opens it",
+      "with $BROWSER, `open` (macOS) or `xdg-open` (with a display). Over SSH or without a display it only prints it.",
+    ],
+    options: { print: { type: "boolean", help: "Only print the URL" }, json },
+    load: () => import("./commands/dashboard.ts"),
   },
   {
     name: "logs",
