@@ -16,10 +16,22 @@ export interface Line {
 /** Line colours in order; each has a contrast of at least 3:1 on white (WCAG 1.4.11). */
 const COLOURS = ["#2563eb", "#b45309", "#047857", "#7c3aed"];
 
+/** What a chart draws. */
+export interface LineChartProps {
+  /** Names the chart for tests and styles (`data-chart`). */
+  name: string;
+  title: string;
+  /** Unix seconds. */
+  times: number[];
+  lines: Line[];
+  /** The unit of every line, the value axis' label. */
+  unit: string;
+  /** Formats a value on the value axis. @default {uPlot's own} */
+  format?: (value: number) => string;
+}
+
 /** Lines over time: `times` in unix seconds, each line's `values` beside them, all in one `unit`. */
-export function LineChart(
-  { name, title, times, lines, unit }: { name: string; title: string; times: number[]; lines: Line[]; unit: string },
-) {
+export function LineChart({ name, title, times, lines, unit, format }: LineChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   useEffect(() => {
@@ -30,7 +42,11 @@ export function LineChart(
         width: Math.max(280, box.current.clientWidth || 480),
         height: 180,
         series: [{}, ...lines.map((l, i) => ({ label: l.label, stroke: COLOURS[i % COLOURS.length], width: 2 }))],
-        axes: [{}, { size: 60, label: unit }],
+        axes: [{}, {
+          size: 60,
+          label: unit,
+          ...(format ? { values: (_: uPlot, splits: number[]) => splits.map(format) } : {}),
+        }],
       },
       [times, ...lines.map((l) => l.values)],
       box.current,

@@ -55,6 +55,12 @@ function nextSeries(s: Series, m: Record<string, number>, now: number): Series {
   return next;
 }
 
+/** A duration for the latency axis: milliseconds below a second (a ticked `0.001` says nothing). */
+function seconds(value: number): string {
+  if (value === 0) return "0";
+  return value < 1 ? `${+(value * 1000).toPrecision(3)} ms` : `${+value.toPrecision(3)} s`;
+}
+
 /** The overview page. */
 export function OverviewPage() {
   const services = usePolled(() => envManager.getServicesStatus({ serviceNames: [] }), 2000);
@@ -101,6 +107,7 @@ export function OverviewPage() {
             { label: "wait p95", values: series.waitP95 },
           ]}
           unit="seconds"
+          format={seconds}
         />
       </div>
       <h2>Services</h2>
