@@ -15,6 +15,7 @@ Deno.test("dspy-agent --help lists every command and the exit codes", async () =
       "start",
       "stop",
       "status",
+      "dashboard",
       "logs",
       "config",
       "pull",

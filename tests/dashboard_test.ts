@@ -55,7 +55,7 @@ Deno.test({
         await page.goto(url);
         await page.locator('tr[data-service="web"] .state.running').waitFor({ timeout: 30_000 });
         await page.locator('[data-count="completed"] strong').filter({ hasText: /^[1-9]/ }).waitFor();
-        await page.locator(".chart canvas").waitFor();
+        await page.locator('.chart[data-chart="throughput"] canvas').waitFor();
         await page.screenshot({ path: `${shots}/overview.png`, fullPage: true });
       });
 
@@ -141,7 +141,7 @@ Deno.test({
       await t.step("no serious or critical accessibility violation on any page (axe-core)", async () => {
         const axe = await Deno.readTextFile(new URL(import.meta.resolve("axe-core")).pathname);
         const problems: string[] = [];
-        for (const route of ["#/", "#/tasks", "#/tasks/seen-done", "#/services", "#/workers", "#/events"]) {
+        for (const route of ["#/", "#/tasks", "#/tasks/seen-done", "#/services", "#/workers", "#/events", "#/config"]) {
           await page.goto(`${url}${route}`);
           await page.locator("main h1").waitFor();
           await page.waitForTimeout(300);

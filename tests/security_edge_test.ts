@@ -48,6 +48,7 @@ const ROUTES: [string, string, string | undefined][] = [
   ["POST", "/orchestrator.v1.OrchestratorService/SubmitTask", JSON.stringify({ payload: { task_type: "noop" } })],
   ["POST", "/orchestrator.v1.OrchestratorService/Health", "{}"],
   ["POST", "/env_manager.v1.EnvManagerService/GetServicesStatus", "{}"],
+  ["POST", "/orchestrator.v1.OrchestratorService/GetConfig", "{}"],
 ];
 
 async function submittedCount(address: string): Promise<number> {
@@ -97,6 +98,13 @@ Deno.test("edge: browsers from other sites and rebinding names change nothing; s
     const answer = await request(addr, "POST", "/queue/submit", { ...json, origin: "http://evil.example" }, "{}");
     assertEquals(answer.status, 403);
     assertStringIncludes(answer.body, "cors_origins");
+    // Nor can another site read the daemon's settings.
+    const config = await request(addr, "POST", "/orchestrator.v1.OrchestratorService/GetConfig", {
+      ...json,
+      origin: "http://evil.example",
+    }, "{}");
+    assertEquals(config.status, 403);
+    assertEquals(config.headers["access-control-allow-origin"], undefined);
   });
 
   await t.step("CORS preflights are answered only for configured origins", async () => {

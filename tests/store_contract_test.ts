@@ -151,6 +151,21 @@ const CASES: [string, (client: Client) => Promise<void>][] = [
     const { metrics } = await client.getMetrics({ metricNames: [] });
     assert(metrics.tasks_completed >= 1, JSON.stringify(metrics));
   }],
+  ["metrics carry the last minute's run time and queue wait, beside the contract's keys", async (client) => {
+    // Three 300 ms attempts among the few dozen this contract runs: more than 5% of them, so the p95 is one of them.
+    const ids = ["c-lat-1", "c-lat-2", "c-lat-3"];
+    for (const id of ids) await client.submitTask({ id, payload: { task_type: "sleep", sleep_ms: "300" } });
+    for (const id of ids) assertEquals((await waitFor(client, id)).status, "completed");
+    const { metrics } = await client.getMetrics({ metricNames: [] });
+    assert(metrics.task_latency_window_attempts >= 3, JSON.stringify(metrics));
+    assert(metrics.task_latency_window_attempts < 60, "the case's premise: few attempts in the window");
+    assert(metrics.task_run_seconds_p95 >= 0.3, `run p95 ${metrics.task_run_seconds_p95}`);
+    assert(metrics.task_run_seconds_p50 <= metrics.task_run_seconds_p95);
+    assert(metrics.task_wait_seconds_p50 >= 0 && metrics.task_wait_seconds_p50 <= metrics.task_wait_seconds_p95);
+    for (const key of ["tasks_pending", "tasks_running", "tasks_completed", "tasks_tracked_total", "task_error_rate"]) {
+      assert(key in metrics, `the contract's key ${key}`);
+    }
+  }],
 ];
 
 async function runContract(t: Deno.TestContext, daemon: DaemonProcess): Promise<void> {

@@ -4,7 +4,7 @@
  * (`scripts/build-web`) into one script and one stylesheet that the daemon embeds (`src/daemon/dashboard_assets.ts`).
  * It talks to the daemon only through its Connect routes (`api.ts`), live through their server streams.
  *
- * Pages (`pages/`): overview, tasks and one task, services and their logs, workers, events. Routes are the URL's
+ * Pages (`pages/`): overview, tasks and one task, services and their logs, workers, events, config. Routes are the URL's
  * hash (`#/tasks/ID`), so the daemon serves one document.
  *
  * Parts from npm: Preact (the UI: 4 KB, maintained by a large team, the hooks API most readers know), uPlot (charts:
@@ -15,6 +15,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { saveBearer, session, TokenNeededError } from "./api.ts";
+import { ConfigPage } from "./pages/config.tsx";
 import { EventsPage } from "./pages/events.tsx";
 import { OverviewPage } from "./pages/overview.tsx";
 import { ServicesPage } from "./pages/services.tsx";
@@ -28,6 +29,7 @@ const NAV: [string, string][] = [
   ["#/services", "Services"],
   ["#/workers", "Workers"],
   ["#/events", "Events"],
+  ["#/config", "Config"],
 ];
 
 function useRoute(): string {
@@ -53,6 +55,8 @@ function page(route: string) {
       return <WorkersPage />;
     case "/events":
       return <EventsPage />;
+    case "/config":
+      return <ConfigPage />;
     default:
       return <OverviewPage />;
   }

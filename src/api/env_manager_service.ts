@@ -125,6 +125,10 @@ export function toServiceStatus(s: ServiceStatusInfo): MessageInitShape<typeof S
     image: s.image,
     restartCount: s.restartCount,
     enabled: s.enabled,
+    exited: s.exitCode !== undefined,
+    exitCode: s.exitCode ?? 0,
+    lastProbe: s.lastProbe ? `${s.lastProbe.healthy ? "healthy" : "unhealthy"}: ${s.lastProbe.detail}` : "",
+    lastProbeAtMs: BigInt(s.lastProbe?.at ?? 0),
   };
 }
 

@@ -4,10 +4,12 @@
  * @module
  */
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { LoadedConfig } from "../config/mod.ts";
 import type { Engine, EnvManager, Executor } from "../env/mod.ts";
 import { EnvManagerService } from "../gen/env_manager/v1/env_manager_pb.ts";
 import { OrchestratorService } from "../gen/orchestrator/v1/orchestrator_pb.ts";
 import type { Orchestrator } from "../orchestrator/mod.ts";
+import { configHandler } from "./config_handler.ts";
 import { healthHandler, type HealthReporter } from "./health.ts";
 import { envManagerHandlers } from "./env_manager_service.ts";
 import { envOpsDepsFor, envOpsHandlers } from "./env_ops_handlers.ts";
@@ -33,6 +35,8 @@ export interface ApiDeps {
   engine: Engine;
   /** Runs ExecuteTask's `payload.execution`. */
   executor: Executor;
+  /** The configuration the daemon started with and where each setting came from (GetConfig). */
+  config: LoadedConfig;
 }
 
 /** Returns a function that registers every service of the daemon on a router. */
@@ -41,7 +45,11 @@ import { registerStandardServices } from "./standard_services.ts";
 /** Registers every service of the daemon on a router. */
 export function routes(deps: ApiDeps): (router: ConnectRouter) => void {
   return (router) => {
-    router.service(OrchestratorService, { ...orchestratorHandlers(deps.orchestrator), ...healthHandler(deps.health) });
+    router.service(OrchestratorService, {
+      ...orchestratorHandlers(deps.orchestrator),
+      ...healthHandler(deps.health),
+      ...configHandler(deps.config),
+    });
     const ops = envOpsHandlers(envOpsDepsFor({
       env: deps.env,
       engine: deps.engine,

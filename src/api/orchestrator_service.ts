@@ -31,7 +31,7 @@ const MAX_BATCH = 10_000;
 /** Messages a slow StreamTaskResults client may fall behind before its stream ends. */
 const STREAM_BUFFER = 10_000;
 
-type Handlers = Omit<ServiceImpl<typeof OrchestratorService>, "health">;
+type Handlers = Omit<ServiceImpl<typeof OrchestratorService>, "health" | "getConfig">;
 
 /** The domain submission for one wire SubmitTaskRequest. */
 function toSubmission(req: SubmitTaskRequest) {
@@ -53,7 +53,7 @@ function toSubmission(req: SubmitTaskRequest) {
   };
 }
 
-/** Returns the OrchestratorService handlers (except Health) over an orchestrator. */
+/** Returns the OrchestratorService handlers (except Health and GetConfig) over an orchestrator. */
 export function orchestratorHandlers(orchestrator: Orchestrator): Handlers {
   const { tasks, events, workflows } = orchestrator;
   return {

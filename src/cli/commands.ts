@@ -136,6 +136,17 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import("./commands/status.ts"),
   },
   {
+    name: "dashboard",
+    summary: "Open the dashboard in a browser (and print its URL)",
+    usage: "dashboard [--print] [--json]",
+    description: [
+      "Prints the URL of the dashboard the daemon serves on its HTTP address (the one `start` prints) and opens it",
+      "with $BROWSER, `open` (macOS) or `xdg-open` (with a display). Over SSH or without a display it only prints it.",
+    ],
+    options: { print: { type: "boolean", help: "Only print the URL" }, json },
+    load: () => import("./commands/dashboard.ts"),
+  },
+  {
     name: "logs",
     summary: "Show service logs (or the daemon's)",
     usage: "logs [SERVICE...|daemon] [-f] [-n N] [--since T] [--timestamps]",

@@ -50,6 +50,9 @@ export const ENV_NAMES = [
   "DOCKER_TLS_VERIFY",
   "DOCKER_CERT_PATH",
   "DOCKER_CLIENT_TIMEOUT",
+  "BROWSER",
+  "DISPLAY",
+  "WAYLAND_DISPLAY",
 ] as const;
 
 /** Reads the environment variables the CLI uses (Deno.env.toObject needs every variable). */

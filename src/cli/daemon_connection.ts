@@ -19,6 +19,16 @@ export function dialAddress(listen: string): string {
   return listen;
 }
 
+/**
+ * The dashboard's address for a person to open (`start` prints it, `dashboard` opens it): a wildcard listen address
+ * is reached through loopback.
+ */
+export function dashboardUrl(config: Pick<Config, "httpAddr" | "tls">): string {
+  const at = config.httpAddr.lastIndexOf(":");
+  const host = config.httpAddr.slice(0, at).replace(/^(0\.0\.0\.0|\[::\])$/, "127.0.0.1");
+  return `${config.tls.cert ? "https" : "http"}://${host}:${config.httpAddr.slice(at + 1)}/`;
+}
+
 /** Creates clients for the configured daemon (no call is made yet). */
 export async function clientFor(ctx: CommandContext, config: Config): Promise<DaemonClient> {
   // With TLS configured the daemon serves only TLS; the CA to trust is [tls] ca, else the certificate itself.

@@ -39,3 +39,4 @@ export {
 export { parseAddr } from "./schema.ts";
 export { maskUrlPassword } from "./_values.ts";
 export { setConfigValue } from "./edit.ts";
+export { maskedConfig, type ShownSetting, shownSettings, toToml } from "./show.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { type ApiDeps, handleLegacyRequest, type HealthReporter, routes, stoppingError } from "../api/mod.ts";
-import { type Config, ConfigError, ConfigErrors } from "../config/mod.ts";
+import { type Config, ConfigError, ConfigErrors, type ConfigSource } from "../config/mod.ts";
 import {
   assertProjectOwned,
   createEngine,
@@ -46,6 +46,8 @@ export interface StartDaemonOptions {
   logger: Logger;
   /** How long open requests and streams get to finish at shutdown. @default {5000} */
   graceMs?: number;
+  /** Where each setting came from (`loadConfig`'s provenance), for GetConfig. @default {{}} (each reads as default) */
+  provenance?: Record<string, ConfigSource>;
 }
 
 /**
@@ -155,7 +157,14 @@ export async function startDaemon(
     stack.use(env);
     components.env_manager = "ready";
 
-    const deps: ApiDeps = { health, orchestrator, env, engine, executor };
+    const deps: ApiDeps = {
+      health,
+      orchestrator,
+      env,
+      engine,
+      executor,
+      config: { config, provenance: options.provenance ?? {} },
+    };
     const serviceRoutes = routes(deps);
     // A fresh secret per daemon run: pages read it from the daemon's own origin only (docs/security.md).
     const pageToken = randomHex(32);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Config } from "../config/mod.ts";
+import type { Config, ConfigSource } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { VERSION } from "../version.ts";
 import { startDaemon } from "./daemon.ts";
@@ -14,6 +14,8 @@ export interface RunDaemonOptions {
   logger: Logger;
   /** Resolves when the daemon should stop. @default {SIGTERM or SIGINT} */
   stopWhen?: Promise<unknown>;
+  /** Where each setting came from, for GetConfig. @default {{}} */
+  provenance?: Record<string, ConfigSource>;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function runDaemon(
   options: RunDaemonOptions,
 ): Promise<void> {
   await using lock = await acquireDaemonLock(config.home);
-  await using daemon = await startDaemon(config, { logger: options.logger });
+  await using daemon = await startDaemon(config, { logger: options.logger, provenance: options.provenance });
   await lock.publish({
     pid: Deno.pid,
     version: VERSION,

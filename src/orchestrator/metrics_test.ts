@@ -23,6 +23,7 @@ Deno.test("the registry carries the docs/compatibility.md §7 orchestrator metri
       "queue_tasks_completed_total",
       "events_published_total",
       "orchestrator_task_duration_seconds_bucket",
+      "orchestrator_task_queue_wait_seconds_bucket",
     ]
   ) assertStringIncludes(text, `\n${name}`);
   assertStringIncludes(text, 'orchestrator_concurrency_limit{class="cpu_short"} 4');

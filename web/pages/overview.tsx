@@ -12,25 +12,64 @@ import { usePolled } from "../live.ts";
 
 const WINDOW = 300;
 
+/** The charts' points: times, and each figure beside them (null where unknown). */
+interface Series {
+  t: number[];
+  done: (number | null)[];
+  runP50: (number | null)[];
+  runP95: (number | null)[];
+  waitP50: (number | null)[];
+  waitP95: (number | null)[];
+  /** The completed counter at the last poll; -1 before the first. */
+  total: number;
+}
+
+const FIGURES = ["done", "runP50", "runP95", "waitP50", "waitP95"] as const;
+
+function emptySeries(now: number): Series {
+  return {
+    t: [now - WINDOW],
+    done: [null],
+    runP50: [null],
+    runP95: [null],
+    waitP50: [null],
+    waitP95: [null],
+    total: -1,
+  };
+}
+
+/** Adds one poll's figures: the completed rate from the counter's change, latency from GetMetrics' last minute. */
+function nextSeries(s: Series, m: Record<string, number>, now: number): Series {
+  const total = m.queue_tasks_completed_total ?? 0;
+  // No attempt ended in the last minute: the latency is unknown, not zero.
+  const known = (m.task_latency_window_attempts ?? 0) > 0;
+  const point = {
+    done: s.total < 0 ? null : Math.max(0, total - s.total),
+    runP50: known ? m.task_run_seconds_p50 : null,
+    runP95: known ? m.task_run_seconds_p95 : null,
+    waitP50: known ? m.task_wait_seconds_p50 : null,
+    waitP95: known ? m.task_wait_seconds_p95 : null,
+  };
+  const next = { ...s, t: [...s.t, now].slice(-WINDOW), total };
+  for (const f of FIGURES) next[f] = [...s[f], point[f]].slice(-WINDOW);
+  return next;
+}
+
+/** A duration for the latency axis: milliseconds below a second (a ticked `0.001` says nothing). */
+function seconds(value: number): string {
+  if (value === 0) return "0";
+  return value < 1 ? `${+(value * 1000).toPrecision(3)} ms` : `${+value.toPrecision(3)} s`;
+}
+
 /** The overview page. */
 export function OverviewPage() {
   const services = usePolled(() => envManager.getServicesStatus({ serviceNames: [] }), 2000);
   const failures = usePolled(() => orchestrator.listTasks({ states: ["failed"], pageSize: 5 }), 2000);
-  // The chart spans five minutes from the start; before the page opened the rate is unknown (a gap, not zero).
-  const opened = Math.floor(Date.now() / 1000);
-  const [series, setSeries] = useState({
-    t: [opened - WINDOW] as number[],
-    done: [null] as (number | null)[],
-    total: -1,
-  });
+  // The charts span five minutes from the start; before the page opened the figures are unknown (a gap, not zero).
+  const [series, setSeries] = useState(() => emptySeries(Math.floor(Date.now() / 1000)));
   const metrics = usePolled(async () => {
     const m = (await orchestrator.getMetrics({ metricNames: [] })).metrics;
-    setSeries((s) => {
-      const now = Math.floor(Date.now() / 1000);
-      const total = m.queue_tasks_completed_total ?? 0;
-      const rate = s.total < 0 ? 0 : Math.max(0, total - s.total);
-      return { t: [...s.t, now].slice(-WINDOW), done: [...s.done, s.total < 0 ? null : rate].slice(-WINDOW), total };
-    });
+    setSeries((s) => nextSeries(s, m, Math.floor(Date.now() / 1000)));
     return m;
   }, 1000);
   const m = metrics.value ?? {};
@@ -49,7 +88,28 @@ export function OverviewPage() {
           </a>
         ))}
       </div>
-      <LineChart title="Tasks completed per second" times={series.t} values={series.done} unit="tasks/s" />
+      <div class="charts">
+        <LineChart
+          name="throughput"
+          title="Tasks completed per second"
+          times={series.t}
+          lines={[{ label: "completed", values: series.done }]}
+          unit="tasks/s"
+        />
+        <LineChart
+          name="latency"
+          title="Latency of the last minute's attempts"
+          times={series.t}
+          lines={[
+            { label: "run p50", values: series.runP50 },
+            { label: "run p95", values: series.runP95 },
+            { label: "wait p50", values: series.waitP50 },
+            { label: "wait p95", values: series.waitP95 },
+          ]}
+          unit="seconds"
+          format={seconds}
+        />
+      </div>
       <h2>Services</h2>
       <table>
         <thead>

@@ -1,11 +1,13 @@
 /// <reference lib="dom" />
 /**
- * Services: each service's state, health checks and ports, with start, stop and restart; a service's live logs with
- * follow and search, stamped with the engine's own times.
+ * Services: each service's state, health checks and ports, with start, stop and restart; why a failed or unhealthy
+ * service is so (its message, exit code, last probe and last log lines); a service's live logs with follow and search,
+ * stamped with the engine's own times.
  *
  * @module
  */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
+import type { ServiceStatus } from "../../src/gen/env_manager/v1/env_manager_pb.ts";
 import { envManager, errorText } from "../api.ts";
 import { usePolled, useStream } from "../live.ts";
 
@@ -43,7 +45,7 @@ export function ServicesPage() {
           </tr>
         </thead>
         <tbody>
-          {Object.entries(status.value?.services ?? {}).map(([name, s]) => (
+          {Object.entries(status.value?.services ?? {}).flatMap(([name, s]) => [
             <tr key={name} data-service={name}>
               <td>{name}</td>
               <td>
@@ -67,12 +69,75 @@ export function ServicesPage() {
                 </button>
                 <button type="button" onClick={() => setShown(name)}>Logs</button>
               </td>
-            </tr>
-          ))}
+            </tr>,
+            (s.status === "failed" || s.status === "unhealthy") && (
+              <tr key={`${name}-why`} class="why" data-why={name}>
+                <td colSpan={5}>
+                  <Why service={s} />
+                </td>
+              </tr>
+            ),
+          ])}
         </tbody>
       </table>
       {shown && <Logs service={shown} />}
     </section>
+  );
+}
+
+/** Log lines shown under a failed service. */
+const WHY_LINES = 20;
+
+/** Why a service failed or is unhealthy: its message, exit code, last probe, and its container's last log lines. */
+function Why({ service }: { service: ServiceStatus }) {
+  const [lines, setLines] = useState<string[] | undefined>(undefined);
+  const [error, setError] = useState("");
+  // Read once per container: a failed container's log does not grow, and a new container is a new story.
+  useEffect(() => {
+    setLines(undefined);
+    setError("");
+    // No container (its image never came, or it was removed): no log to read.
+    if (!service.containerId) return;
+    const stop = new AbortController();
+    const read: string[] = [];
+    (async () => {
+      for await (
+        const entry of envManager.streamLogs({ serviceName: service.name, tail: WHY_LINES }, { signal: stop.signal })
+      ) read.push(`${entry.stream} ${entry.message}`);
+      setLines(read);
+    })().catch((e) => stop.signal.aborted || setError(errorText(e)));
+    return () => stop.abort();
+  }, [service.name, service.containerId]);
+  const probe = service.lastProbe || service.healthChecks.detail;
+  return (
+    <div class="why-detail">
+      <h2>Why {service.name} is {service.status}</h2>
+      <dl>
+        {service.message && (
+          <>
+            <dt>Message</dt>
+            <dd data-why-message>{service.message}</dd>
+          </>
+        )}
+        {service.exited && (
+          <>
+            <dt>Exit code</dt>
+            <dd data-exit-code={service.exitCode}>{service.exitCode}</dd>
+          </>
+        )}
+        {probe && (
+          <>
+            <dt>Last probe ({service.healthChecks.kind})</dt>
+            <dd data-why-probe>{probe}</dd>
+          </>
+        )}
+      </dl>
+      <h3>Last log lines</h3>
+      {!service.containerId && <p class="muted">No container: nothing was logged.</p>}
+      {error && <p class="error">{error}</p>}
+      {lines && lines.length === 0 && <p class="muted">The container wrote nothing.</p>}
+      {lines && lines.length > 0 && <pre class="logs" data-why-logs tabIndex={0}>{lines.join("\n")}</pre>}
+    </div>
   );
 }
 

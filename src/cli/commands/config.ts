@@ -58,37 +58,23 @@ async function init(ctx: CommandContext): Promise<number> {
   return ExitCode.ok;
 }
 
-/** The configuration as shown: the store URL's password masked (it may come from the environment). */
+/** The configuration as shown: secrets masked, as everywhere a setting is shown (docs/security.md). */
 async function shownConfig(ctx: CommandContext) {
   const { config, provenance } = await ctx.loadConfig();
-  const shown = config.storeUrl ? { ...config, storeUrl: configModule.maskUrlPassword(config.storeUrl) } : config;
-  return { config: shown, provenance };
+  return { config: configModule.maskedConfig(config), provenance };
 }
 
 async function show(ctx: CommandContext): Promise<number> {
-  const { config, provenance } = await shownConfig(ctx);
+  const loaded = await ctx.loadConfig();
   if (ctx.globals.json) {
-    ctx.output.writeJson({ config, provenance });
+    ctx.output.writeJson({ config: configModule.maskedConfig(loaded.config), provenance: loaded.provenance });
     return ExitCode.ok;
   }
   const c = ctx.output.colors;
-  const rows: [string, string, string][] = [];
-  for (const s of configModule.SETTINGS) {
-    const value = (config as unknown as Record<string, unknown>)[s.field];
-    rows.push([s.key, toToml(value), provenance[s.key] ?? "default"]);
-  }
-  for (const [name, service] of Object.entries(config.services)) {
-    rows.push([`services.${name}`, toToml(service), provenance[`services.${name}`] ?? "default"]);
-  }
-  for (const [name, port] of Object.entries(config.ports)) {
-    rows.push([`ports.${name}`, String(port), provenance[`ports.${name}`] ?? "default"]);
-  }
-  for (const [name, cls] of Object.entries(config.tasks.classes)) {
-    rows.push([`tasks.classes.${name}`, toToml(cls), provenance[`tasks.classes.${name}`] ?? "file"]);
-  }
-  ctx.output.line(c.dim(`# ${config.configFile}`));
-  const width = Math.max(...rows.map(([k]) => k.length));
-  for (const [key, value, source] of rows) {
+  const rows = configModule.shownSettings(loaded);
+  ctx.output.line(c.dim(`# ${loaded.config.configFile}`));
+  const width = Math.max(...rows.map((r) => r.key.length));
+  for (const { key, value, source } of rows) {
     const tag = source === "default" ? c.dim(source) : c.cyan(source);
     ctx.output.line(`${key.padEnd(width)} = ${value}  ${c.dim("#")} ${tag}`);
   }
@@ -105,7 +91,7 @@ async function get(ctx: CommandContext, args: string[]): Promise<number> {
     });
   }
   if (ctx.globals.json) ctx.output.writeJson({ key: args[0], value, source: provenance[args[0]] ?? "default" });
-  else ctx.output.line(typeof value === "string" ? value : toToml(value));
+  else ctx.output.line(typeof value === "string" ? value : configModule.toToml(value));
   return ExitCode.ok;
 }
 
@@ -174,18 +160,6 @@ function lookup(config: configModule.Config, key: string): unknown {
     value = record[part] ?? record[part.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase())];
   }
   return value;
-}
-
-function toToml(value: unknown): string {
-  if (value === undefined) return '""';
-  if (typeof value === "string") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(toToml).join(", ")}]`;
-  if (value && typeof value === "object") {
-    return `{ ${
-      Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} = ${toToml(v)}`).join(", ")
-    } }`;
-  }
-  return String(value);
 }
 
 async function exists(path: string): Promise<boolean> {

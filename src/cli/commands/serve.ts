@@ -5,16 +5,16 @@
  * @module
  */
 
-import { type CommandContext, configOf } from "../context.ts";
+import type { CommandContext } from "../context.ts";
 import { ExitCode } from "../errors.ts";
 
 /** Runs the daemon until SIGTERM or SIGINT. */
 export async function run(ctx: CommandContext): Promise<number> {
-  const config = await configOf(ctx);
+  const { config, provenance } = await ctx.loadConfig();
   const [{ runDaemon }, { createLogger }] = await Promise.all([
     import("../../daemon/mod.ts"),
     import("../../log/mod.ts"),
   ]);
-  await runDaemon(config, { logger: createLogger({ level: config.logLevel }) });
+  await runDaemon(config, { logger: createLogger({ level: config.logLevel }), provenance });
   return ExitCode.ok;
 }

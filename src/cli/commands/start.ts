@@ -9,7 +9,7 @@
 import type { DaemonClient, Health } from "../../client/mod.ts";
 import type { Config } from "../../config/mod.ts";
 import { type CommandContext, configOf } from "../context.ts";
-import { findDaemon } from "../daemon_connection.ts";
+import { dashboardUrl, findDaemon } from "../daemon_connection.ts";
 import { CommandFailedError, DaemonExitedError, ExitCode, ServicesFailedError, UsageError } from "../errors.ts";
 import { acquireStartLock } from "../lifecycle/start_lock.ts";
 import { serveCommand, spawnDaemon } from "../lifecycle/spawn_daemon.ts";
@@ -194,11 +194,4 @@ function report(
     ctx.output.line(`  Dashboard: ${dashboardUrl(config)}`);
   }
   return ExitCode.ok;
-}
-
-/** The dashboard's address for a person to open: a wildcard listen address is reached through loopback. */
-function dashboardUrl(config: Config): string {
-  const at = config.httpAddr.lastIndexOf(":");
-  const host = config.httpAddr.slice(0, at).replace(/^(0\.0\.0\.0|\[::\])$/, "127.0.0.1");
-  return `${config.tls.cert ? "https" : "http"}://${host}:${config.httpAddr.slice(at + 1)}/`;
 }

@@ -38,6 +38,10 @@ export interface ServiceStatusInfo {
   image: string;
   restartCount: number;
   enabled: boolean;
+  /** The container's exit code once it has exited. */
+  exitCode?: number;
+  /** A failed service's last health probe: why it never became, or stopped being, healthy. */
+  lastProbe?: { healthy: boolean; detail: string; at: number };
 }
 
 /** Options of {@linkcode servicesStatus}. */
@@ -108,7 +112,20 @@ function describe(
     image: def?.image ?? container?.Image ?? "",
     restartCount: record.restartCount,
     enabled: def?.enabled ?? false,
+    exitCode: exitCodeOf(container),
+    // Kept for a failed service only: it explains the failure (for a running one the health checks above tell).
+    lastProbe: status === "failed" && record.lastHealth ? { ...record.lastHealth } : undefined,
   };
+}
+
+/**
+ * The exit code of a container that has exited, from the engine's list entry: its `Status` reads `Exited (CODE) …`
+ * (the Engine API's container list carries no separate field for it).
+ */
+function exitCodeOf(container: ContainerSummary | undefined): number | undefined {
+  if (!container || container.State === "running") return undefined;
+  const code = container.Status.match(/^Exited \((\d+)\)/)?.[1];
+  return code === undefined ? undefined : Number(code);
 }
 
 /** The manager's state wins while it acts; otherwise the container's own state tells. */
@@ -124,6 +141,5 @@ function statusFromBoth(
     return fromRecord;
   }
   if (running) return "running";
-  const code = Number(container.Status.match(/Exited \((\d+)\)/)?.[1] ?? "0");
-  return code === 0 ? "stopped" : "failed";
+  return (exitCodeOf(container) ?? 0) === 0 ? "stopped" : "failed";
 }

@@ -34,7 +34,9 @@ export async function runForeground(ctx: CommandContext, config: Config, timeout
   ctx.signal.addEventListener("abort", () => void stopEverything(), { once: true });
   Deno.addSignalListener("SIGTERM", () => void stopEverything());
   let daemonFailed: unknown;
-  const daemon = runDaemon(config, { logger: createLogger({ level: config.logLevel }), stopWhen: stop })
+  // The configuration is loaded once per command: this is the provenance of the `config` given.
+  const { provenance } = await ctx.loadConfig();
+  const daemon = runDaemon(config, { logger: createLogger({ level: config.logLevel }), stopWhen: stop, provenance })
     .catch((error) => {
       daemonFailed = error;
       throw error;

@@ -16,7 +16,92 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orchestrator/v1/orchestrator.proto.
  */
 export const file_orchestrator_v1_orchestrator: GenFile = /*@__PURE__*/
-  fileDesc("CiJvcmNoZXN0cmF0b3IvdjEvb3JjaGVzdHJhdG9yLnByb3RvEg9vcmNoZXN0cmF0b3IudjEiIgoSQmFja3VwU3RvcmVSZXF1ZXN0EgwKBHBhdGgYASABKAkiMgoTQmFja3VwU3RvcmVSZXNwb25zZRIMCgRwYXRoGAEgASgJEg0KBWJ5dGVzGAIgASgDIhMKEUNoZWNrU3RvcmVSZXF1ZXN0Ij4KEkNoZWNrU3RvcmVSZXNwb25zZRIKCgJvaxgBIAEoCBIOCgZkZXRhaWwYAiABKAkSDAoEcGF0aBgDIAEoCSKUBAoRU3VibWl0VGFza1JlcXVlc3QSCgoCaWQYASABKAkSDQoFY2xhc3MYAiABKAkSQAoHcGF5bG9hZBgDIAMoCzIvLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrUmVxdWVzdC5QYXlsb2FkRW50cnkSEAoIcHJpb3JpdHkYBCABKAUSEwoLd29ya2Zsb3dfaWQYBSABKAkSFwoPdGltZW91dF9zZWNvbmRzGAYgASgFEhQKDG1heF9hdHRlbXB0cxgHIAEoBRIVCg1ub3RfYmVmb3JlX21zGAggASgDEj4KBmxhYmVscxgJIAMoCzIuLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrUmVxdWVzdC5MYWJlbHNFbnRyeRJLCg13b3JrZXJfbGFiZWxzGAogAygLMjQub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0LldvcmtlckxhYmVsc0VudHJ5EhQKDGF0X21vc3Rfb25jZRgLIAEoCBouCgxQYXlsb2FkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjMKEVdvcmtlckxhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRQoSU3VibWl0VGFza1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDwoHdGFza19pZBgCIAEoCRINCgVlcnJvchgDIAEoCSJHChJTdWJtaXRUYXNrc1JlcXVlc3QSMQoFdGFza3MYASADKAsyIi5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1JlcXVlc3QiSwoTU3VibWl0VGFza3NSZXNwb25zZRI0CgdyZXN1bHRzGAEgAygLMiMub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXNwb25zZSJHChhTdHJlYW1UYXNrUmVzdWx0c1JlcXVlc3QSEAoIdGFza19pZHMYASADKAkSGQoRaW5jbHVkZV9jb21wbGV0ZWQYAiABKAgi8AEKClRhc2tSZXN1bHQSDwoHdGFza19pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSNwoGcmVzdWx0GAMgAygLMicub3JjaGVzdHJhdG9yLnYxLlRhc2tSZXN1bHQuUmVzdWx0RW50cnkSDQoFZXJyb3IYBCABKAkSEwoLZHVyYXRpb25fbXMYBSABKAESFAoMY29tcGxldGVkX2F0GAYgASgDEg0KBXN0YXRlGAcgASgJEhAKCGF0dGVtcHRzGAggASgFGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJwoUR2V0VGFza1N0YXR1c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSLfAQoVR2V0VGFza1N0YXR1c1Jlc3BvbnNlEg8KB3Rhc2tfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEkIKBnJlc3VsdBgDIAMoCzIyLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVzcG9uc2UuUmVzdWx0RW50cnkSDQoFZXJyb3IYBCABKAkSIwoEdGFzaxgFIAEoCzIVLm9yY2hlc3RyYXRvci52MS5UYXNrGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihwUKBFRhc2sSCgoCaWQYASABKAkSDQoFY2xhc3MYAiABKAkSDgoGc3RhdHVzGAMgASgJEg0KBXN0YXRlGAQgASgJEhAKCHByaW9yaXR5GAUgASgFEjMKB3BheWxvYWQYBiADKAsyIi5vcmNoZXN0cmF0b3IudjEuVGFzay5QYXlsb2FkRW50cnkSMQoGcmVzdWx0GAcgAygLMiEub3JjaGVzdHJhdG9yLnYxLlRhc2suUmVzdWx0RW50cnkSDQoFZXJyb3IYCCABKAkSEAoIYXR0ZW1wdHMYCSABKAUSFAoMbWF4X2F0dGVtcHRzGAogASgFEhcKD3RpbWVvdXRfc2Vjb25kcxgLIAEoBRITCgt3b3JrZmxvd19pZBgMIAEoCRIxCgZsYWJlbHMYDSADKAsyIS5vcmNoZXN0cmF0b3IudjEuVGFzay5MYWJlbHNFbnRyeRIVCg1jcmVhdGVkX2F0X21zGA4gASgDEhUKDXN0YXJ0ZWRfYXRfbXMYDyABKAMSFgoOZmluaXNoZWRfYXRfbXMYECABKAMSFQoNbm90X2JlZm9yZV9tcxgRIAEoAxIWCg53YWl0aW5nX3JlYXNvbhgSIAEoCRIVCg1pbnRlcnJ1cHRpb25zGBMgASgFEhkKEW1heF9pbnRlcnJ1cHRpb25zGBQgASgFGi4KDFBheWxvYWRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI0ChFDYW5jZWxUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJEChJDYW5jZWxUYXNrUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZzdGF0dXMYAiABKAkSDQoFZXJyb3IYAyABKAki2wEKEExpc3RUYXNrc1JlcXVlc3QSDgoGc3RhdGVzGAEgAygJEg0KBWNsYXNzGAIgASgJEhMKC3dvcmtmbG93X2lkGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJEj0KBmxhYmVscxgGIAMoCzItLm9yY2hlc3RyYXRvci52MS5MaXN0VGFza3NSZXF1ZXN0LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUgoRTGlzdFRhc2tzUmVzcG9uc2USJAoFdGFza3MYASADKAsyFS5vcmNoZXN0cmF0b3IudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVAoVQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSDAoEc3BlYxgEIAEoDCJNChZDcmVhdGVXb3JrZmxvd1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSEwoLd29ya2Zsb3dfaWQYAiABKAkSDQoFZXJyb3IYAyABKAkiuQEKF1N0YXJ0V29ya2Zsb3dSdW5SZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRJCCgVpbnB1dBgDIAMoCzIzLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVxdWVzdC5JbnB1dEVudHJ5GiwKCklucHV0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJKChhTdGFydFdvcmtmbG93UnVuUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZydW5faWQYAiABKAkSDQoFZXJyb3IYAyABKAkiLQobU3RyZWFtV29ya2Zsb3dTdGF0dXNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSL7AQoUV29ya2Zsb3dTdGF0dXNVcGRhdGUSDgoGcnVuX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIUCgxjdXJyZW50X3N0ZXAYAyABKAkSFwoPc3RlcHNfY29tcGxldGVkGAQgASgFEhMKC3RvdGFsX3N0ZXBzGAUgASgFEkEKBm91dHB1dBgGIAMoCzIxLm9yY2hlc3RyYXRvci52MS5Xb3JrZmxvd1N0YXR1c1VwZGF0ZS5PdXRwdXRFbnRyeRINCgVlcnJvchgHIAEoCRotCgtPdXRwdXRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjoKGENhbmNlbFdvcmtmbG93UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkSDgoGcmVhc29uGAIgASgJIksKGUNhbmNlbFdvcmtmbG93UnVuUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZzdGF0dXMYAiABKAkSDQoFZXJyb3IYAyABKAkiKQoRR2V0TWV0cmljc1JlcXVlc3QSFAoMbWV0cmljX25hbWVzGAEgAygJIpQBCg9NZXRyaWNzUmVzcG9uc2USPgoHbWV0cmljcxgBIAMoCzItLm9yY2hlc3RyYXRvci52MS5NZXRyaWNzUmVzcG9uc2UuTWV0cmljc0VudHJ5EhEKCXRpbWVzdGFtcBgCIAEoAxouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJbChNTdHJlYW1FdmVudHNSZXF1ZXN0EhMKC2V2ZW50X3R5cGVzGAEgAygJEhcKD3NpbmNlX3RpbWVzdGFtcBgCIAEoAxIWCg5hZnRlcl9zZXF1ZW5jZRgDIAEoAyLUAQoLU3lzdGVtRXZlbnQSEgoKZXZlbnRfdHlwZRgBIAEoCRITCgtyZXNvdXJjZV9pZBgCIAEoCRI0CgRkYXRhGAMgAygLMiYub3JjaGVzdHJhdG9yLnYxLlN5c3RlbUV2ZW50LkRhdGFFbnRyeRIRCgl0aW1lc3RhbXAYBCABKAMSEAoIc2VxdWVuY2UYBSABKAMSFAoMdGltZXN0YW1wX21zGAYgASgDGisKCURhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIg8KDUhlYWx0aFJlcXVlc3QimAIKDkhlYWx0aFJlc3BvbnNlEg8KB2hlYWx0aHkYASABKAgSDwoHdmVyc2lvbhgCIAEoCRI/CghzZXJ2aWNlcxgDIAMoCzItLm9yY2hlc3RyYXRvci52MS5IZWFsdGhSZXNwb25zZS5TZXJ2aWNlc0VudHJ5EgsKA3BpZBgEIAEoAxIWCg51cHRpbWVfc2Vjb25kcxgFIAEoARIUCgxncnBjX2FkZHJlc3MYBiABKAkSFAoMaHR0cF9hZGRyZXNzGAcgASgJEg4KBmNvbW1pdBgIIAEoCRIRCglzdGF0ZV9kaXIYCSABKAkaLwoNU2VydmljZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBMv0KChNPcmNoZXN0cmF0b3JTZXJ2aWNlElUKClN1Ym1pdFRhc2sSIi5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1JlcXVlc3QaIy5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1Jlc3BvbnNlEl0KEVN0cmVhbVRhc2tSZXN1bHRzEikub3JjaGVzdHJhdG9yLnYxLlN0cmVhbVRhc2tSZXN1bHRzUmVxdWVzdBobLm9yY2hlc3RyYXRvci52MS5UYXNrUmVzdWx0MAESXgoNR2V0VGFza1N0YXR1cxIlLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVxdWVzdBomLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVzcG9uc2USYQoOQ3JlYXRlV29ya2Zsb3cSJi5vcmNoZXN0cmF0b3IudjEuQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0Gicub3JjaGVzdHJhdG9yLnYxLkNyZWF0ZVdvcmtmbG93UmVzcG9uc2USZwoQU3RhcnRXb3JrZmxvd1J1bhIoLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVxdWVzdBopLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVzcG9uc2USbQoUU3RyZWFtV29ya2Zsb3dTdGF0dXMSLC5vcmNoZXN0cmF0b3IudjEuU3RyZWFtV29ya2Zsb3dTdGF0dXNSZXF1ZXN0GiUub3JjaGVzdHJhdG9yLnYxLldvcmtmbG93U3RhdHVzVXBkYXRlMAESUgoKR2V0TWV0cmljcxIiLm9yY2hlc3RyYXRvci52MS5HZXRNZXRyaWNzUmVxdWVzdBogLm9yY2hlc3RyYXRvci52MS5NZXRyaWNzUmVzcG9uc2USVAoMU3RyZWFtRXZlbnRzEiQub3JjaGVzdHJhdG9yLnYxLlN0cmVhbUV2ZW50c1JlcXVlc3QaHC5vcmNoZXN0cmF0b3IudjEuU3lzdGVtRXZlbnQwARJJCgZIZWFsdGgSHi5vcmNoZXN0cmF0b3IudjEuSGVhbHRoUmVxdWVzdBofLm9yY2hlc3RyYXRvci52MS5IZWFsdGhSZXNwb25zZRJVCgpDYW5jZWxUYXNrEiIub3JjaGVzdHJhdG9yLnYxLkNhbmNlbFRhc2tSZXF1ZXN0GiMub3JjaGVzdHJhdG9yLnYxLkNhbmNlbFRhc2tSZXNwb25zZRJSCglMaXN0VGFza3MSIS5vcmNoZXN0cmF0b3IudjEuTGlzdFRhc2tzUmVxdWVzdBoiLm9yY2hlc3RyYXRvci52MS5MaXN0VGFza3NSZXNwb25zZRJqChFDYW5jZWxXb3JrZmxvd1J1bhIpLm9yY2hlc3RyYXRvci52MS5DYW5jZWxXb3JrZmxvd1J1blJlcXVlc3QaKi5vcmNoZXN0cmF0b3IudjEuQ2FuY2VsV29ya2Zsb3dSdW5SZXNwb25zZRJYCgtTdWJtaXRUYXNrcxIjLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrc1JlcXVlc3QaJC5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza3NSZXNwb25zZRJYCgtCYWNrdXBTdG9yZRIjLm9yY2hlc3RyYXRvci52MS5CYWNrdXBTdG9yZVJlcXVlc3QaJC5vcmNoZXN0cmF0b3IudjEuQmFja3VwU3RvcmVSZXNwb25zZRJVCgpDaGVja1N0b3JlEiIub3JjaGVzdHJhdG9yLnYxLkNoZWNrU3RvcmVSZXF1ZXN0GiMub3JjaGVzdHJhdG9yLnYxLkNoZWNrU3RvcmVSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CiJvcmNoZXN0cmF0b3IvdjEvb3JjaGVzdHJhdG9yLnByb3RvEg9vcmNoZXN0cmF0b3IudjEiEgoQR2V0Q29uZmlnUmVxdWVzdCJaChFHZXRDb25maWdSZXNwb25zZRIwCghzZXR0aW5ncxgBIAMoCzIeLm9yY2hlc3RyYXRvci52MS5Db25maWdTZXR0aW5nEhMKC2NvbmZpZ19maWxlGAIgASgJIksKDUNvbmZpZ1NldHRpbmcSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJEg4KBnNvdXJjZRgDIAEoCRIOCgZvcmlnaW4YBCABKAkiIgoSQmFja3VwU3RvcmVSZXF1ZXN0EgwKBHBhdGgYASABKAkiMgoTQmFja3VwU3RvcmVSZXNwb25zZRIMCgRwYXRoGAEgASgJEg0KBWJ5dGVzGAIgASgDIhMKEUNoZWNrU3RvcmVSZXF1ZXN0Ij4KEkNoZWNrU3RvcmVSZXNwb25zZRIKCgJvaxgBIAEoCBIOCgZkZXRhaWwYAiABKAkSDAoEcGF0aBgDIAEoCSKUBAoRU3VibWl0VGFza1JlcXVlc3QSCgoCaWQYASABKAkSDQoFY2xhc3MYAiABKAkSQAoHcGF5bG9hZBgDIAMoCzIvLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrUmVxdWVzdC5QYXlsb2FkRW50cnkSEAoIcHJpb3JpdHkYBCABKAUSEwoLd29ya2Zsb3dfaWQYBSABKAkSFwoPdGltZW91dF9zZWNvbmRzGAYgASgFEhQKDG1heF9hdHRlbXB0cxgHIAEoBRIVCg1ub3RfYmVmb3JlX21zGAggASgDEj4KBmxhYmVscxgJIAMoCzIuLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrUmVxdWVzdC5MYWJlbHNFbnRyeRJLCg13b3JrZXJfbGFiZWxzGAogAygLMjQub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0LldvcmtlckxhYmVsc0VudHJ5EhQKDGF0X21vc3Rfb25jZRgLIAEoCBouCgxQYXlsb2FkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjMKEVdvcmtlckxhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRQoSU3VibWl0VGFza1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDwoHdGFza19pZBgCIAEoCRINCgVlcnJvchgDIAEoCSJHChJTdWJtaXRUYXNrc1JlcXVlc3QSMQoFdGFza3MYASADKAsyIi5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1JlcXVlc3QiSwoTU3VibWl0VGFza3NSZXNwb25zZRI0CgdyZXN1bHRzGAEgAygLMiMub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXNwb25zZSJHChhTdHJlYW1UYXNrUmVzdWx0c1JlcXVlc3QSEAoIdGFza19pZHMYASADKAkSGQoRaW5jbHVkZV9jb21wbGV0ZWQYAiABKAgi8AEKClRhc2tSZXN1bHQSDwoHdGFza19pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSNwoGcmVzdWx0GAMgAygLMicub3JjaGVzdHJhdG9yLnYxLlRhc2tSZXN1bHQuUmVzdWx0RW50cnkSDQoFZXJyb3IYBCABKAkSEwoLZHVyYXRpb25fbXMYBSABKAESFAoMY29tcGxldGVkX2F0GAYgASgDEg0KBXN0YXRlGAcgASgJEhAKCGF0dGVtcHRzGAggASgFGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJwoUR2V0VGFza1N0YXR1c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSLfAQoVR2V0VGFza1N0YXR1c1Jlc3BvbnNlEg8KB3Rhc2tfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEkIKBnJlc3VsdBgDIAMoCzIyLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVzcG9uc2UuUmVzdWx0RW50cnkSDQoFZXJyb3IYBCABKAkSIwoEdGFzaxgFIAEoCzIVLm9yY2hlc3RyYXRvci52MS5UYXNrGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihwUKBFRhc2sSCgoCaWQYASABKAkSDQoFY2xhc3MYAiABKAkSDgoGc3RhdHVzGAMgASgJEg0KBXN0YXRlGAQgASgJEhAKCHByaW9yaXR5GAUgASgFEjMKB3BheWxvYWQYBiADKAsyIi5vcmNoZXN0cmF0b3IudjEuVGFzay5QYXlsb2FkRW50cnkSMQoGcmVzdWx0GAcgAygLMiEub3JjaGVzdHJhdG9yLnYxLlRhc2suUmVzdWx0RW50cnkSDQoFZXJyb3IYCCABKAkSEAoIYXR0ZW1wdHMYCSABKAUSFAoMbWF4X2F0dGVtcHRzGAogASgFEhcKD3RpbWVvdXRfc2Vjb25kcxgLIAEoBRITCgt3b3JrZmxvd19pZBgMIAEoCRIxCgZsYWJlbHMYDSADKAsyIS5vcmNoZXN0cmF0b3IudjEuVGFzay5MYWJlbHNFbnRyeRIVCg1jcmVhdGVkX2F0X21zGA4gASgDEhUKDXN0YXJ0ZWRfYXRfbXMYDyABKAMSFgoOZmluaXNoZWRfYXRfbXMYECABKAMSFQoNbm90X2JlZm9yZV9tcxgRIAEoAxIWCg53YWl0aW5nX3JlYXNvbhgSIAEoCRIVCg1pbnRlcnJ1cHRpb25zGBMgASgFEhkKEW1heF9pbnRlcnJ1cHRpb25zGBQgASgFGi4KDFBheWxvYWRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI0ChFDYW5jZWxUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJEChJDYW5jZWxUYXNrUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZzdGF0dXMYAiABKAkSDQoFZXJyb3IYAyABKAki2wEKEExpc3RUYXNrc1JlcXVlc3QSDgoGc3RhdGVzGAEgAygJEg0KBWNsYXNzGAIgASgJEhMKC3dvcmtmbG93X2lkGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJEj0KBmxhYmVscxgGIAMoCzItLm9yY2hlc3RyYXRvci52MS5MaXN0VGFza3NSZXF1ZXN0LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUgoRTGlzdFRhc2tzUmVzcG9uc2USJAoFdGFza3MYASADKAsyFS5vcmNoZXN0cmF0b3IudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVAoVQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSDAoEc3BlYxgEIAEoDCJNChZDcmVhdGVXb3JrZmxvd1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSEwoLd29ya2Zsb3dfaWQYAiABKAkSDQoFZXJyb3IYAyABKAkiuQEKF1N0YXJ0V29ya2Zsb3dSdW5SZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRJCCgVpbnB1dBgDIAMoCzIzLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVxdWVzdC5JbnB1dEVudHJ5GiwKCklucHV0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJKChhTdGFydFdvcmtmbG93UnVuUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZydW5faWQYAiABKAkSDQoFZXJyb3IYAyABKAkiLQobU3RyZWFtV29ya2Zsb3dTdGF0dXNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSL7AQoUV29ya2Zsb3dTdGF0dXNVcGRhdGUSDgoGcnVuX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIUCgxjdXJyZW50X3N0ZXAYAyABKAkSFwoPc3RlcHNfY29tcGxldGVkGAQgASgFEhMKC3RvdGFsX3N0ZXBzGAUgASgFEkEKBm91dHB1dBgGIAMoCzIxLm9yY2hlc3RyYXRvci52MS5Xb3JrZmxvd1N0YXR1c1VwZGF0ZS5PdXRwdXRFbnRyeRINCgVlcnJvchgHIAEoCRotCgtPdXRwdXRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjoKGENhbmNlbFdvcmtmbG93UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkSDgoGcmVhc29uGAIgASgJIksKGUNhbmNlbFdvcmtmbG93UnVuUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZzdGF0dXMYAiABKAkSDQoFZXJyb3IYAyABKAkiKQoRR2V0TWV0cmljc1JlcXVlc3QSFAoMbWV0cmljX25hbWVzGAEgAygJIpQBCg9NZXRyaWNzUmVzcG9uc2USPgoHbWV0cmljcxgBIAMoCzItLm9yY2hlc3RyYXRvci52MS5NZXRyaWNzUmVzcG9uc2UuTWV0cmljc0VudHJ5EhEKCXRpbWVzdGFtcBgCIAEoAxouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJbChNTdHJlYW1FdmVudHNSZXF1ZXN0EhMKC2V2ZW50X3R5cGVzGAEgAygJEhcKD3NpbmNlX3RpbWVzdGFtcBgCIAEoAxIWCg5hZnRlcl9zZXF1ZW5jZRgDIAEoAyLUAQoLU3lzdGVtRXZlbnQSEgoKZXZlbnRfdHlwZRgBIAEoCRITCgtyZXNvdXJjZV9pZBgCIAEoCRI0CgRkYXRhGAMgAygLMiYub3JjaGVzdHJhdG9yLnYxLlN5c3RlbUV2ZW50LkRhdGFFbnRyeRIRCgl0aW1lc3RhbXAYBCABKAMSEAoIc2VxdWVuY2UYBSABKAMSFAoMdGltZXN0YW1wX21zGAYgASgDGisKCURhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIg8KDUhlYWx0aFJlcXVlc3QimAIKDkhlYWx0aFJlc3BvbnNlEg8KB2hlYWx0aHkYASABKAgSDwoHdmVyc2lvbhgCIAEoCRI/CghzZXJ2aWNlcxgDIAMoCzItLm9yY2hlc3RyYXRvci52MS5IZWFsdGhSZXNwb25zZS5TZXJ2aWNlc0VudHJ5EgsKA3BpZBgEIAEoAxIWCg51cHRpbWVfc2Vjb25kcxgFIAEoARIUCgxncnBjX2FkZHJlc3MYBiABKAkSFAoMaHR0cF9hZGRyZXNzGAcgASgJEg4KBmNvbW1pdBgIIAEoCRIRCglzdGF0ZV9kaXIYCSABKAkaLwoNU2VydmljZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBMtELChNPcmNoZXN0cmF0b3JTZXJ2aWNlElUKClN1Ym1pdFRhc2sSIi5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1JlcXVlc3QaIy5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1Jlc3BvbnNlEl0KEVN0cmVhbVRhc2tSZXN1bHRzEikub3JjaGVzdHJhdG9yLnYxLlN0cmVhbVRhc2tSZXN1bHRzUmVxdWVzdBobLm9yY2hlc3RyYXRvci52MS5UYXNrUmVzdWx0MAESXgoNR2V0VGFza1N0YXR1cxIlLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVxdWVzdBomLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVzcG9uc2USYQoOQ3JlYXRlV29ya2Zsb3cSJi5vcmNoZXN0cmF0b3IudjEuQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0Gicub3JjaGVzdHJhdG9yLnYxLkNyZWF0ZVdvcmtmbG93UmVzcG9uc2USZwoQU3RhcnRXb3JrZmxvd1J1bhIoLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVxdWVzdBopLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVzcG9uc2USbQoUU3RyZWFtV29ya2Zsb3dTdGF0dXMSLC5vcmNoZXN0cmF0b3IudjEuU3RyZWFtV29ya2Zsb3dTdGF0dXNSZXF1ZXN0GiUub3JjaGVzdHJhdG9yLnYxLldvcmtmbG93U3RhdHVzVXBkYXRlMAESUgoKR2V0TWV0cmljcxIiLm9yY2hlc3RyYXRvci52MS5HZXRNZXRyaWNzUmVxdWVzdBogLm9yY2hlc3RyYXRvci52MS5NZXRyaWNzUmVzcG9uc2USVAoMU3RyZWFtRXZlbnRzEiQub3JjaGVzdHJhdG9yLnYxLlN0cmVhbUV2ZW50c1JlcXVlc3QaHC5vcmNoZXN0cmF0b3IudjEuU3lzdGVtRXZlbnQwARJJCgZIZWFsdGgSHi5vcmNoZXN0cmF0b3IudjEuSGVhbHRoUmVxdWVzdBofLm9yY2hlc3RyYXRvci52MS5IZWFsdGhSZXNwb25zZRJVCgpDYW5jZWxUYXNrEiIub3JjaGVzdHJhdG9yLnYxLkNhbmNlbFRhc2tSZXF1ZXN0GiMub3JjaGVzdHJhdG9yLnYxLkNhbmNlbFRhc2tSZXNwb25zZRJSCglMaXN0VGFza3MSIS5vcmNoZXN0cmF0b3IudjEuTGlzdFRhc2tzUmVxdWVzdBoiLm9yY2hlc3RyYXRvci52MS5MaXN0VGFza3NSZXNwb25zZRJqChFDYW5jZWxXb3JrZmxvd1J1bhIpLm9yY2hlc3RyYXRvci52MS5DYW5jZWxXb3JrZmxvd1J1blJlcXVlc3QaKi5vcmNoZXN0cmF0b3IudjEuQ2FuY2VsV29ya2Zsb3dSdW5SZXNwb25zZRJYCgtTdWJtaXRUYXNrcxIjLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrc1JlcXVlc3QaJC5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza3NSZXNwb25zZRJYCgtCYWNrdXBTdG9yZRIjLm9yY2hlc3RyYXRvci52MS5CYWNrdXBTdG9yZVJlcXVlc3QaJC5vcmNoZXN0cmF0b3IudjEuQmFja3VwU3RvcmVSZXNwb25zZRJVCgpDaGVja1N0b3JlEiIub3JjaGVzdHJhdG9yLnYxLkNoZWNrU3RvcmVSZXF1ZXN0GiMub3JjaGVzdHJhdG9yLnYxLkNoZWNrU3RvcmVSZXNwb25zZRJSCglHZXRDb25maWcSIS5vcmNoZXN0cmF0b3IudjEuR2V0Q29uZmlnUmVxdWVzdBoiLm9yY2hlc3RyYXRvci52MS5HZXRDb25maWdSZXNwb25zZWIGcHJvdG8z");
+
+/**
+ * Added by dspy-agent.
+ *
+ * @generated from message orchestrator.v1.GetConfigRequest
+ */
+export type GetConfigRequest = Message<"orchestrator.v1.GetConfigRequest"> & {
+};
+
+/**
+ * Describes the message orchestrator.v1.GetConfigRequest.
+ * Use `create(GetConfigRequestSchema)` to create a new message.
+ */
+export const GetConfigRequestSchema: GenMessage<GetConfigRequest> = /*@__PURE__*/
+  messageDesc(file_orchestrator_v1_orchestrator, 0);
+
+/**
+ * Added by dspy-agent.
+ *
+ * @generated from message orchestrator.v1.GetConfigResponse
+ */
+export type GetConfigResponse = Message<"orchestrator.v1.GetConfigResponse"> & {
+  /**
+   * In `dspy-agent config show`'s order.
+   *
+   * @generated from field: repeated orchestrator.v1.ConfigSetting settings = 1;
+   */
+  settings: ConfigSetting[];
+
+  /**
+   * The config file the daemon read (or would have read: it may not exist).
+   *
+   * @generated from field: string config_file = 2;
+   */
+  configFile: string;
+};
+
+/**
+ * Describes the message orchestrator.v1.GetConfigResponse.
+ * Use `create(GetConfigResponseSchema)` to create a new message.
+ */
+export const GetConfigResponseSchema: GenMessage<GetConfigResponse> = /*@__PURE__*/
+  messageDesc(file_orchestrator_v1_orchestrator, 1);
+
+/**
+ * Added by dspy-agent: one effective setting.
+ *
+ * @generated from message orchestrator.v1.ConfigSetting
+ */
+export type ConfigSetting = Message<"orchestrator.v1.ConfigSetting"> & {
+  /**
+   * The config-file key, for example "grpc_addr" or "services.redis".
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * The value as TOML text, secrets masked.
+   *
+   * @generated from field: string value = 2;
+   */
+  value: string;
+
+  /**
+   * default, file, env or flag.
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+
+  /**
+   * The config file's path (source "file") or the environment variable's name (source "env"); else "".
+   *
+   * @generated from field: string origin = 4;
+   */
+  origin: string;
+};
+
+/**
+ * Describes the message orchestrator.v1.ConfigSetting.
+ * Use `create(ConfigSettingSchema)` to create a new message.
+ */
+export const ConfigSettingSchema: GenMessage<ConfigSetting> = /*@__PURE__*/
+  messageDesc(file_orchestrator_v1_orchestrator, 2);
 
 /**
  * Added by dspy-agent.
@@ -37,7 +122,7 @@ export type BackupStoreRequest = Message<"orchestrator.v1.BackupStoreRequest"> &
  * Use `create(BackupStoreRequestSchema)` to create a new message.
  */
 export const BackupStoreRequestSchema: GenMessage<BackupStoreRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 0);
+  messageDesc(file_orchestrator_v1_orchestrator, 3);
 
 /**
  * Added by dspy-agent.
@@ -61,7 +146,7 @@ export type BackupStoreResponse = Message<"orchestrator.v1.BackupStoreResponse">
  * Use `create(BackupStoreResponseSchema)` to create a new message.
  */
 export const BackupStoreResponseSchema: GenMessage<BackupStoreResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 1);
+  messageDesc(file_orchestrator_v1_orchestrator, 4);
 
 /**
  * Added by dspy-agent.
@@ -76,7 +161,7 @@ export type CheckStoreRequest = Message<"orchestrator.v1.CheckStoreRequest"> & {
  * Use `create(CheckStoreRequestSchema)` to create a new message.
  */
 export const CheckStoreRequestSchema: GenMessage<CheckStoreRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 2);
+  messageDesc(file_orchestrator_v1_orchestrator, 5);
 
 /**
  * Added by dspy-agent.
@@ -111,7 +196,7 @@ export type CheckStoreResponse = Message<"orchestrator.v1.CheckStoreResponse"> &
  * Use `create(CheckStoreResponseSchema)` to create a new message.
  */
 export const CheckStoreResponseSchema: GenMessage<CheckStoreResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 3);
+  messageDesc(file_orchestrator_v1_orchestrator, 6);
 
 /**
  * @generated from message orchestrator.v1.SubmitTaskRequest
@@ -202,7 +287,7 @@ export type SubmitTaskRequest = Message<"orchestrator.v1.SubmitTaskRequest"> & {
  * Use `create(SubmitTaskRequestSchema)` to create a new message.
  */
 export const SubmitTaskRequestSchema: GenMessage<SubmitTaskRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 4);
+  messageDesc(file_orchestrator_v1_orchestrator, 7);
 
 /**
  * @generated from message orchestrator.v1.SubmitTaskResponse
@@ -229,7 +314,7 @@ export type SubmitTaskResponse = Message<"orchestrator.v1.SubmitTaskResponse"> &
  * Use `create(SubmitTaskResponseSchema)` to create a new message.
  */
 export const SubmitTaskResponseSchema: GenMessage<SubmitTaskResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 5);
+  messageDesc(file_orchestrator_v1_orchestrator, 8);
 
 /**
  * Added by dspy-agent.
@@ -250,7 +335,7 @@ export type SubmitTasksRequest = Message<"orchestrator.v1.SubmitTasksRequest"> &
  * Use `create(SubmitTasksRequestSchema)` to create a new message.
  */
 export const SubmitTasksRequestSchema: GenMessage<SubmitTasksRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 6);
+  messageDesc(file_orchestrator_v1_orchestrator, 9);
 
 /**
  * Added by dspy-agent.
@@ -271,7 +356,7 @@ export type SubmitTasksResponse = Message<"orchestrator.v1.SubmitTasksResponse">
  * Use `create(SubmitTasksResponseSchema)` to create a new message.
  */
 export const SubmitTasksResponseSchema: GenMessage<SubmitTasksResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 7);
+  messageDesc(file_orchestrator_v1_orchestrator, 10);
 
 /**
  * @generated from message orchestrator.v1.StreamTaskResultsRequest
@@ -295,7 +380,7 @@ export type StreamTaskResultsRequest = Message<"orchestrator.v1.StreamTaskResult
  * Use `create(StreamTaskResultsRequestSchema)` to create a new message.
  */
 export const StreamTaskResultsRequestSchema: GenMessage<StreamTaskResultsRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 8);
+  messageDesc(file_orchestrator_v1_orchestrator, 11);
 
 /**
  * @generated from message orchestrator.v1.TaskResult
@@ -355,7 +440,7 @@ export type TaskResult = Message<"orchestrator.v1.TaskResult"> & {
  * Use `create(TaskResultSchema)` to create a new message.
  */
 export const TaskResultSchema: GenMessage<TaskResult> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 9);
+  messageDesc(file_orchestrator_v1_orchestrator, 12);
 
 /**
  * @generated from message orchestrator.v1.GetTaskStatusRequest
@@ -372,7 +457,7 @@ export type GetTaskStatusRequest = Message<"orchestrator.v1.GetTaskStatusRequest
  * Use `create(GetTaskStatusRequestSchema)` to create a new message.
  */
 export const GetTaskStatusRequestSchema: GenMessage<GetTaskStatusRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 10);
+  messageDesc(file_orchestrator_v1_orchestrator, 13);
 
 /**
  * @generated from message orchestrator.v1.GetTaskStatusResponse
@@ -411,7 +496,7 @@ export type GetTaskStatusResponse = Message<"orchestrator.v1.GetTaskStatusRespon
  * Use `create(GetTaskStatusResponseSchema)` to create a new message.
  */
 export const GetTaskStatusResponseSchema: GenMessage<GetTaskStatusResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 11);
+  messageDesc(file_orchestrator_v1_orchestrator, 14);
 
 /**
  * Added by dspy-agent: one task as stored.
@@ -535,7 +620,7 @@ export type Task = Message<"orchestrator.v1.Task"> & {
  * Use `create(TaskSchema)` to create a new message.
  */
 export const TaskSchema: GenMessage<Task> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 12);
+  messageDesc(file_orchestrator_v1_orchestrator, 15);
 
 /**
  * @generated from message orchestrator.v1.CancelTaskRequest
@@ -557,7 +642,7 @@ export type CancelTaskRequest = Message<"orchestrator.v1.CancelTaskRequest"> & {
  * Use `create(CancelTaskRequestSchema)` to create a new message.
  */
 export const CancelTaskRequestSchema: GenMessage<CancelTaskRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 13);
+  messageDesc(file_orchestrator_v1_orchestrator, 16);
 
 /**
  * @generated from message orchestrator.v1.CancelTaskResponse
@@ -586,7 +671,7 @@ export type CancelTaskResponse = Message<"orchestrator.v1.CancelTaskResponse"> &
  * Use `create(CancelTaskResponseSchema)` to create a new message.
  */
 export const CancelTaskResponseSchema: GenMessage<CancelTaskResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 14);
+  messageDesc(file_orchestrator_v1_orchestrator, 17);
 
 /**
  * @generated from message orchestrator.v1.ListTasksRequest
@@ -636,7 +721,7 @@ export type ListTasksRequest = Message<"orchestrator.v1.ListTasksRequest"> & {
  * Use `create(ListTasksRequestSchema)` to create a new message.
  */
 export const ListTasksRequestSchema: GenMessage<ListTasksRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 15);
+  messageDesc(file_orchestrator_v1_orchestrator, 18);
 
 /**
  * @generated from message orchestrator.v1.ListTasksResponse
@@ -660,7 +745,7 @@ export type ListTasksResponse = Message<"orchestrator.v1.ListTasksResponse"> & {
  * Use `create(ListTasksResponseSchema)` to create a new message.
  */
 export const ListTasksResponseSchema: GenMessage<ListTasksResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 16);
+  messageDesc(file_orchestrator_v1_orchestrator, 19);
 
 /**
  * @generated from message orchestrator.v1.CreateWorkflowRequest
@@ -695,7 +780,7 @@ export type CreateWorkflowRequest = Message<"orchestrator.v1.CreateWorkflowReque
  * Use `create(CreateWorkflowRequestSchema)` to create a new message.
  */
 export const CreateWorkflowRequestSchema: GenMessage<CreateWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 17);
+  messageDesc(file_orchestrator_v1_orchestrator, 20);
 
 /**
  * @generated from message orchestrator.v1.CreateWorkflowResponse
@@ -722,7 +807,7 @@ export type CreateWorkflowResponse = Message<"orchestrator.v1.CreateWorkflowResp
  * Use `create(CreateWorkflowResponseSchema)` to create a new message.
  */
 export const CreateWorkflowResponseSchema: GenMessage<CreateWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 18);
+  messageDesc(file_orchestrator_v1_orchestrator, 21);
 
 /**
  * @generated from message orchestrator.v1.StartWorkflowRunRequest
@@ -751,7 +836,7 @@ export type StartWorkflowRunRequest = Message<"orchestrator.v1.StartWorkflowRunR
  * Use `create(StartWorkflowRunRequestSchema)` to create a new message.
  */
 export const StartWorkflowRunRequestSchema: GenMessage<StartWorkflowRunRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 19);
+  messageDesc(file_orchestrator_v1_orchestrator, 22);
 
 /**
  * @generated from message orchestrator.v1.StartWorkflowRunResponse
@@ -778,7 +863,7 @@ export type StartWorkflowRunResponse = Message<"orchestrator.v1.StartWorkflowRun
  * Use `create(StartWorkflowRunResponseSchema)` to create a new message.
  */
 export const StartWorkflowRunResponseSchema: GenMessage<StartWorkflowRunResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 20);
+  messageDesc(file_orchestrator_v1_orchestrator, 23);
 
 /**
  * @generated from message orchestrator.v1.StreamWorkflowStatusRequest
@@ -795,7 +880,7 @@ export type StreamWorkflowStatusRequest = Message<"orchestrator.v1.StreamWorkflo
  * Use `create(StreamWorkflowStatusRequestSchema)` to create a new message.
  */
 export const StreamWorkflowStatusRequestSchema: GenMessage<StreamWorkflowStatusRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 21);
+  messageDesc(file_orchestrator_v1_orchestrator, 24);
 
 /**
  * @generated from message orchestrator.v1.WorkflowStatusUpdate
@@ -847,7 +932,7 @@ export type WorkflowStatusUpdate = Message<"orchestrator.v1.WorkflowStatusUpdate
  * Use `create(WorkflowStatusUpdateSchema)` to create a new message.
  */
 export const WorkflowStatusUpdateSchema: GenMessage<WorkflowStatusUpdate> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 22);
+  messageDesc(file_orchestrator_v1_orchestrator, 25);
 
 /**
  * @generated from message orchestrator.v1.CancelWorkflowRunRequest
@@ -869,7 +954,7 @@ export type CancelWorkflowRunRequest = Message<"orchestrator.v1.CancelWorkflowRu
  * Use `create(CancelWorkflowRunRequestSchema)` to create a new message.
  */
 export const CancelWorkflowRunRequestSchema: GenMessage<CancelWorkflowRunRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 23);
+  messageDesc(file_orchestrator_v1_orchestrator, 26);
 
 /**
  * @generated from message orchestrator.v1.CancelWorkflowRunResponse
@@ -896,7 +981,7 @@ export type CancelWorkflowRunResponse = Message<"orchestrator.v1.CancelWorkflowR
  * Use `create(CancelWorkflowRunResponseSchema)` to create a new message.
  */
 export const CancelWorkflowRunResponseSchema: GenMessage<CancelWorkflowRunResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 24);
+  messageDesc(file_orchestrator_v1_orchestrator, 27);
 
 /**
  * @generated from message orchestrator.v1.GetMetricsRequest
@@ -915,7 +1000,7 @@ export type GetMetricsRequest = Message<"orchestrator.v1.GetMetricsRequest"> & {
  * Use `create(GetMetricsRequestSchema)` to create a new message.
  */
 export const GetMetricsRequestSchema: GenMessage<GetMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 25);
+  messageDesc(file_orchestrator_v1_orchestrator, 28);
 
 /**
  * @generated from message orchestrator.v1.MetricsResponse
@@ -939,7 +1024,7 @@ export type MetricsResponse = Message<"orchestrator.v1.MetricsResponse"> & {
  * Use `create(MetricsResponseSchema)` to create a new message.
  */
 export const MetricsResponseSchema: GenMessage<MetricsResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 26);
+  messageDesc(file_orchestrator_v1_orchestrator, 29);
 
 /**
  * @generated from message orchestrator.v1.StreamEventsRequest
@@ -972,7 +1057,7 @@ export type StreamEventsRequest = Message<"orchestrator.v1.StreamEventsRequest">
  * Use `create(StreamEventsRequestSchema)` to create a new message.
  */
 export const StreamEventsRequestSchema: GenMessage<StreamEventsRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 27);
+  messageDesc(file_orchestrator_v1_orchestrator, 30);
 
 /**
  * @generated from message orchestrator.v1.SystemEvent
@@ -1026,7 +1111,7 @@ export type SystemEvent = Message<"orchestrator.v1.SystemEvent"> & {
  * Use `create(SystemEventSchema)` to create a new message.
  */
 export const SystemEventSchema: GenMessage<SystemEvent> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 28);
+  messageDesc(file_orchestrator_v1_orchestrator, 31);
 
 /**
  * @generated from message orchestrator.v1.HealthRequest
@@ -1039,7 +1124,7 @@ export type HealthRequest = Message<"orchestrator.v1.HealthRequest"> & {
  * Use `create(HealthRequestSchema)` to create a new message.
  */
 export const HealthRequestSchema: GenMessage<HealthRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 29);
+  messageDesc(file_orchestrator_v1_orchestrator, 32);
 
 /**
  * @generated from message orchestrator.v1.HealthResponse
@@ -1108,7 +1193,7 @@ export type HealthResponse = Message<"orchestrator.v1.HealthResponse"> & {
  * Use `create(HealthResponseSchema)` to create a new message.
  */
 export const HealthResponseSchema: GenMessage<HealthResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 30);
+  messageDesc(file_orchestrator_v1_orchestrator, 33);
 
 /**
  * @generated from service orchestrator.v1.OrchestratorService
@@ -1247,6 +1332,17 @@ export const OrchestratorService: GenService<{
     methodKind: "unary";
     input: typeof CheckStoreRequestSchema;
     output: typeof CheckStoreResponseSchema;
+  },
+  /**
+   * Added by dspy-agent: the daemon's effective settings and where each came from, read-only; secrets masked
+   * as `dspy-agent config show` masks them (docs/security.md).
+   *
+   * @generated from rpc orchestrator.v1.OrchestratorService.GetConfig
+   */
+  getConfig: {
+    methodKind: "unary";
+    input: typeof GetConfigRequestSchema;
+    output: typeof GetConfigResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_orchestrator_v1_orchestrator, 0);

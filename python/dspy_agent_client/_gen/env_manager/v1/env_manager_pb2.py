@@ -19,7 +19,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='env_manager/v1/env_manager.proto',
   package='env_manager.v1',
   syntax='proto3',
-  serialized_pb=_b('\n env_manager/v1/env_manager.proto\x12\x0e\x65nv_manager.v1\"\xc6\x01\n\x14StartServicesRequest\x12\x15\n\rservice_names\x18\x01 \x03(\t\x12\x10\n\x08parallel\x18\x02 \x01(\x08\x12\x46\n\toverrides\x18\x03 \x03(\x0b\x32\x33.env_manager.v1.StartServicesRequest.OverridesEntry\x12\x0b\n\x03gpu\x18\x04 \x01(\x08\x1a\x30\n\x0eOverridesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xbc\x01\n\x13ServiceStatusUpdate\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x10\n\x08progress\x18\x04 \x01(\x05\x12\r\n\x05phase\x18\x05 \x01(\t\x12\x15\n\rport_mappings\x18\x06 \x03(\t\x12\x10\n\x08log_tail\x18\x07 \x03(\t\x12\x10\n\x08required\x18\x08 \x01(\x08\x12\x12\n\nelapsed_ms\x18\t \x01(\x03\"m\n\x13StopServicesRequest\x12\x15\n\rservice_names\x18\x01 \x03(\t\x12\x17\n\x0ftimeout_seconds\x18\x02 \x01(\x05\x12\x0e\n\x06remove\x18\x03 \x01(\x08\x12\x16\n\x0eremove_volumes\x18\x04 \x01(\x08\"\xb1\x01\n\x14StopServicesResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12Q\n\x0fservice_results\x18\x02 \x03(\x0b\x32\x38.env_manager.v1.StopServicesResponse.ServiceResultsEntry\x1a\x35\n\x13ServiceResultsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"F\n\x15RestartServiceRequest\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x02 \x01(\x05\":\n\x16RestartServiceResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\"1\n\x18GetServicesStatusRequest\x12\x15\n\rservice_names\x18\x01 \x03(\t\"\xb0\x01\n\x16ServicesStatusResponse\x12\x46\n\x08services\x18\x01 \x03(\x0b\x32\x34.env_manager.v1.ServicesStatusResponse.ServicesEntry\x1aN\n\rServicesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x1d.env_manager.v1.ServiceStatus:\x02\x38\x01\"\x8b\x03\n\rServiceStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontainer_id\x18\x03 \x01(\t\x12\r\n\x05ports\x18\x04 \x03(\x05\x12\x46\n\rhealth_checks\x18\x05 \x03(\x0b\x32/.env_manager.v1.ServiceStatus.HealthChecksEntry\x12\x12\n\nstarted_at\x18\x06 \x01(\x03\x12\x35\n\x0eresource_usage\x18\x07 \x01(\x0b\x32\x1d.env_manager.v1.ResourceUsage\x12\x15\n\rport_mappings\x18\x08 \x03(\t\x12\x0f\n\x07message\x18\t \x01(\t\x12\x10\n\x08required\x18\n \x01(\x08\x12\r\n\x05image\x18\x0b \x01(\t\x12\x15\n\rrestart_count\x18\x0c \x01(\x05\x12\x0f\n\x07\x65nabled\x18\r \x01(\x08\x1a\x33\n\x11HealthChecksEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"n\n\rResourceUsage\x12\x13\n\x0b\x63pu_percent\x18\x01 \x01(\x01\x12\x14\n\x0cmemory_bytes\x18\x02 \x01(\x03\x12\x18\n\x10network_rx_bytes\x18\x03 \x01(\x03\x12\x18\n\x10network_tx_bytes\x18\x04 \x01(\x03\"F\n\x13StreamHealthRequest\x12\x15\n\rservice_names\x18\x01 \x03(\t\x12\x18\n\x10interval_seconds\x18\x02 \x01(\x05\"\xc5\x01\n\x0cHealthUpdate\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x12:\n\x07\x64\x65tails\x18\x05 \x03(\x0b\x32).env_manager.v1.HealthUpdate.DetailsEntry\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"8\n\x1eGetResourceAvailabilityRequest\x12\x16\n\x0eworkload_class\x18\x01 \x01(\t\"\x83\x01\n\x1cResourceAvailabilityResponse\x12\x11\n\tavailable\x18\x01 \x01(\x08\x12\x10\n\x08\x63\x61pacity\x18\x02 \x01(\x05\x12\x0e\n\x06in_use\x18\x03 \x01(\x05\x12.\n\x08hardware\x18\x04 \x01(\x0b\x32\x1c.env_manager.v1.HardwareInfo\"Z\n\x0cHardwareInfo\x12\x11\n\tcpu_cores\x18\x01 \x01(\x05\x12\x14\n\x0cmemory_bytes\x18\x02 \x01(\x03\x12!\n\x04gpus\x18\x03 \x03(\x0b\x32\x13.env_manager.v1.GPU\"U\n\x03GPU\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0cmemory_bytes\x18\x03 \x01(\x03\x12\x1b\n\x13utilization_percent\x18\x04 \x01(\x01\"\xc8\x01\n\x12\x45xecuteTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x16\n\x0eworkload_class\x18\x02 \x01(\t\x12@\n\x07payload\x18\x03 \x03(\x0b\x32/.env_manager.v1.ExecuteTaskRequest.PayloadEntry\x12\x17\n\x0ftimeout_seconds\x18\x04 \x01(\x05\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb9\x01\n\x13\x45xecuteTaskResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12?\n\x06result\x18\x02 \x03(\x0b\x32/.env_manager.v1.ExecuteTaskResponse.ResultEntry\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x12\n\nlatency_ms\x18\x04 \x01(\x01\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"(\n\x11PullImagesRequest\x12\x13\n\x0bimage_names\x18\x01 \x03(\t\"\x82\x01\n\x11ImagePullProgress\x12\x12\n\nimage_name\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0f\n\x07\x63urrent\x18\x03 \x01(\x03\x12\r\n\x05total\x18\x04 \x01(\x03\x12\x18\n\x10progress_percent\x18\x05 \x01(\x05\x12\x0f\n\x07message\x18\x06 \x01(\t\"t\n\x11StreamLogsRequest\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\x12\x0c\n\x04tail\x18\x03 \x01(\x05\x12\x17\n\x0fsince_timestamp\x18\x04 \x01(\x03\x12\x12\n\ntimestamps\x18\x05 \x01(\x08\"\x83\x01\n\x08LogEntry\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontainer_id\x18\x02 \x01(\t\x12\x0e\n\x06stream\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x11\n\ttimestamp\x18\x05 \x01(\x03\x12\x17\n\x0ftimestamp_nanos\x18\x06 \x01(\t2\xdd\x06\n\x11\x45nvManagerService\x12\\\n\rStartServices\x12$.env_manager.v1.StartServicesRequest\x1a#.env_manager.v1.ServiceStatusUpdate0\x01\x12Y\n\x0cStopServices\x12#.env_manager.v1.StopServicesRequest\x1a$.env_manager.v1.StopServicesResponse\x12_\n\x0eRestartService\x12%.env_manager.v1.RestartServiceRequest\x1a&.env_manager.v1.RestartServiceResponse\x12\x65\n\x11GetServicesStatus\x12(.env_manager.v1.GetServicesStatusRequest\x1a&.env_manager.v1.ServicesStatusResponse\x12S\n\x0cStreamHealth\x12#.env_manager.v1.StreamHealthRequest\x1a\x1c.env_manager.v1.HealthUpdate0\x01\x12w\n\x17GetResourceAvailability\x12..env_manager.v1.GetResourceAvailabilityRequest\x1a,.env_manager.v1.ResourceAvailabilityResponse\x12V\n\x0b\x45xecuteTask\x12\".env_manager.v1.ExecuteTaskRequest\x1a#.env_manager.v1.ExecuteTaskResponse\x12T\n\nPullImages\x12!.env_manager.v1.PullImagesRequest\x1a!.env_manager.v1.ImagePullProgress0\x01\x12K\n\nStreamLogs\x12!.env_manager.v1.StreamLogsRequest\x1a\x18.env_manager.v1.LogEntry0\x01\x62\x06proto3')
+  serialized_pb=_b('\n env_manager/v1/env_manager.proto\x12\x0e\x65nv_manager.v1\"\xc6\x01\n\x14StartServicesRequest\x12\x15\n\rservice_names\x18\x01 \x03(\t\x12\x10\n\x08parallel\x18\x02 \x01(\x08\x12\x46\n\toverrides\x18\x03 \x03(\x0b\x32\x33.env_manager.v1.StartServicesRequest.OverridesEntry\x12\x0b\n\x03gpu\x18\x04 \x01(\x08\x1a\x30\n\x0eOverridesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xbc\x01\n\x13ServiceStatusUpdate\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x10\n\x08progress\x18\x04 \x01(\x05\x12\r\n\x05phase\x18\x05 \x01(\t\x12\x15\n\rport_mappings\x18\x06 \x03(\t\x12\x10\n\x08log_tail\x18\x07 \x03(\t\x12\x10\n\x08required\x18\x08 \x01(\x08\x12\x12\n\nelapsed_ms\x18\t \x01(\x03\"m\n\x13StopServicesRequest\x12\x15\n\rservice_names\x18\x01 \x03(\t\x12\x17\n\x0ftimeout_seconds\x18\x02 \x01(\x05\x12\x0e\n\x06remove\x18\x03 \x01(\x08\x12\x16\n\x0eremove_volumes\x18\x04 \x01(\x08\"\xb1\x01\n\x14StopServicesResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12Q\n\x0fservice_results\x18\x02 \x03(\x0b\x32\x38.env_manager.v1.StopServicesResponse.ServiceResultsEntry\x1a\x35\n\x13ServiceResultsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"F\n\x15RestartServiceRequest\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x02 \x01(\x05\":\n\x16RestartServiceResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\"1\n\x18GetServicesStatusRequest\x12\x15\n\rservice_names\x18\x01 \x03(\t\"\xb0\x01\n\x16ServicesStatusResponse\x12\x46\n\x08services\x18\x01 \x03(\x0b\x32\x34.env_manager.v1.ServicesStatusResponse.ServicesEntry\x1aN\n\rServicesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x1d.env_manager.v1.ServiceStatus:\x02\x38\x01\"\xdc\x03\n\rServiceStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontainer_id\x18\x03 \x01(\t\x12\r\n\x05ports\x18\x04 \x03(\x05\x12\x46\n\rhealth_checks\x18\x05 \x03(\x0b\x32/.env_manager.v1.ServiceStatus.HealthChecksEntry\x12\x12\n\nstarted_at\x18\x06 \x01(\x03\x12\x35\n\x0eresource_usage\x18\x07 \x01(\x0b\x32\x1d.env_manager.v1.ResourceUsage\x12\x15\n\rport_mappings\x18\x08 \x03(\t\x12\x0f\n\x07message\x18\t \x01(\t\x12\x10\n\x08required\x18\n \x01(\x08\x12\r\n\x05image\x18\x0b \x01(\t\x12\x15\n\rrestart_count\x18\x0c \x01(\x05\x12\x0f\n\x07\x65nabled\x18\r \x01(\x08\x12\x0e\n\x06\x65xited\x18\x0e \x01(\x08\x12\x11\n\texit_code\x18\x0f \x01(\x05\x12\x12\n\nlast_probe\x18\x10 \x01(\t\x12\x18\n\x10last_probe_at_ms\x18\x11 \x01(\x03\x1a\x33\n\x11HealthChecksEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"n\n\rResourceUsage\x12\x13\n\x0b\x63pu_percent\x18\x01 \x01(\x01\x12\x14\n\x0cmemory_bytes\x18\x02 \x01(\x03\x12\x18\n\x10network_rx_bytes\x18\x03 \x01(\x03\x12\x18\n\x10network_tx_bytes\x18\x04 \x01(\x03\"F\n\x13StreamHealthRequest\x12\x15\n\rservice_names\x18\x01 \x03(\t\x12\x18\n\x10interval_seconds\x18\x02 \x01(\x05\"\xc5\x01\n\x0cHealthUpdate\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x12:\n\x07\x64\x65tails\x18\x05 \x03(\x0b\x32).env_manager.v1.HealthUpdate.DetailsEntry\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"8\n\x1eGetResourceAvailabilityRequest\x12\x16\n\x0eworkload_class\x18\x01 \x01(\t\"\x83\x01\n\x1cResourceAvailabilityResponse\x12\x11\n\tavailable\x18\x01 \x01(\x08\x12\x10\n\x08\x63\x61pacity\x18\x02 \x01(\x05\x12\x0e\n\x06in_use\x18\x03 \x01(\x05\x12.\n\x08hardware\x18\x04 \x01(\x0b\x32\x1c.env_manager.v1.HardwareInfo\"Z\n\x0cHardwareInfo\x12\x11\n\tcpu_cores\x18\x01 \x01(\x05\x12\x14\n\x0cmemory_bytes\x18\x02 \x01(\x03\x12!\n\x04gpus\x18\x03 \x03(\x0b\x32\x13.env_manager.v1.GPU\"U\n\x03GPU\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0cmemory_bytes\x18\x03 \x01(\x03\x12\x1b\n\x13utilization_percent\x18\x04 \x01(\x01\"\xc8\x01\n\x12\x45xecuteTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x16\n\x0eworkload_class\x18\x02 \x01(\t\x12@\n\x07payload\x18\x03 \x03(\x0b\x32/.env_manager.v1.ExecuteTaskRequest.PayloadEntry\x12\x17\n\x0ftimeout_seconds\x18\x04 \x01(\x05\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb9\x01\n\x13\x45xecuteTaskResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12?\n\x06result\x18\x02 \x03(\x0b\x32/.env_manager.v1.ExecuteTaskResponse.ResultEntry\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x12\n\nlatency_ms\x18\x04 \x01(\x01\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"(\n\x11PullImagesRequest\x12\x13\n\x0bimage_names\x18\x01 \x03(\t\"\x82\x01\n\x11ImagePullProgress\x12\x12\n\nimage_name\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0f\n\x07\x63urrent\x18\x03 \x01(\x03\x12\r\n\x05total\x18\x04 \x01(\x03\x12\x18\n\x10progress_percent\x18\x05 \x01(\x05\x12\x0f\n\x07message\x18\x06 \x01(\t\"t\n\x11StreamLogsRequest\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\x12\x0c\n\x04tail\x18\x03 \x01(\x05\x12\x17\n\x0fsince_timestamp\x18\x04 \x01(\x03\x12\x12\n\ntimestamps\x18\x05 \x01(\x08\"\x83\x01\n\x08LogEntry\x12\x14\n\x0cservice_name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontainer_id\x18\x02 \x01(\t\x12\x0e\n\x06stream\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x11\n\ttimestamp\x18\x05 \x01(\x03\x12\x17\n\x0ftimestamp_nanos\x18\x06 \x01(\t2\xdd\x06\n\x11\x45nvManagerService\x12\\\n\rStartServices\x12$.env_manager.v1.StartServicesRequest\x1a#.env_manager.v1.ServiceStatusUpdate0\x01\x12Y\n\x0cStopServices\x12#.env_manager.v1.StopServicesRequest\x1a$.env_manager.v1.StopServicesResponse\x12_\n\x0eRestartService\x12%.env_manager.v1.RestartServiceRequest\x1a&.env_manager.v1.RestartServiceResponse\x12\x65\n\x11GetServicesStatus\x12(.env_manager.v1.GetServicesStatusRequest\x1a&.env_manager.v1.ServicesStatusResponse\x12S\n\x0cStreamHealth\x12#.env_manager.v1.StreamHealthRequest\x1a\x1c.env_manager.v1.HealthUpdate0\x01\x12w\n\x17GetResourceAvailability\x12..env_manager.v1.GetResourceAvailabilityRequest\x1a,.env_manager.v1.ResourceAvailabilityResponse\x12V\n\x0b\x45xecuteTask\x12\".env_manager.v1.ExecuteTaskRequest\x1a#.env_manager.v1.ExecuteTaskResponse\x12T\n\nPullImages\x12!.env_manager.v1.PullImagesRequest\x1a!.env_manager.v1.ImagePullProgress0\x01\x12K\n\nStreamLogs\x12!.env_manager.v1.StreamLogsRequest\x1a\x18.env_manager.v1.LogEntry0\x01\x62\x06proto3')
 )
 
 
@@ -536,8 +536,8 @@ _SERVICESTATUS_HEALTHCHECKSENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1442,
-  serialized_end=1493,
+  serialized_start=1523,
+  serialized_end=1574,
 )
 
 _SERVICESTATUS = _descriptor.Descriptor(
@@ -638,6 +638,34 @@ _SERVICESTATUS = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='exited', full_name='env_manager.v1.ServiceStatus.exited', index=13,
+      number=14, type=8, cpp_type=7, label=1,
+      has_default_value=False, default_value=False,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='exit_code', full_name='env_manager.v1.ServiceStatus.exit_code', index=14,
+      number=15, type=5, cpp_type=1, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='last_probe', full_name='env_manager.v1.ServiceStatus.last_probe', index=15,
+      number=16, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='last_probe_at_ms', full_name='env_manager.v1.ServiceStatus.last_probe_at_ms', index=16,
+      number=17, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -651,7 +679,7 @@ _SERVICESTATUS = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=1098,
-  serialized_end=1493,
+  serialized_end=1574,
 )
 
 
@@ -702,8 +730,8 @@ _RESOURCEUSAGE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1495,
-  serialized_end=1605,
+  serialized_start=1576,
+  serialized_end=1686,
 )
 
 
@@ -740,8 +768,8 @@ _STREAMHEALTHREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1607,
-  serialized_end=1677,
+  serialized_start=1688,
+  serialized_end=1758,
 )
 
 
@@ -778,8 +806,8 @@ _HEALTHUPDATE_DETAILSENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1831,
-  serialized_end=1877,
+  serialized_start=1912,
+  serialized_end=1958,
 )
 
 _HEALTHUPDATE = _descriptor.Descriptor(
@@ -836,8 +864,8 @@ _HEALTHUPDATE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1680,
-  serialized_end=1877,
+  serialized_start=1761,
+  serialized_end=1958,
 )
 
 
@@ -867,8 +895,8 @@ _GETRESOURCEAVAILABILITYREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1879,
-  serialized_end=1935,
+  serialized_start=1960,
+  serialized_end=2016,
 )
 
 
@@ -919,8 +947,8 @@ _RESOURCEAVAILABILITYRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1938,
-  serialized_end=2069,
+  serialized_start=2019,
+  serialized_end=2150,
 )
 
 
@@ -964,8 +992,8 @@ _HARDWAREINFO = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2071,
-  serialized_end=2161,
+  serialized_start=2152,
+  serialized_end=2242,
 )
 
 
@@ -1016,8 +1044,8 @@ _GPU = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2163,
-  serialized_end=2248,
+  serialized_start=2244,
+  serialized_end=2329,
 )
 
 
@@ -1054,8 +1082,8 @@ _EXECUTETASKREQUEST_PAYLOADENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2405,
-  serialized_end=2451,
+  serialized_start=2486,
+  serialized_end=2532,
 )
 
 _EXECUTETASKREQUEST = _descriptor.Descriptor(
@@ -1105,8 +1133,8 @@ _EXECUTETASKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2251,
-  serialized_end=2451,
+  serialized_start=2332,
+  serialized_end=2532,
 )
 
 
@@ -1143,8 +1171,8 @@ _EXECUTETASKRESPONSE_RESULTENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2594,
-  serialized_end=2639,
+  serialized_start=2675,
+  serialized_end=2720,
 )
 
 _EXECUTETASKRESPONSE = _descriptor.Descriptor(
@@ -1194,8 +1222,8 @@ _EXECUTETASKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2454,
-  serialized_end=2639,
+  serialized_start=2535,
+  serialized_end=2720,
 )
 
 
@@ -1225,8 +1253,8 @@ _PULLIMAGESREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2641,
-  serialized_end=2681,
+  serialized_start=2722,
+  serialized_end=2762,
 )
 
 
@@ -1291,8 +1319,8 @@ _IMAGEPULLPROGRESS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2684,
-  serialized_end=2814,
+  serialized_start=2765,
+  serialized_end=2895,
 )
 
 
@@ -1350,8 +1378,8 @@ _STREAMLOGSREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2816,
-  serialized_end=2932,
+  serialized_start=2897,
+  serialized_end=3013,
 )
 
 
@@ -1416,8 +1444,8 @@ _LOGENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2935,
-  serialized_end=3066,
+  serialized_start=3016,
+  serialized_end=3147,
 )
 
 _STARTSERVICESREQUEST_OVERRIDESENTRY.containing_type = _STARTSERVICESREQUEST
@@ -1694,8 +1722,8 @@ _ENVMANAGERSERVICE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=3069,
-  serialized_end=3930,
+  serialized_start=3150,
+  serialized_end=4011,
   methods=[
   _descriptor.MethodDescriptor(
     name='StartServices',

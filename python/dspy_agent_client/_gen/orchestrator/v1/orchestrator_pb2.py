@@ -19,10 +19,124 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='orchestrator/v1/orchestrator.proto',
   package='orchestrator.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\"orchestrator/v1/orchestrator.proto\x12\x0forchestrator.v1\"\"\n\x12\x42\x61\x63kupStoreRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\"2\n\x13\x42\x61\x63kupStoreResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\r\n\x05\x62ytes\x18\x02 \x01(\x03\"\x13\n\x11\x43heckStoreRequest\">\n\x12\x43heckStoreResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\x12\x0c\n\x04path\x18\x03 \x01(\t\"\x94\x04\n\x11SubmitTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x63lass\x18\x02 \x01(\t\x12@\n\x07payload\x18\x03 \x03(\x0b\x32/.orchestrator.v1.SubmitTaskRequest.PayloadEntry\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12\x13\n\x0bworkflow_id\x18\x05 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x06 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x07 \x01(\x05\x12\x15\n\rnot_before_ms\x18\x08 \x01(\x03\x12>\n\x06labels\x18\t \x03(\x0b\x32..orchestrator.v1.SubmitTaskRequest.LabelsEntry\x12K\n\rworker_labels\x18\n \x03(\x0b\x32\x34.orchestrator.v1.SubmitTaskRequest.WorkerLabelsEntry\x12\x14\n\x0c\x61t_most_once\x18\x0b \x01(\x08\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x33\n\x11WorkerLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"E\n\x12SubmitTaskResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"G\n\x12SubmitTasksRequest\x12\x31\n\x05tasks\x18\x01 \x03(\x0b\x32\".orchestrator.v1.SubmitTaskRequest\"K\n\x13SubmitTasksResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.orchestrator.v1.SubmitTaskResponse\"G\n\x18StreamTaskResultsRequest\x12\x10\n\x08task_ids\x18\x01 \x03(\t\x12\x19\n\x11include_completed\x18\x02 \x01(\x08\"\xf0\x01\n\nTaskResult\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x37\n\x06result\x18\x03 \x03(\x0b\x32\'.orchestrator.v1.TaskResult.ResultEntry\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x01\x12\x14\n\x0c\x63ompleted_at\x18\x06 \x01(\x03\x12\r\n\x05state\x18\x07 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\'\n\x14GetTaskStatusRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"\xdf\x01\n\x15GetTaskStatusResponse\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x42\n\x06result\x18\x03 \x03(\x0b\x32\x32.orchestrator.v1.GetTaskStatusResponse.ResultEntry\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12#\n\x04task\x18\x05 \x01(\x0b\x32\x15.orchestrator.v1.Task\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x87\x05\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x63lass\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x33\n\x07payload\x18\x06 \x03(\x0b\x32\".orchestrator.v1.Task.PayloadEntry\x12\x31\n\x06result\x18\x07 \x03(\x0b\x32!.orchestrator.v1.Task.ResultEntry\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x14\n\x0cmax_attempts\x18\n \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\x0b \x01(\x05\x12\x13\n\x0bworkflow_id\x18\x0c \x01(\t\x12\x31\n\x06labels\x18\r \x03(\x0b\x32!.orchestrator.v1.Task.LabelsEntry\x12\x15\n\rcreated_at_ms\x18\x0e \x01(\x03\x12\x15\n\rstarted_at_ms\x18\x0f \x01(\x03\x12\x16\n\x0e\x66inished_at_ms\x18\x10 \x01(\x03\x12\x15\n\rnot_before_ms\x18\x11 \x01(\x03\x12\x16\n\x0ewaiting_reason\x18\x12 \x01(\t\x12\x15\n\rinterruptions\x18\x13 \x01(\x05\x12\x19\n\x11max_interruptions\x18\x14 \x01(\x05\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"4\n\x11\x43\x61ncelTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"D\n\x12\x43\x61ncelTaskResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\xdb\x01\n\x10ListTasksRequest\x12\x0e\n\x06states\x18\x01 \x03(\t\x12\r\n\x05\x63lass\x18\x02 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12=\n\x06labels\x18\x06 \x03(\x0b\x32-.orchestrator.v1.ListTasksRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"R\n\x11ListTasksResponse\x12$\n\x05tasks\x18\x01 \x03(\x0b\x32\x15.orchestrator.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x15\x43reateWorkflowRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0c\n\x04spec\x18\x04 \x01(\x0c\"M\n\x16\x43reateWorkflowResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\xb9\x01\n\x17StartWorkflowRunRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x42\n\x05input\x18\x03 \x03(\x0b\x32\x33.orchestrator.v1.StartWorkflowRunRequest.InputEntry\x1a,\n\nInputEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x18StartWorkflowRunResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"-\n\x1bStreamWorkflowStatusRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\xfb\x01\n\x14WorkflowStatusUpdate\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x14\n\x0c\x63urrent_step\x18\x03 \x01(\t\x12\x17\n\x0fsteps_completed\x18\x04 \x01(\x05\x12\x13\n\x0btotal_steps\x18\x05 \x01(\x05\x12\x41\n\x06output\x18\x06 \x03(\x0b\x32\x31.orchestrator.v1.WorkflowStatusUpdate.OutputEntry\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x1a-\n\x0bOutputEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\":\n\x18\x43\x61ncelWorkflowRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x19\x43\x61ncelWorkflowRunResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\")\n\x11GetMetricsRequest\x12\x14\n\x0cmetric_names\x18\x01 \x03(\t\"\x94\x01\n\x0fMetricsResponse\x12>\n\x07metrics\x18\x01 \x03(\x0b\x32-.orchestrator.v1.MetricsResponse.MetricsEntry\x12\x11\n\ttimestamp\x18\x02 \x01(\x03\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"[\n\x13StreamEventsRequest\x12\x13\n\x0b\x65vent_types\x18\x01 \x03(\t\x12\x17\n\x0fsince_timestamp\x18\x02 \x01(\x03\x12\x16\n\x0e\x61\x66ter_sequence\x18\x03 \x01(\x03\"\xd4\x01\n\x0bSystemEvent\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x13\n\x0bresource_id\x18\x02 \x01(\t\x12\x34\n\x04\x64\x61ta\x18\x03 \x03(\x0b\x32&.orchestrator.v1.SystemEvent.DataEntry\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x12\x10\n\x08sequence\x18\x05 \x01(\x03\x12\x14\n\x0ctimestamp_ms\x18\x06 \x01(\x03\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x0f\n\rHealthRequest\"\x98\x02\n\x0eHealthResponse\x12\x0f\n\x07healthy\x18\x01 \x01(\x08\x12\x0f\n\x07version\x18\x02 \x01(\t\x12?\n\x08services\x18\x03 \x03(\x0b\x32-.orchestrator.v1.HealthResponse.ServicesEntry\x12\x0b\n\x03pid\x18\x04 \x01(\x03\x12\x16\n\x0euptime_seconds\x18\x05 \x01(\x01\x12\x14\n\x0cgrpc_address\x18\x06 \x01(\t\x12\x14\n\x0chttp_address\x18\x07 \x01(\t\x12\x0e\n\x06\x63ommit\x18\x08 \x01(\t\x12\x11\n\tstate_dir\x18\t \x01(\t\x1a/\n\rServicesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xfd\n\n\x13OrchestratorService\x12U\n\nSubmitTask\x12\".orchestrator.v1.SubmitTaskRequest\x1a#.orchestrator.v1.SubmitTaskResponse\x12]\n\x11StreamTaskResults\x12).orchestrator.v1.StreamTaskResultsRequest\x1a\x1b.orchestrator.v1.TaskResult0\x01\x12^\n\rGetTaskStatus\x12%.orchestrator.v1.GetTaskStatusRequest\x1a&.orchestrator.v1.GetTaskStatusResponse\x12\x61\n\x0e\x43reateWorkflow\x12&.orchestrator.v1.CreateWorkflowRequest\x1a\'.orchestrator.v1.CreateWorkflowResponse\x12g\n\x10StartWorkflowRun\x12(.orchestrator.v1.StartWorkflowRunRequest\x1a).orchestrator.v1.StartWorkflowRunResponse\x12m\n\x14StreamWorkflowStatus\x12,.orchestrator.v1.StreamWorkflowStatusRequest\x1a%.orchestrator.v1.WorkflowStatusUpdate0\x01\x12R\n\nGetMetrics\x12\".orchestrator.v1.GetMetricsRequest\x1a .orchestrator.v1.MetricsResponse\x12T\n\x0cStreamEvents\x12$.orchestrator.v1.StreamEventsRequest\x1a\x1c.orchestrator.v1.SystemEvent0\x01\x12I\n\x06Health\x12\x1e.orchestrator.v1.HealthRequest\x1a\x1f.orchestrator.v1.HealthResponse\x12U\n\nCancelTask\x12\".orchestrator.v1.CancelTaskRequest\x1a#.orchestrator.v1.CancelTaskResponse\x12R\n\tListTasks\x12!.orchestrator.v1.ListTasksRequest\x1a\".orchestrator.v1.ListTasksResponse\x12j\n\x11\x43\x61ncelWorkflowRun\x12).orchestrator.v1.CancelWorkflowRunRequest\x1a*.orchestrator.v1.CancelWorkflowRunResponse\x12X\n\x0bSubmitTasks\x12#.orchestrator.v1.SubmitTasksRequest\x1a$.orchestrator.v1.SubmitTasksResponse\x12X\n\x0b\x42\x61\x63kupStore\x12#.orchestrator.v1.BackupStoreRequest\x1a$.orchestrator.v1.BackupStoreResponse\x12U\n\nCheckStore\x12\".orchestrator.v1.CheckStoreRequest\x1a#.orchestrator.v1.CheckStoreResponseb\x06proto3')
+  serialized_pb=_b('\n\"orchestrator/v1/orchestrator.proto\x12\x0forchestrator.v1\"\x12\n\x10GetConfigRequest\"Z\n\x11GetConfigResponse\x12\x30\n\x08settings\x18\x01 \x03(\x0b\x32\x1e.orchestrator.v1.ConfigSetting\x12\x13\n\x0b\x63onfig_file\x18\x02 \x01(\t\"K\n\rConfigSetting\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0e\n\x06origin\x18\x04 \x01(\t\"\"\n\x12\x42\x61\x63kupStoreRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\"2\n\x13\x42\x61\x63kupStoreResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\r\n\x05\x62ytes\x18\x02 \x01(\x03\"\x13\n\x11\x43heckStoreRequest\">\n\x12\x43heckStoreResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\x12\x0c\n\x04path\x18\x03 \x01(\t\"\x94\x04\n\x11SubmitTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x63lass\x18\x02 \x01(\t\x12@\n\x07payload\x18\x03 \x03(\x0b\x32/.orchestrator.v1.SubmitTaskRequest.PayloadEntry\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12\x13\n\x0bworkflow_id\x18\x05 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x06 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x07 \x01(\x05\x12\x15\n\rnot_before_ms\x18\x08 \x01(\x03\x12>\n\x06labels\x18\t \x03(\x0b\x32..orchestrator.v1.SubmitTaskRequest.LabelsEntry\x12K\n\rworker_labels\x18\n \x03(\x0b\x32\x34.orchestrator.v1.SubmitTaskRequest.WorkerLabelsEntry\x12\x14\n\x0c\x61t_most_once\x18\x0b \x01(\x08\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x33\n\x11WorkerLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"E\n\x12SubmitTaskResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"G\n\x12SubmitTasksRequest\x12\x31\n\x05tasks\x18\x01 \x03(\x0b\x32\".orchestrator.v1.SubmitTaskRequest\"K\n\x13SubmitTasksResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.orchestrator.v1.SubmitTaskResponse\"G\n\x18StreamTaskResultsRequest\x12\x10\n\x08task_ids\x18\x01 \x03(\t\x12\x19\n\x11include_completed\x18\x02 \x01(\x08\"\xf0\x01\n\nTaskResult\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x37\n\x06result\x18\x03 \x03(\x0b\x32\'.orchestrator.v1.TaskResult.ResultEntry\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x01\x12\x14\n\x0c\x63ompleted_at\x18\x06 \x01(\x03\x12\r\n\x05state\x18\x07 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\'\n\x14GetTaskStatusRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"\xdf\x01\n\x15GetTaskStatusResponse\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x42\n\x06result\x18\x03 \x03(\x0b\x32\x32.orchestrator.v1.GetTaskStatusResponse.ResultEntry\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12#\n\x04task\x18\x05 \x01(\x0b\x32\x15.orchestrator.v1.Task\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x87\x05\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x63lass\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x33\n\x07payload\x18\x06 \x03(\x0b\x32\".orchestrator.v1.Task.PayloadEntry\x12\x31\n\x06result\x18\x07 \x03(\x0b\x32!.orchestrator.v1.Task.ResultEntry\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x14\n\x0cmax_attempts\x18\n \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\x0b \x01(\x05\x12\x13\n\x0bworkflow_id\x18\x0c \x01(\t\x12\x31\n\x06labels\x18\r \x03(\x0b\x32!.orchestrator.v1.Task.LabelsEntry\x12\x15\n\rcreated_at_ms\x18\x0e \x01(\x03\x12\x15\n\rstarted_at_ms\x18\x0f \x01(\x03\x12\x16\n\x0e\x66inished_at_ms\x18\x10 \x01(\x03\x12\x15\n\rnot_before_ms\x18\x11 \x01(\x03\x12\x16\n\x0ewaiting_reason\x18\x12 \x01(\t\x12\x15\n\rinterruptions\x18\x13 \x01(\x05\x12\x19\n\x11max_interruptions\x18\x14 \x01(\x05\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"4\n\x11\x43\x61ncelTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"D\n\x12\x43\x61ncelTaskResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\xdb\x01\n\x10ListTasksRequest\x12\x0e\n\x06states\x18\x01 \x03(\t\x12\r\n\x05\x63lass\x18\x02 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12=\n\x06labels\x18\x06 \x03(\x0b\x32-.orchestrator.v1.ListTasksRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"R\n\x11ListTasksResponse\x12$\n\x05tasks\x18\x01 \x03(\x0b\x32\x15.orchestrator.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x15\x43reateWorkflowRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0c\n\x04spec\x18\x04 \x01(\x0c\"M\n\x16\x43reateWorkflowResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\xb9\x01\n\x17StartWorkflowRunRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x42\n\x05input\x18\x03 \x03(\x0b\x32\x33.orchestrator.v1.StartWorkflowRunRequest.InputEntry\x1a,\n\nInputEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x18StartWorkflowRunResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"-\n\x1bStreamWorkflowStatusRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\xfb\x01\n\x14WorkflowStatusUpdate\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x14\n\x0c\x63urrent_step\x18\x03 \x01(\t\x12\x17\n\x0fsteps_completed\x18\x04 \x01(\x05\x12\x13\n\x0btotal_steps\x18\x05 \x01(\x05\x12\x41\n\x06output\x18\x06 \x03(\x0b\x32\x31.orchestrator.v1.WorkflowStatusUpdate.OutputEntry\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x1a-\n\x0bOutputEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\":\n\x18\x43\x61ncelWorkflowRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x19\x43\x61ncelWorkflowRunResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\")\n\x11GetMetricsRequest\x12\x14\n\x0cmetric_names\x18\x01 \x03(\t\"\x94\x01\n\x0fMetricsResponse\x12>\n\x07metrics\x18\x01 \x03(\x0b\x32-.orchestrator.v1.MetricsResponse.MetricsEntry\x12\x11\n\ttimestamp\x18\x02 \x01(\x03\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"[\n\x13StreamEventsRequest\x12\x13\n\x0b\x65vent_types\x18\x01 \x03(\t\x12\x17\n\x0fsince_timestamp\x18\x02 \x01(\x03\x12\x16\n\x0e\x61\x66ter_sequence\x18\x03 \x01(\x03\"\xd4\x01\n\x0bSystemEvent\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x13\n\x0bresource_id\x18\x02 \x01(\t\x12\x34\n\x04\x64\x61ta\x18\x03 \x03(\x0b\x32&.orchestrator.v1.SystemEvent.DataEntry\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x12\x10\n\x08sequence\x18\x05 \x01(\x03\x12\x14\n\x0ctimestamp_ms\x18\x06 \x01(\x03\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x0f\n\rHealthRequest\"\x98\x02\n\x0eHealthResponse\x12\x0f\n\x07healthy\x18\x01 \x01(\x08\x12\x0f\n\x07version\x18\x02 \x01(\t\x12?\n\x08services\x18\x03 \x03(\x0b\x32-.orchestrator.v1.HealthResponse.ServicesEntry\x12\x0b\n\x03pid\x18\x04 \x01(\x03\x12\x16\n\x0euptime_seconds\x18\x05 \x01(\x01\x12\x14\n\x0cgrpc_address\x18\x06 \x01(\t\x12\x14\n\x0chttp_address\x18\x07 \x01(\t\x12\x0e\n\x06\x63ommit\x18\x08 \x01(\t\x12\x11\n\tstate_dir\x18\t \x01(\t\x1a/\n\rServicesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xd1\x0b\n\x13OrchestratorService\x12U\n\nSubmitTask\x12\".orchestrator.v1.SubmitTaskRequest\x1a#.orchestrator.v1.SubmitTaskResponse\x12]\n\x11StreamTaskResults\x12).orchestrator.v1.StreamTaskResultsRequest\x1a\x1b.orchestrator.v1.TaskResult0\x01\x12^\n\rGetTaskStatus\x12%.orchestrator.v1.GetTaskStatusRequest\x1a&.orchestrator.v1.GetTaskStatusResponse\x12\x61\n\x0e\x43reateWorkflow\x12&.orchestrator.v1.CreateWorkflowRequest\x1a\'.orchestrator.v1.CreateWorkflowResponse\x12g\n\x10StartWorkflowRun\x12(.orchestrator.v1.StartWorkflowRunRequest\x1a).orchestrator.v1.StartWorkflowRunResponse\x12m\n\x14StreamWorkflowStatus\x12,.orchestrator.v1.StreamWorkflowStatusRequest\x1a%.orchestrator.v1.WorkflowStatusUpdate0\x01\x12R\n\nGetMetrics\x12\".orchestrator.v1.GetMetricsRequest\x1a .orchestrator.v1.MetricsResponse\x12T\n\x0cStreamEvents\x12$.orchestrator.v1.StreamEventsRequest\x1a\x1c.orchestrator.v1.SystemEvent0\x01\x12I\n\x06Health\x12\x1e.orchestrator.v1.HealthRequest\x1a\x1f.orchestrator.v1.HealthResponse\x12U\n\nCancelTask\x12\".orchestrator.v1.CancelTaskRequest\x1a#.orchestrator.v1.CancelTaskResponse\x12R\n\tListTasks\x12!.orchestrator.v1.ListTasksRequest\x1a\".orchestrator.v1.ListTasksResponse\x12j\n\x11\x43\x61ncelWorkflowRun\x12).orchestrator.v1.CancelWorkflowRunRequest\x1a*.orchestrator.v1.CancelWorkflowRunResponse\x12X\n\x0bSubmitTasks\x12#.orchestrator.v1.SubmitTasksRequest\x1a$.orchestrator.v1.SubmitTasksResponse\x12X\n\x0b\x42\x61\x63kupStore\x12#.orchestrator.v1.BackupStoreRequest\x1a$.orchestrator.v1.BackupStoreResponse\x12U\n\nCheckStore\x12\".orchestrator.v1.CheckStoreRequest\x1a#.orchestrator.v1.CheckStoreResponse\x12R\n\tGetConfig\x12!.orchestrator.v1.GetConfigRequest\x1a\".orchestrator.v1.GetConfigResponseb\x06proto3')
 )
 
 
+
+
+_GETCONFIGREQUEST = _descriptor.Descriptor(
+  name='GetConfigRequest',
+  full_name='orchestrator.v1.GetConfigRequest',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=55,
+  serialized_end=73,
+)
+
+
+_GETCONFIGRESPONSE = _descriptor.Descriptor(
+  name='GetConfigResponse',
+  full_name='orchestrator.v1.GetConfigResponse',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='settings', full_name='orchestrator.v1.GetConfigResponse.settings', index=0,
+      number=1, type=11, cpp_type=10, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='config_file', full_name='orchestrator.v1.GetConfigResponse.config_file', index=1,
+      number=2, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=75,
+  serialized_end=165,
+)
+
+
+_CONFIGSETTING = _descriptor.Descriptor(
+  name='ConfigSetting',
+  full_name='orchestrator.v1.ConfigSetting',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='key', full_name='orchestrator.v1.ConfigSetting.key', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='value', full_name='orchestrator.v1.ConfigSetting.value', index=1,
+      number=2, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='source', full_name='orchestrator.v1.ConfigSetting.source', index=2,
+      number=3, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='origin', full_name='orchestrator.v1.ConfigSetting.origin', index=3,
+      number=4, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=167,
+  serialized_end=242,
+)
 
 
 _BACKUPSTOREREQUEST = _descriptor.Descriptor(
@@ -51,8 +165,8 @@ _BACKUPSTOREREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=55,
-  serialized_end=89,
+  serialized_start=244,
+  serialized_end=278,
 )
 
 
@@ -89,8 +203,8 @@ _BACKUPSTORERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=91,
-  serialized_end=141,
+  serialized_start=280,
+  serialized_end=330,
 )
 
 
@@ -113,8 +227,8 @@ _CHECKSTOREREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=143,
-  serialized_end=162,
+  serialized_start=332,
+  serialized_end=351,
 )
 
 
@@ -158,8 +272,8 @@ _CHECKSTORERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=164,
-  serialized_end=226,
+  serialized_start=353,
+  serialized_end=415,
 )
 
 
@@ -196,8 +310,8 @@ _SUBMITTASKREQUEST_PAYLOADENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=615,
-  serialized_end=661,
+  serialized_start=804,
+  serialized_end=850,
 )
 
 _SUBMITTASKREQUEST_LABELSENTRY = _descriptor.Descriptor(
@@ -233,8 +347,8 @@ _SUBMITTASKREQUEST_LABELSENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=663,
-  serialized_end=708,
+  serialized_start=852,
+  serialized_end=897,
 )
 
 _SUBMITTASKREQUEST_WORKERLABELSENTRY = _descriptor.Descriptor(
@@ -270,8 +384,8 @@ _SUBMITTASKREQUEST_WORKERLABELSENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=710,
-  serialized_end=761,
+  serialized_start=899,
+  serialized_end=950,
 )
 
 _SUBMITTASKREQUEST = _descriptor.Descriptor(
@@ -370,8 +484,8 @@ _SUBMITTASKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=229,
-  serialized_end=761,
+  serialized_start=418,
+  serialized_end=950,
 )
 
 
@@ -415,8 +529,8 @@ _SUBMITTASKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=763,
-  serialized_end=832,
+  serialized_start=952,
+  serialized_end=1021,
 )
 
 
@@ -446,8 +560,8 @@ _SUBMITTASKSREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=834,
-  serialized_end=905,
+  serialized_start=1023,
+  serialized_end=1094,
 )
 
 
@@ -477,8 +591,8 @@ _SUBMITTASKSRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=907,
-  serialized_end=982,
+  serialized_start=1096,
+  serialized_end=1171,
 )
 
 
@@ -515,8 +629,8 @@ _STREAMTASKRESULTSREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=984,
-  serialized_end=1055,
+  serialized_start=1173,
+  serialized_end=1244,
 )
 
 
@@ -553,8 +667,8 @@ _TASKRESULT_RESULTENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1253,
-  serialized_end=1298,
+  serialized_start=1442,
+  serialized_end=1487,
 )
 
 _TASKRESULT = _descriptor.Descriptor(
@@ -632,8 +746,8 @@ _TASKRESULT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1058,
-  serialized_end=1298,
+  serialized_start=1247,
+  serialized_end=1487,
 )
 
 
@@ -663,8 +777,8 @@ _GETTASKSTATUSREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1300,
-  serialized_end=1339,
+  serialized_start=1489,
+  serialized_end=1528,
 )
 
 
@@ -701,8 +815,8 @@ _GETTASKSTATUSRESPONSE_RESULTENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1253,
-  serialized_end=1298,
+  serialized_start=1442,
+  serialized_end=1487,
 )
 
 _GETTASKSTATUSRESPONSE = _descriptor.Descriptor(
@@ -759,8 +873,8 @@ _GETTASKSTATUSRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1342,
-  serialized_end=1565,
+  serialized_start=1531,
+  serialized_end=1754,
 )
 
 
@@ -797,8 +911,8 @@ _TASK_PAYLOADENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=615,
-  serialized_end=661,
+  serialized_start=804,
+  serialized_end=850,
 )
 
 _TASK_RESULTENTRY = _descriptor.Descriptor(
@@ -834,8 +948,8 @@ _TASK_RESULTENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1253,
-  serialized_end=1298,
+  serialized_start=1442,
+  serialized_end=1487,
 )
 
 _TASK_LABELSENTRY = _descriptor.Descriptor(
@@ -871,8 +985,8 @@ _TASK_LABELSENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=663,
-  serialized_end=708,
+  serialized_start=852,
+  serialized_end=897,
 )
 
 _TASK = _descriptor.Descriptor(
@@ -1034,8 +1148,8 @@ _TASK = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1568,
-  serialized_end=2215,
+  serialized_start=1757,
+  serialized_end=2404,
 )
 
 
@@ -1072,8 +1186,8 @@ _CANCELTASKREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2217,
-  serialized_end=2269,
+  serialized_start=2406,
+  serialized_end=2458,
 )
 
 
@@ -1117,8 +1231,8 @@ _CANCELTASKRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2271,
-  serialized_end=2339,
+  serialized_start=2460,
+  serialized_end=2528,
 )
 
 
@@ -1155,8 +1269,8 @@ _LISTTASKSREQUEST_LABELSENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=663,
-  serialized_end=708,
+  serialized_start=852,
+  serialized_end=897,
 )
 
 _LISTTASKSREQUEST = _descriptor.Descriptor(
@@ -1220,8 +1334,8 @@ _LISTTASKSREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2342,
-  serialized_end=2561,
+  serialized_start=2531,
+  serialized_end=2750,
 )
 
 
@@ -1258,8 +1372,8 @@ _LISTTASKSRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2563,
-  serialized_end=2645,
+  serialized_start=2752,
+  serialized_end=2834,
 )
 
 
@@ -1310,8 +1424,8 @@ _CREATEWORKFLOWREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2647,
-  serialized_end=2731,
+  serialized_start=2836,
+  serialized_end=2920,
 )
 
 
@@ -1355,8 +1469,8 @@ _CREATEWORKFLOWRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2733,
-  serialized_end=2810,
+  serialized_start=2922,
+  serialized_end=2999,
 )
 
 
@@ -1393,8 +1507,8 @@ _STARTWORKFLOWRUNREQUEST_INPUTENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2954,
-  serialized_end=2998,
+  serialized_start=3143,
+  serialized_end=3187,
 )
 
 _STARTWORKFLOWRUNREQUEST = _descriptor.Descriptor(
@@ -1437,8 +1551,8 @@ _STARTWORKFLOWRUNREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=2813,
-  serialized_end=2998,
+  serialized_start=3002,
+  serialized_end=3187,
 )
 
 
@@ -1482,8 +1596,8 @@ _STARTWORKFLOWRUNRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3000,
-  serialized_end=3074,
+  serialized_start=3189,
+  serialized_end=3263,
 )
 
 
@@ -1513,8 +1627,8 @@ _STREAMWORKFLOWSTATUSREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3076,
-  serialized_end=3121,
+  serialized_start=3265,
+  serialized_end=3310,
 )
 
 
@@ -1551,8 +1665,8 @@ _WORKFLOWSTATUSUPDATE_OUTPUTENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3330,
-  serialized_end=3375,
+  serialized_start=3519,
+  serialized_end=3564,
 )
 
 _WORKFLOWSTATUSUPDATE = _descriptor.Descriptor(
@@ -1623,8 +1737,8 @@ _WORKFLOWSTATUSUPDATE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3124,
-  serialized_end=3375,
+  serialized_start=3313,
+  serialized_end=3564,
 )
 
 
@@ -1661,8 +1775,8 @@ _CANCELWORKFLOWRUNREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3377,
-  serialized_end=3435,
+  serialized_start=3566,
+  serialized_end=3624,
 )
 
 
@@ -1706,8 +1820,8 @@ _CANCELWORKFLOWRUNRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3437,
-  serialized_end=3512,
+  serialized_start=3626,
+  serialized_end=3701,
 )
 
 
@@ -1737,8 +1851,8 @@ _GETMETRICSREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3514,
-  serialized_end=3555,
+  serialized_start=3703,
+  serialized_end=3744,
 )
 
 
@@ -1775,8 +1889,8 @@ _METRICSRESPONSE_METRICSENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3660,
-  serialized_end=3706,
+  serialized_start=3849,
+  serialized_end=3895,
 )
 
 _METRICSRESPONSE = _descriptor.Descriptor(
@@ -1812,8 +1926,8 @@ _METRICSRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3558,
-  serialized_end=3706,
+  serialized_start=3747,
+  serialized_end=3895,
 )
 
 
@@ -1857,8 +1971,8 @@ _STREAMEVENTSREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3708,
-  serialized_end=3799,
+  serialized_start=3897,
+  serialized_end=3988,
 )
 
 
@@ -1895,8 +2009,8 @@ _SYSTEMEVENT_DATAENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3971,
-  serialized_end=4014,
+  serialized_start=4160,
+  serialized_end=4203,
 )
 
 _SYSTEMEVENT = _descriptor.Descriptor(
@@ -1960,8 +2074,8 @@ _SYSTEMEVENT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3802,
-  serialized_end=4014,
+  serialized_start=3991,
+  serialized_end=4203,
 )
 
 
@@ -1984,8 +2098,8 @@ _HEALTHREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=4016,
-  serialized_end=4031,
+  serialized_start=4205,
+  serialized_end=4220,
 )
 
 
@@ -2022,8 +2136,8 @@ _HEALTHRESPONSE_SERVICESENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=4267,
-  serialized_end=4314,
+  serialized_start=4456,
+  serialized_end=4503,
 )
 
 _HEALTHRESPONSE = _descriptor.Descriptor(
@@ -2108,10 +2222,11 @@ _HEALTHRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=4034,
-  serialized_end=4314,
+  serialized_start=4223,
+  serialized_end=4503,
 )
 
+_GETCONFIGRESPONSE.fields_by_name['settings'].message_type = _CONFIGSETTING
 _SUBMITTASKREQUEST_PAYLOADENTRY.containing_type = _SUBMITTASKREQUEST
 _SUBMITTASKREQUEST_LABELSENTRY.containing_type = _SUBMITTASKREQUEST
 _SUBMITTASKREQUEST_WORKERLABELSENTRY.containing_type = _SUBMITTASKREQUEST
@@ -2144,6 +2259,9 @@ _SYSTEMEVENT_DATAENTRY.containing_type = _SYSTEMEVENT
 _SYSTEMEVENT.fields_by_name['data'].message_type = _SYSTEMEVENT_DATAENTRY
 _HEALTHRESPONSE_SERVICESENTRY.containing_type = _HEALTHRESPONSE
 _HEALTHRESPONSE.fields_by_name['services'].message_type = _HEALTHRESPONSE_SERVICESENTRY
+DESCRIPTOR.message_types_by_name['GetConfigRequest'] = _GETCONFIGREQUEST
+DESCRIPTOR.message_types_by_name['GetConfigResponse'] = _GETCONFIGRESPONSE
+DESCRIPTOR.message_types_by_name['ConfigSetting'] = _CONFIGSETTING
 DESCRIPTOR.message_types_by_name['BackupStoreRequest'] = _BACKUPSTOREREQUEST
 DESCRIPTOR.message_types_by_name['BackupStoreResponse'] = _BACKUPSTORERESPONSE
 DESCRIPTOR.message_types_by_name['CheckStoreRequest'] = _CHECKSTOREREQUEST
@@ -2176,6 +2294,27 @@ DESCRIPTOR.message_types_by_name['SystemEvent'] = _SYSTEMEVENT
 DESCRIPTOR.message_types_by_name['HealthRequest'] = _HEALTHREQUEST
 DESCRIPTOR.message_types_by_name['HealthResponse'] = _HEALTHRESPONSE
 _sym_db.RegisterFileDescriptor(DESCRIPTOR)
+
+GetConfigRequest = _reflection.GeneratedProtocolMessageType('GetConfigRequest', (_message.Message,), dict(
+  DESCRIPTOR = _GETCONFIGREQUEST,
+  __module__ = 'orchestrator.v1.orchestrator_pb2'
+  # @@protoc_insertion_point(class_scope:orchestrator.v1.GetConfigRequest)
+  ))
+_sym_db.RegisterMessage(GetConfigRequest)
+
+GetConfigResponse = _reflection.GeneratedProtocolMessageType('GetConfigResponse', (_message.Message,), dict(
+  DESCRIPTOR = _GETCONFIGRESPONSE,
+  __module__ = 'orchestrator.v1.orchestrator_pb2'
+  # @@protoc_insertion_point(class_scope:orchestrator.v1.GetConfigResponse)
+  ))
+_sym_db.RegisterMessage(GetConfigResponse)
+
+ConfigSetting = _reflection.GeneratedProtocolMessageType('ConfigSetting', (_message.Message,), dict(
+  DESCRIPTOR = _CONFIGSETTING,
+  __module__ = 'orchestrator.v1.orchestrator_pb2'
+  # @@protoc_insertion_point(class_scope:orchestrator.v1.ConfigSetting)
+  ))
+_sym_db.RegisterMessage(ConfigSetting)
 
 BackupStoreRequest = _reflection.GeneratedProtocolMessageType('BackupStoreRequest', (_message.Message,), dict(
   DESCRIPTOR = _BACKUPSTOREREQUEST,
@@ -2542,8 +2681,8 @@ _ORCHESTRATORSERVICE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=4317,
-  serialized_end=5722,
+  serialized_start=4506,
+  serialized_end=5995,
   methods=[
   _descriptor.MethodDescriptor(
     name='SubmitTask',
@@ -2678,6 +2817,15 @@ _ORCHESTRATORSERVICE = _descriptor.ServiceDescriptor(
     containing_service=None,
     input_type=_CHECKSTOREREQUEST,
     output_type=_CHECKSTORERESPONSE,
+    options=None,
+  ),
+  _descriptor.MethodDescriptor(
+    name='GetConfig',
+    full_name='orchestrator.v1.OrchestratorService.GetConfig',
+    index=15,
+    containing_service=None,
+    input_type=_GETCONFIGREQUEST,
+    output_type=_GETCONFIGRESPONSE,
     options=None,
   ),
 ])

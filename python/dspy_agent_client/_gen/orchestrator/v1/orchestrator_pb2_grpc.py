@@ -89,6 +89,11 @@ class OrchestratorServiceStub(object):
         request_serializer=orchestrator_dot_v1_dot_orchestrator__pb2.CheckStoreRequest.SerializeToString,
         response_deserializer=orchestrator_dot_v1_dot_orchestrator__pb2.CheckStoreResponse.FromString,
         )
+    self.GetConfig = channel.unary_unary(
+        '/orchestrator.v1.OrchestratorService/GetConfig',
+        request_serializer=orchestrator_dot_v1_dot_orchestrator__pb2.GetConfigRequest.SerializeToString,
+        response_deserializer=orchestrator_dot_v1_dot_orchestrator__pb2.GetConfigResponse.FromString,
+        )
 
 
 class OrchestratorServiceServicer(object):
@@ -202,6 +207,14 @@ class OrchestratorServiceServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
+  def GetConfig(self, request, context):
+    """Added by dspy-agent: the daemon's effective settings and where each came from, read-only; secrets masked
+    as `dspy-agent config show` masks them (docs/security.md).
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServiceServicer_to_server(servicer, server):
   rpc_method_handlers = {
@@ -279,6 +292,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
           servicer.CheckStore,
           request_deserializer=orchestrator_dot_v1_dot_orchestrator__pb2.CheckStoreRequest.FromString,
           response_serializer=orchestrator_dot_v1_dot_orchestrator__pb2.CheckStoreResponse.SerializeToString,
+      ),
+      'GetConfig': grpc.unary_unary_rpc_method_handler(
+          servicer.GetConfig,
+          request_deserializer=orchestrator_dot_v1_dot_orchestrator__pb2.GetConfigRequest.FromString,
+          response_serializer=orchestrator_dot_v1_dot_orchestrator__pb2.GetConfigResponse.SerializeToString,
       ),
   }
   generic_handler = grpc.method_handlers_generic_handler(
