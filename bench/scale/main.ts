@@ -2,11 +2,12 @@
  * bench/scale: several daemons on one PostgreSQL, in one run beside one daemon on SQLite and beside Celery 5 with
  * Redis. For each setup: SubmitTask throughput from 4 Python grpcio processes (spread over the daemons) of tasks
  * that only queue (class gpu, which waits on a host without GPUs: as Celery's delay() with no worker running), the
+ * same with `--in-flight` calls in flight per process (threads: the system saturated rather than waited on), the
  * same with noop tasks the daemons run meanwhile, and the noop round trip (submit, then the completion on
  * StreamTaskResults). Then the claim latency of the PostgreSQL store with
  * 1,000 and with 1,000,000 tasks queued, measured on the claim statement itself.
  *
- *   deno task bench:scale [--submits 2000] [--roundtrips 200] [--queued 1000000]
+ *   deno task bench:scale [--submits 2000] [--roundtrips 200] [--queued 1000000] [--in-flight 8]
  *
  * Needs root and Debian's postgresql (scripts/ensure-system-deps). Figures, not asserts.
  *
@@ -27,16 +28,22 @@ const { values } = parseArgs({
     submits: { type: "string", default: "2000" },
     roundtrips: { type: "string", default: "200" },
     queued: { type: "string", default: "1000000" },
+    "in-flight": { type: "string", default: "8" },
   },
 });
 const submits = Number(values.submits);
 const roundtrips = Number(values.roundtrips);
 const queued = Number(values.queued);
+/** Calls each client process keeps in flight (threads) in the saturated submit phase. */
+const saturation = Number(values["in-flight"]);
 const log = (line: string) => console.error(`bench/scale: ${line}`);
 
 interface Figures {
   /** Submits while the daemons also run the tasks. */
   runningPerSecond: number;
+  /** Submits with `saturation` calls in flight per process: the system saturated rather than waited on. */
+  saturatedPerSecond: number;
+  saturatedP50: number;
   perSecond: number;
   p50: number;
   p99: number;
@@ -44,15 +51,21 @@ interface Figures {
   tripP99: number;
 }
 
-/** 4 submitting processes, process i on address i mod n, all starting at one wall-clock time. */
+/**
+ * 4 submitting processes, process i on address i mod n, all starting at one wall-clock time; `times` the --submits
+ * count (a saturated phase makes more calls, so that it lasts about as long).
+ */
 async function submitPhase(
   client: (address: string, count: number, startAt: number) => string[],
   addresses: string[],
   env: Record<string, string>,
+  times = 1,
 ) {
   const startAt = Date.now() / 1000 + 3;
   const figures = await Promise.all(
-    [0, 1, 2, 3].map((i) => runClient(PYTHON, client(addresses[i % addresses.length], submits / 4, startAt), env)),
+    [0, 1, 2, 3].map((i) =>
+      runClient(PYTHON, client(addresses[i % addresses.length], (submits * times) / 4, startAt), env)
+    ),
   );
   const total = figures.reduce((sum, f) => sum + f.count, 0);
   const window = Math.max(...figures.map((f) => f.ended!)) - Math.min(...figures.map((f) => f.started!));
@@ -87,6 +100,13 @@ async function daemonSetup(
       addresses,
       env,
     );
+    log(`${label}: SubmitTask from 4 processes, ${saturation} calls in flight each, tasks queued only`);
+    const saturated = await submitPhase(
+      (address, n, startAt) => ["grpc_client.py", address, "queue", String(n), String(startAt)],
+      addresses,
+      { ...env, BENCH_IN_FLIGHT: String(saturation) },
+      3,
+    );
     log(`${label}: SubmitTask from 4 processes, noop tasks run meanwhile`);
     const running = await submitPhase(
       (address, n, startAt) => ["grpc_client.py", address, "submit", String(n), String(startAt)],
@@ -96,7 +116,14 @@ async function daemonSetup(
     await new Promise((r) => setTimeout(r, 1000));
     log(`${label}: noop round trips`);
     const trip = await runClient(PYTHON, ["grpc_client.py", addresses[0], "roundtrip", String(roundtrips)], env);
-    return { ...submit, runningPerSecond: running.perSecond, tripP50: trip.p50, tripP99: trip.p99 };
+    return {
+      ...submit,
+      saturatedPerSecond: saturated.perSecond,
+      saturatedP50: saturated.p50,
+      runningPerSecond: running.perSecond,
+      tripP50: trip.p50,
+      tripP99: trip.p99,
+    };
   } finally {
     await Promise.all(daemons.map((d) => d[Symbol.asyncDispose]()));
   }
@@ -109,19 +136,37 @@ async function celerySetup(env: Record<string, string>): Promise<Figures> {
     ["-"],
     env,
   );
+  log(`Celery + Redis: delay() from 4 processes, ${saturation} calls in flight each`);
+  const saturated = await submitPhase(
+    (_address, n, startAt) => ["celery_client.py", "delay", String(n), String(startAt)],
+    ["-"],
+    { ...env, BENCH_IN_FLIGHT: String(saturation) },
+    3,
+  );
   await runClient(PYTHON, ["-m", "celery", "-A", "celery_app", "purge", "-f"], env, false);
   log("Celery + Redis: noop round trips");
   await using _worker = await startCeleryWorker(env);
   const trip = await runClient(PYTHON, ["celery_client.py", "roundtrip", String(roundtrips)], env);
-  return { ...submit, runningPerSecond: NaN, tripP50: trip.p50, tripP99: trip.p99 };
+  return {
+    ...submit,
+    saturatedPerSecond: saturated.perSecond,
+    saturatedP50: saturated.p50,
+    runningPerSecond: NaN,
+    tripP50: trip.p50,
+    tripP99: trip.p99,
+  };
 }
 
 /**
  * The claim statement's latency with `size` runnable tasks queued in one class: 200 claims of one task each (the
  * scheduler's claim under a lease), p50 and p99 in milliseconds.
  */
-async function claimLatency(pg: TestPostgres, size: number): Promise<{ p50: number; p99: number; fillS: number }> {
-  const url = await pg.createDatabase(`claims_${size}`);
+async function claimLatency(
+  pg: TestPostgres,
+  size: number,
+  name: string,
+): Promise<{ p50: number; p99: number; fillS: number }> {
+  const url = await pg.createDatabase(name);
   const sql = await connectStore(url, { max: 2 });
   try {
     await migrate(sql);
@@ -218,25 +263,31 @@ try {
     log("the store alone, in process");
     const alone = await storeAlone(pg);
     log(`claim latency with 1,000 and ${queued.toLocaleString("en")} queued tasks`);
-    const small = await claimLatency(pg, 1000);
-    const large = await claimLatency(pg, queued);
+    const small = await claimLatency(pg, 1000, "claims_small");
+    const large = await claimLatency(pg, queued, "claims_large");
 
     const celery = rows.at(-1)![1];
     const pad = (s: string, n: number) => s.padStart(n);
     console.log(
-      `bench/scale: ${submits} submits from 4 processes per setup, ${roundtrips} sequential noop round trips, ` +
+      `bench/scale: ${submits} submits from 4 processes one at a time and ${submits * 3} with ${saturation} in ` +
+        `flight each, per setup; ${roundtrips} sequential noop round trips, ` +
         `${navigator.hardwareConcurrency} cores, one PostgreSQL 15 (fsync on) and one Redis on this machine`,
     );
     console.log(
       `${"setup".padEnd(26)}${pad("submits/s", 11)}${pad("x Celery", 10)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}` +
+        `${pad(`${saturation} in flight/s`, 16)}${pad("x Celery", 10)}${pad("p50 ms", 9)}` +
         `${pad("trip p50", 10)}${pad("trip p99", 10)}${pad("submits/s while running", 25)}`,
     );
     for (const [label, f] of rows) {
       console.log(
         `${label.padEnd(26)}${pad(f.perSecond.toFixed(0), 11)}${pad((f.perSecond / celery.perSecond).toFixed(2), 10)}` +
-          `${pad(f.p50.toFixed(2), 9)}${pad(f.p99.toFixed(2), 9)}${pad(f.tripP50.toFixed(2), 10)}${
-            pad(f.tripP99.toFixed(2), 10)
-          }${pad(Number.isNaN(f.runningPerSecond) ? "-" : f.runningPerSecond.toFixed(0), 25)}`,
+          `${pad(f.p50.toFixed(2), 9)}${pad(f.p99.toFixed(2), 9)}${pad(f.saturatedPerSecond.toFixed(0), 16)}` +
+          `${pad((f.saturatedPerSecond / celery.saturatedPerSecond).toFixed(2), 10)}${
+            pad(f.saturatedP50.toFixed(2), 9)
+          }` +
+          `${pad(f.tripP50.toFixed(2), 10)}${pad(f.tripP99.toFixed(2), 10)}${
+            pad(Number.isNaN(f.runningPerSecond) ? "-" : f.runningPerSecond.toFixed(0), 25)
+          }`,
       );
     }
     console.log(
@@ -252,7 +303,11 @@ try {
     );
     const pg1 = rows[1][1];
     console.log(
-      `targets: 1 daemon on PostgreSQL submits >= Celery: ${(pg1.perSecond / celery.perSecond).toFixed(2)}x ${
+      `targets: 1 daemon on PostgreSQL submits >= Celery: ${
+        (pg1.saturatedPerSecond / celery.saturatedPerSecond).toFixed(2)
+      }x with ${saturation} in flight per process ${
+        pg1.saturatedPerSecond >= celery.saturatedPerSecond ? "MET" : "MISSED"
+      }, ${(pg1.perSecond / celery.perSecond).toFixed(2)}x one call at a time ${
         pg1.perSecond >= celery.perSecond ? "MET" : "MISSED"
       }; noop round trip p50 <= 5 ms: ${pg1.tripP50.toFixed(2)} ms ${pg1.tripP50 <= 5 ? "MET" : "MISSED"}; ` +
         `claim latency at ${queued.toLocaleString("en")} within 2x of 1,000: ${(large.p50 / small.p50).toFixed(2)}x ${

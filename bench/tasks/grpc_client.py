@@ -6,6 +6,7 @@
                                                  alone, nothing run meanwhile
   grpc_client.py ADDR roundtrip COUNT         -> COUNT sequential noop tasks: SubmitTask, then wait for
                                                  status "completed" on one long-lived StreamTaskResults
+BENCH_IN_FLIGHT=N: N calls in flight per process (threads) in submit, health and queue modes; default 1.
 Prints one JSON line with latencies in milliseconds.
 """
 import os
@@ -18,7 +19,7 @@ import grpc
 from orchestrator.v1 import orchestrator_pb2 as pb
 from orchestrator.v1 import orchestrator_pb2_grpc as rpc
 
-from _stats import emit, percentile, wait_until
+from _stats import emit, percentile, timed_calls, wait_until
 
 
 def submit_request(prefix, i, task_class=""):
@@ -37,20 +38,18 @@ def main():
     assert warm.success, warm.error
     if mode in ("submit", "health", "queue"):
         wait_until(float(sys.argv[4]))
-        latencies = []
-        started = time.time()
-        for i in range(count):
-            t0 = time.perf_counter()
+
+        def call(i):
             if mode == "health":
                 stub.Health(pb.HealthRequest())
-            else:
-                # "queue": into class gpu, which waits on a host without GPUs, so submits are measured alone, as
-                # Celery's delay() is with no worker running (bench/scale).
-                response = stub.SubmitTask(submit_request(prefix, i, "gpu" if mode == "queue" else ""))
-                if not response.success:
-                    raise SystemExit(f"SubmitTask failed: {response.error}")
-            latencies.append((time.perf_counter() - t0) * 1000)
-        ended = time.time()
+                return
+            # "queue": into class gpu, which waits on a host without GPUs, so submits are measured alone, as
+            # Celery's delay() is with no worker running (bench/scale).
+            response = stub.SubmitTask(submit_request(prefix, i, "gpu" if mode == "queue" else ""))
+            if not response.success:
+                raise SystemExit(f"SubmitTask failed: {response.error}")
+
+        latencies, started, ended = timed_calls(count, call)
         emit(count=count, started=started, ended=ended, p50=percentile(latencies, 0.5), p99=percentile(latencies, 0.99))
     elif mode == "roundtrip":
         roundtrip(stub, prefix, count)
