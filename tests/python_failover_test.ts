@@ -148,58 +148,64 @@ Deno.test({
     for (const home of homes) daemons.push(await start(home));
     const env = { PYTHONPATH: PACKAGE, PYTHONDONTWRITEBYTECODE: "1" };
     try {
-      await t.step("the client's submit loop and a wait in progress survive the kill; each task completes once", async () => {
-        const child = new Deno.Command(PYTHON, {
-          args: ["-c", SUBMITTER, daemons.map((d) => d.grpcAddr).join(",")],
-          env,
-          stdin: "piped",
-          stdout: "piped",
-          stderr: "piped",
-          signal: AbortSignal.timeout(150_000),
-        }).spawn();
-        const stderr = new Response(child.stderr).text();
-        let report: Record<string, unknown> | undefined;
-        let victim = -1;
-        for await (const line of lines(child.stdout)) {
-          const message = JSON.parse(line);
-          if (message.in_use) {
-            victim = daemons.findIndex((d) => d.grpcAddr === message.in_use);
-            assert(victim >= 0, `the client uses ${message.in_use}, none of the daemons`);
-            daemons[victim].kill("SIGKILL");
-            assertEquals(await daemons[victim].exited, 137);
-            const writer = child.stdin.getWriter();
-            await writer.write(new TextEncoder().encode("killed\n"));
-            await writer.close();
-          } else {
-            report = message;
+      await t.step(
+        "the client's submit loop and a wait in progress survive the kill; each task completes once",
+        async () => {
+          const child = new Deno.Command(PYTHON, {
+            args: ["-c", SUBMITTER, daemons.map((d) => d.grpcAddr).join(",")],
+            env,
+            stdin: "piped",
+            stdout: "piped",
+            stderr: "piped",
+            signal: AbortSignal.timeout(150_000),
+          }).spawn();
+          const stderr = new Response(child.stderr).text();
+          let report: Record<string, unknown> | undefined;
+          let victim = -1;
+          for await (const line of lines(child.stdout)) {
+            const message = JSON.parse(line);
+            if (message.in_use) {
+              victim = daemons.findIndex((d) => d.grpcAddr === message.in_use);
+              assert(victim >= 0, `the client uses ${message.in_use}, none of the daemons`);
+              daemons[victim].kill("SIGKILL");
+              assertEquals(await daemons[victim].exited, 137);
+              const writer = child.stdin.getWriter();
+              await writer.write(new TextEncoder().encode("killed\n"));
+              await writer.close();
+            } else {
+              report = message;
+            }
           }
-        }
-        const status = await child.status;
-        assertEquals(status.code, 0, await stderr);
-        assert(report, `no report from the client:\n${await stderr}`);
-        const accepted = report.accepted as string[];
-        assertEquals(report.errors, [], "submits that failed although two daemons were up");
-        assertEquals(report.first, daemons[victim].grpcAddr);
-        assert(report.after !== report.first, `the client still uses ${report.after}`);
-        assertEquals(report.after_kill, 60, "the loop did not go on after the kill");
-        assertEquals(report.waiting_at_kill, true, "the wait had ended before the kill; the test proved nothing");
-        assertEquals(report.waited, { output: { slept_ms: 4000 } });
-        assertEquals(new Set(accepted).size, accepted.length, "an id was answered twice");
-        assert(accepted.every((id) => /^task-[0-9a-f-]{36}$/.test(id)), `ids not of the daemon's form: ${accepted[0]}`);
-        // Through a surviving daemon: every accepted task completed, no other task exists, none completed twice.
-        const client = connect(daemons[(victim + 1) % 3]);
-        try {
-          assertEquals(await untilCompleted(client, accepted, 60_000), [], "accepted tasks that never completed");
-          assertEquals(await countTasks(client), accepted.length + 1, "tasks stored besides the accepted ones");
-          assertEquals(await completedTwice(pg, "failover"), "", "tasks completed more than once");
-        } finally {
-          client.close();
-        }
-        console.log(
-          `failover: ${accepted.length} tasks accepted, 60 after the kill of ${report.first}, all completed once`,
-        );
-        daemons[victim] = await start(homes[victim]);
-      });
+          const status = await child.status;
+          assertEquals(status.code, 0, await stderr);
+          assert(report, `no report from the client:\n${await stderr}`);
+          const accepted = report.accepted as string[];
+          assertEquals(report.errors, [], "submits that failed although two daemons were up");
+          assertEquals(report.first, daemons[victim].grpcAddr);
+          assert(report.after !== report.first, `the client still uses ${report.after}`);
+          assertEquals(report.after_kill, 60, "the loop did not go on after the kill");
+          assertEquals(report.waiting_at_kill, true, "the wait had ended before the kill; the test proved nothing");
+          assertEquals(report.waited, { output: { slept_ms: 4000 } });
+          assertEquals(new Set(accepted).size, accepted.length, "an id was answered twice");
+          assert(
+            accepted.every((id) => /^task-[0-9a-f-]{36}$/.test(id)),
+            `ids not of the daemon's form: ${accepted[0]}`,
+          );
+          // Through a surviving daemon: every accepted task completed, no other task exists, none completed twice.
+          const client = connect(daemons[(victim + 1) % 3]);
+          try {
+            assertEquals(await untilCompleted(client, accepted, 60_000), [], "accepted tasks that never completed");
+            assertEquals(await countTasks(client), accepted.length + 1, "tasks stored besides the accepted ones");
+            assertEquals(await completedTwice(pg, "failover"), "", "tasks completed more than once");
+          } finally {
+            client.close();
+          }
+          console.log(
+            `failover: ${accepted.length} tasks accepted, 60 after the kill of ${report.first}, all completed once`,
+          );
+          daemons[victim] = await start(homes[victim]);
+        },
+      );
 
       await t.step("a worker reconnects to another daemon and its remaining tasks all complete", async () => {
         const folder = await Deno.makeTempDir({ prefix: "dspy-agent-failover-worker-" });

@@ -2,7 +2,8 @@
 the error once every one was tried.
 
 How a gone daemon is told from one that answered UNAVAILABLE itself: the daemon attaches a `google.rpc.ErrorInfo`
-(domain `dspy-agent`, reason = the domain error's class name) to every error it maps (docs/architecture.md, "Errors").
+(domain `dspy-agent`, reason = the domain error's class name) to every error it maps (docs/architecture.md, "Several
+daemons on one PostgreSQL").
 An UNAVAILABLE that carries the reason `StoreUnavailableError` or `DockerUnavailableError` was answered by a running
 daemon about what it depends on: every daemon of the list shares that store (and another daemon manages another
 host's Docker engine), so trying another would not help and the error is raised as it is. Any other UNAVAILABLE (the

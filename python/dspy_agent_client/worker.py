@@ -75,7 +75,11 @@ class TaskContext:
 
 
 class Worker:
-    """A worker process: registers its task functions and runs what the daemon pushes, `slots` at a time."""
+    """A worker process: registers its task functions and runs what the daemon pushes, `slots` at a time.
+
+    `address` may list several daemons on one store, separated by commas: when its daemon goes away, the worker
+    registers with the next one (round robin, with backoff) and goes on.
+    """
 
     def __init__(self, name: Optional[str] = None, *, slots: int = 1, labels: Optional[Mapping[str, str]] = None,
                  address: Optional[str] = None, token: Optional[str] = None, tls: Optional[bool] = None,

@@ -106,7 +106,7 @@ export function endWithError(entry: FastEntry, stream: Http2ServerStream, err: u
   if (stream.closed) return;
   // Connect's own trailers, details included (grpc-status-details-bin): clients act on the ErrorInfo reason, for
   // example the Python client telling a daemon that answered UNAVAILABLE about its store from one that is gone
-  // (docs/architecture.md, "Errors").
+  // (docs/architecture.md, "Several daemons on one PostgreSQL").
   const status: [string, string][] = [...setTrailerStatus(new Headers(), error)];
   if (stream.headersSent) stream.end(status);
   else stream.respond([...RESPONSE_HEADERS, ...status], true);
