@@ -269,7 +269,8 @@ class Worker:
     def _rpc(self, method: Any, request: Any) -> Any:
         try:
             return method(request, timeout=10, metadata=_target.metadata(self._target))
-        except grpc.RpcError:
+        except (grpc.RpcError, ValueError):
+            # ValueError: the channel was closed by a reconnect to another daemon; the next beat uses the new one.
             return None
 
     def _finish(self) -> None:
