@@ -10,7 +10,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { OrchestratorService } from "../src/gen/orchestrator/v1/orchestrator_pb.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { type DaemonProcess, startDaemonProcess } from "./support/daemon.ts";
+import { type DaemonProcess, freePort, startDaemonProcess } from "./support/daemon.ts";
 import { postgresAvailable, startPostgres, type TestPostgres } from "./support/postgres.ts";
 import { PYTHON } from "./support/python.ts";
 
@@ -71,6 +71,20 @@ while n < 3000 and time.monotonic() < deadline:
 waiter.join(90)
 print(json.dumps({"first": first, "after": client.address, "accepted": accepted, "errors": errors, "waited": waited,
                   "long_id": long_id, "after_kill": after_kill, "waiting_at_kill": waiting_at_kill}))
+`;
+
+/** Submits (with an id the client makes) while the database is stopped; prints where and what it was answered. */
+const STORE_AWAY = `
+import json, sys
+from dspy_agent_client import Client, DspyAgentError
+client = Client(sys.argv[1], timeout=10)
+before = client.address
+try:
+    client.submit("echo", {"away": True})
+    print(json.dumps({"accepted": True}))
+except DspyAgentError as error:
+    print(json.dumps({"type": type(error).__name__, "reason": error.reason, "message": str(error),
+                      "before": before, "after": client.address}))
 `;
 
 const WORKER_MODULE = `
@@ -263,6 +277,32 @@ Deno.test({
         assertStringIncludes(log, `lost the daemon at ${daemons[0].grpcAddr}`);
         await Deno.remove(folder, { recursive: true });
       });
+
+      await t.step(
+        "an UNAVAILABLE a daemon answers about the store is raised, not taken for a daemon gone",
+        async () => {
+          await pg.stopServer();
+          try {
+            const out = await new Deno.Command(PYTHON, {
+              // The two daemons still up (the worker's was killed above), and an address where nothing listens: a
+              // client that took the answer for a daemon gone would end there.
+              args: ["-c", STORE_AWAY, `${daemons[1].grpcAddr},${daemons[2].grpcAddr},127.0.0.1:${await freePort()}`],
+              env,
+              stdout: "piped",
+              stderr: "piped",
+              signal: AbortSignal.timeout(60_000),
+            }).output();
+            const text = new TextDecoder().decode(out.stdout);
+            assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+            const answer = JSON.parse(text.trim().split("\n").at(-1)!);
+            assertEquals([answer.type, answer.reason], ["DaemonUnavailable", "StoreUnavailableError"], answer.message);
+            const used = [answer.before, answer.after];
+            assertEquals(used, [daemons[1].grpcAddr, daemons[1].grpcAddr], "the client moved on");
+          } finally {
+            await pg.startServer();
+          }
+        },
+      );
     } finally {
       await Promise.all(daemons.map((d) => d.stop().catch(() => 0)));
       for (const home of homes) await Deno.remove(home, { recursive: true }).catch(() => {});

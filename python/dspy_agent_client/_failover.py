@@ -13,76 +13,19 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import List, Sequence
 
 import grpc
 
-from .errors import DaemonUnavailable, from_rpc_error
+from .errors import DaemonUnavailable, error_reason, from_rpc_error
 
 # The daemon's own reasons for UNAVAILABLE about its dependencies (src/api/errors.ts maps them).
 DEPENDENCY_REASONS = frozenset({"StoreUnavailableError", "DockerUnavailableError"})
-ERROR_DOMAIN = "dspy-agent"
-_DETAILS_KEY = "grpc-status-details-bin"
-_ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 
 
 def new_task_id() -> str:
     """A task id of the daemon's own form (`task-` and a random UUID), made by the client so a retry is idempotent."""
     return f"task-{uuid.uuid4()}"
-
-
-def _varint(data: bytes, i: int) -> Tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, i
-        shift += 7
-        if shift > 63:
-            raise ValueError("varint too long")
-
-
-def _fields(data: bytes) -> Iterator[Tuple[int, object]]:
-    # The protobuf wire format (protobuf.dev/programming-guides/encoding): enough of it to read google.rpc.Status,
-    # whose Python classes (googleapis-common-protos) are not among the package's dependencies.
-    i = 0
-    while i < len(data):
-        key, i = _varint(data, i)
-        kind = key & 7
-        if kind == 0:
-            value, i = _varint(data, i)
-        elif kind == 2:
-            length, i = _varint(data, i)
-            value, i = data[i : i + length], i + length
-        elif kind in (1, 5):
-            size = 8 if kind == 1 else 4
-            value, i = data[i : i + size], i + size
-        else:
-            raise ValueError(f"wire type {kind}")
-        yield key >> 3, value
-
-
-def error_reason(error: grpc.RpcError) -> Optional[str]:
-    """The dspy-agent ErrorInfo reason the daemon attached to a failed call, or None when there is none."""
-    try:
-        trailers = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
-        for key, value in trailers or ():
-            if key != _DETAILS_KEY or not isinstance(value, bytes):
-                continue
-            for number, detail in _fields(value):
-                if number != 3 or not isinstance(detail, bytes):
-                    continue
-                parts = dict(_fields(detail))
-                if parts.get(1) != _ERROR_INFO.encode() or not isinstance(parts.get(2), bytes):
-                    continue
-                info = dict(_fields(parts[2]))
-                if info.get(2) == ERROR_DOMAIN.encode() and isinstance(info.get(1), bytes):
-                    return info[1].decode("utf-8", "replace")
-    except (ValueError, IndexError, TypeError):
-        return None
-    return None
 
 
 def daemon_gone(error: grpc.RpcError) -> bool:
@@ -128,6 +71,7 @@ def everywhere_unavailable(tried: Sequence[str], last: grpc.RpcError) -> DaemonU
         f"Cannot reach any daemon of {', '.join(tried)}: {cause}; start one (`dspy-agent serve` on the store's "
         "host) or fix the address list (ORCHESTRATOR_GRPC_ADDR or the address argument)",
         cause.code,
+        cause.reason,
     )
 
 
@@ -138,4 +82,5 @@ def not_retried(address: str, following: str, last: grpc.RpcError) -> DaemonUnav
         f"The daemon at {address} went away during the call: {cause}; the call is not repeated on another daemon "
         f"because it may have taken effect (check, then call again: the next call goes to {following})",
         cause.code,
+        cause.reason,
     )

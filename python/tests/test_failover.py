@@ -57,8 +57,9 @@ def test_a_gone_daemon_is_skipped_and_submits_get_ids_of_the_daemons_form(daemon
         assert client.wait(task_id, timeout=30) == {"x": 1, "task_type": "echo"}
         ids = client.submit_many([{"task_type": "noop"}, {"task_type": "noop", "id": "failover-given"}])
         assert ids[1] == "failover-given" and ids[0].startswith("task-")
-        with pytest.raises(TaskNotFound):
+        with pytest.raises(TaskNotFound) as caught:
             client.get("failover-missing")  # an answer of the daemon: raised, not repeated elsewhere
+        assert caught.value.reason == "TaskNotFoundError"
 
 
 def test_a_call_not_safe_to_repeat_raises_and_the_next_call_goes_to_the_next_daemon(daemon):
