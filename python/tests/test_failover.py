@@ -89,3 +89,14 @@ def test_the_asyncio_client_fails_over_too(daemon):
             return await client.wait(task_id, timeout=30)
 
     assert asyncio.run(main()) == {"y": 2, "task_type": "echo"}
+
+
+def test_streams_open_on_the_next_daemon(daemon):
+    with Client(f"127.0.0.1:{_free_port()},{daemon.grpc_addr}", timeout=10) as client:
+        task_id = client.submit("noop")
+        event = next(client.events(types=["task_submitted"]))
+        assert event["type"] == "task_submitted" and event["sequence"] > 0
+        assert client.address == daemon.grpc_addr
+    with Client(f"127.0.0.1:{_free_port()},{daemon.grpc_addr}", timeout=10) as client:
+        states = [r["state"] for r in client.stream_results([task_id], timeout=30)]
+        assert states[-1] == "completed"
