@@ -4,6 +4,10 @@
     client = Client()                      # ORCHESTRATOR_GRPC_ADDR, else 127.0.0.1:50052
     task_id = client.submit("echo", {"x": 1})
     print(client.wait(task_id, timeout=30))
+
+Several daemons on one PostgreSQL store, with failover from one to the next (Client, AsyncClient and Worker alike):
+
+    client = Client("host1:50052,host2:50052,host3:50052")
 """
 import os as _os
 

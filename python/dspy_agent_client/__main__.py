@@ -2,6 +2,7 @@
 its own. Flags override what the module set (address, token, TLS, slots, name), so one module serves every machine:
 
     python -m dspy_agent_client worker my_tasks:worker --address daemon.lan:50052 --ca ca.pem --token-file token
+    python -m dspy_agent_client worker my_tasks:worker --address host1:50052,host2:50052,host3:50052
 """
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("worker", help="run the Worker defined at MODULE:ATTR until SIGTERM or SIGINT")
     run.add_argument("spec", metavar="MODULE:ATTR")
-    run.add_argument("--address", help="the daemon's gRPC address (default: the Worker's, ORCHESTRATOR_GRPC_ADDR)")
+    run.add_argument("--address", help="the daemon's gRPC address, or several daemons on one store separated by commas "
+                     "(the worker moves to the next when its daemon goes away; default: the Worker's, "
+                     "ORCHESTRATOR_GRPC_ADDR)")
     run.add_argument("--token-file", type=Path, help="a file holding the daemon's token (off loopback)")
     run.add_argument("--ca", type=Path, help="the CA certificate that signed the daemon's; implies TLS")
     run.add_argument("--tls", action="store_true", help="connect with TLS, trusting the system's CAs")
@@ -60,7 +63,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         old = worker._target
         token = args.token_file.read_text().strip() if args.token_file else old.token
         ca = args.ca.read_bytes() if args.ca else old.root_certificates
-        worker._target = _target.resolve(args.address or old.address, token, args.tls or old.tls, ca)
+        try:
+            worker._target = _target.resolve(args.address or old.spec, token, args.tls or old.tls, ca)
+        except ValueError as error:
+            parser.error(str(error))
     worker.run()
     return 0
 

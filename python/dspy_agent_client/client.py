@@ -1,15 +1,17 @@
-"""The synchronous client: tasks, batches, waits, streams, workflows and services of one daemon."""
+"""The synchronous client: tasks, batches, waits, streams, workflows and services of one daemon, or of several on one
+store with failover."""
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import threading
 import time
-from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, Iterator, Mapping, Optional, Sequence
 
 import grpc
 
-from . import _target
+from . import _failover, _target
 from ._convert import TERMINAL, decode_output, submit_request, task_dict
 from ._gen.env_manager.v1 import env_manager_pb2 as env_pb
 from ._gen.env_manager.v1 import env_manager_pb2_grpc as env_rpc
@@ -21,11 +23,22 @@ from .errors import DaemonUnavailable, DspyAgentError, TaskFailed, TimedOut, fro
 
 
 class Client:
-    """A client of one daemon.
+    """A client of one daemon, or of several daemons on one store with failover.
 
     The address and token come from the arguments, else ORCHESTRATOR_GRPC_ADDR and the state folder's token file,
     else 127.0.0.1:50052. The channel is opened lazily and again in a forked child (grpcio channels must not cross
     os.fork()), so one Client may be shared with multiprocessing and data-loader workers.
+
+    Several daemons sharing one PostgreSQL store are given as one comma-separated address,
+    `"host1:50052,host2:50052,host3:50052"`. Calls go to one daemon at a time; when it cannot be reached (the
+    connection refused or reset, the daemon stopping), the client moves to the next and repeats the call there if that
+    is safe (reads, cancels, submits, runs started with an idempotency key), each daemon at most once per call, then
+    raises DaemonUnavailable naming all of them. `submit` and `submit_many` give every task an id when the caller gave
+    none, so a repeated submit answers the stored task instead of making a second one. Streams (`stream_results`,
+    `wait`, `events`) reopen on the next daemon and resume. Calls that are not repeated elsewhere (`create_workflow`,
+    a run without idempotency key, and the service calls, which act on the Docker engine of the daemon's own host)
+    raise DaemonUnavailable, and the next call goes to the next daemon. An UNAVAILABLE the daemon answered about its
+    store is raised as it is: the other daemons share that store.
     """
 
     def __init__(
@@ -38,42 +51,93 @@ class Client:
         timeout: float = 30.0,
     ) -> None:
         self._target = _target.resolve(address, token, tls, root_certificates)
+        self._rotation = _failover.Rotation(self._target.addresses)
         self._timeout = timeout
         self._pid = -1
-        self._channel: Optional[grpc.Channel] = None
+        self._channels: Dict[int, grpc.Channel] = {}
+        self._stubs_by_index: Dict[int, Dict[str, Any]] = {}
+        self._lock = threading.Lock()
 
     @property
     def address(self) -> str:
-        """The daemon's `host:port`."""
-        return self._target.address
+        """The `host:port` of the daemon in use."""
+        return self._rotation.addresses[self._rotation.current]
 
-    def _stubs(self) -> tuple:
-        if self._pid != os.getpid() or self._channel is None:
-            # A channel inherited across fork() belongs to the parent: make our own, leave theirs alone.
-            self._channel = _target.open_channel(self._target)
-            self._pid = os.getpid()
-            self._orch = rpc.OrchestratorServiceStub(self._channel)
-            self._env = env_rpc.EnvManagerServiceStub(self._channel)
-            self._workers = wrpc.WorkerServiceStub(self._channel)
-        return self._orch, self._env
+    @property
+    def addresses(self) -> tuple:
+        """Every daemon this client may use, in the order it tries them."""
+        return self._rotation.addresses
 
-    def _call(self, method: Any, request: Any, timeout: Optional[float] = None) -> Any:
-        try:
-            return method(request, timeout=timeout or self._timeout, metadata=_target.metadata(self._target))
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
+    def _stubs_at(self, index: int) -> Dict[str, Any]:
+        with self._lock:
+            if self._pid != os.getpid():
+                # Channels inherited across fork() belong to the parent: make our own, leave theirs alone.
+                self._channels, self._stubs_by_index, self._pid = {}, {}, os.getpid()
+            stubs = self._stubs_by_index.get(index)
+            if stubs is None:
+                channel = _target.open_channel(self._target, self._rotation.addresses[index])
+                self._channels[index] = channel
+                stubs = {"orch": rpc.OrchestratorServiceStub(channel), "env": env_rpc.EnvManagerServiceStub(channel),
+                         "workers": wrpc.WorkerServiceStub(channel)}
+                self._stubs_by_index[index] = stubs
+            return stubs
 
-    def _stream(self, method: Any, request: Any, timeout: Optional[float] = None) -> Iterator[Any]:
-        try:
-            yield from method(request, timeout=timeout, metadata=_target.metadata(self._target))
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
+    def _call(self, service: str, method: str, request: Any, timeout: Optional[float] = None, *,
+              repeatable: bool = True) -> Any:
+        """One unary call on the daemon in use; on a gone daemon, on the next ones when `repeatable` (see the class)."""
+        tried: list = []
+        for index in self._rotation.order():
+            tried.append(self._rotation.addresses[index])
+            try:
+                return getattr(self._stubs_at(index)[service], method)(
+                    request, timeout=timeout or self._timeout, metadata=_target.metadata(self._target))
+            except grpc.RpcError as error:
+                if not self._rotation.several or not _failover.daemon_gone(error):
+                    raise from_rpc_error(error) from None
+                self._rotation.moved_from(index)
+                if not repeatable:
+                    raise _failover.not_retried(tried[-1], self.address, error) from None
+                last = error
+        raise _failover.everywhere_unavailable(tried, last) from None
+
+    def _stream(self, service: str, method: str, request: Callable[[], Any], timeout: Optional[float] = None, *,
+                repeatable: bool = True) -> Iterator[Any]:
+        """A server stream on the daemon in use, reopened on the next one when that one goes away.
+
+        `request` makes the request at each opening, so a stream can resume where it was. Every daemon is tried at
+        most once between two messages received; then DaemonUnavailable names them.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        tried: list = []
+        while True:
+            index = self._rotation.current
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            call = getattr(self._stubs_at(index)[service], method)(
+                request(), timeout=remaining, metadata=_target.metadata(self._target))
+            try:
+                for message in call:
+                    tried = []
+                    yield message
+                return
+            except grpc.RpcError as error:
+                if not self._rotation.several or not _failover.daemon_gone(error):
+                    raise from_rpc_error(error) from None
+                tried.append(self._rotation.addresses[index])
+                self._rotation.moved_from(index)
+                if not repeatable:
+                    raise _failover.not_retried(tried[-1], self.address, error) from None
+                if len(tried) >= len(self._rotation.addresses):
+                    raise _failover.everywhere_unavailable(tried, error) from None
+            finally:
+                call.cancel()
 
     def close(self) -> None:
-        """Closes the channel (a later call opens a new one)."""
-        if self._channel is not None and self._pid == os.getpid():
-            self._channel.close()
-        self._channel = None
+        """Closes the channels (a later call opens new ones)."""
+        with self._lock:
+            if self._pid == os.getpid():
+                for channel in self._channels.values():
+                    channel.close()
+            self._channels, self._stubs_by_index = {}, {}
 
     def __enter__(self) -> "Client":
         return self
@@ -85,8 +149,7 @@ class Client:
 
     def health(self) -> dict:
         """The daemon's readiness: `{"healthy": bool, "version": str, "services": {component: state}}`."""
-        orch, _ = self._stubs()
-        answer = self._call(orch.Health, pb.HealthRequest())
+        answer = self._call("orch", "Health", pb.HealthRequest())
         return {"healthy": answer.healthy, "version": answer.version, "services": dict(answer.services)}
 
     # Tasks
@@ -95,10 +158,13 @@ class Client:
         """Submits one task and returns its id once it is stored (it survives a crash of the daemon from then on).
 
         `options`: id, task_class, priority, labels, max_attempts, timeout_seconds, at_most_once, worker_labels.
-        Payload values that are not strings are sent as JSON.
+        Payload values that are not strings are sent as JSON. With several daemons, a task without `id` is given one
+        here, so the submit can be repeated on another daemon without making a second task.
         """
-        orch, _ = self._stubs()
-        answer = self._call(orch.SubmitTask, submit_request(task_type, payload, **options))
+        if not options.get("id") and self._rotation.several:
+            options["id"] = _failover.new_task_id()
+        request = submit_request(task_type, payload, **options)
+        answer = self._call("orch", "SubmitTask", request, repeatable=bool(request.id))
         if not answer.success:
             raise DspyAgentError(answer.error or "the daemon refused the task")
         return answer.task_id
@@ -107,11 +173,15 @@ class Client:
         """Submits many tasks in one call, stored in one commit; returns their ids in order.
 
         Each item is a dict of `submit`'s arguments (`task_type`, `payload`, `id`, ...). At most 10,000 per call.
-        A task the daemon refuses raises InvalidArgument naming it; the others are stored.
+        A task the daemon refuses raises InvalidArgument naming it; the others are stored. With several daemons, tasks
+        without `id` are given one here (as `submit` does).
         """
-        orch, _ = self._stubs()
-        request = pb.SubmitTasksRequest(tasks=[submit_request(**dict(t)) for t in tasks])
-        answer = self._call(orch.SubmitTasks, request)
+        items = [dict(t) for t in tasks]
+        if self._rotation.several:
+            for item in items:
+                item["id"] = item.get("id") or _failover.new_task_id()
+        request = pb.SubmitTasksRequest(tasks=[submit_request(**item) for item in items])
+        answer = self._call("orch", "SubmitTasks", request, repeatable=all(t.id for t in request.tasks))
         refused = [r for r in answer.results if not r.success]
         if refused:
             from .errors import InvalidArgument
@@ -121,11 +191,14 @@ class Client:
 
     def get(self, task_id: str) -> dict:
         """The task's whole record (state, attempts, result, output, error, ...)."""
-        orch, _ = self._stubs()
-        return task_dict(self._call(orch.GetTaskStatus, pb.GetTaskStatusRequest(task_id=task_id)).task)
+        return task_dict(self._call("orch", "GetTaskStatus", pb.GetTaskStatusRequest(task_id=task_id)).task)
 
     def wait(self, task_id: str, timeout: Optional[float] = None) -> Any:
-        """Waits for the task to end and returns its output; raises TaskFailed or TimedOut."""
+        """Waits for the task to end and returns its output; raises TaskFailed or TimedOut.
+
+        The wait survives the daemon going away: it goes on at the next daemon of the list, or at the same one once it
+        answers again.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -146,20 +219,25 @@ class Client:
 
     def stream_results(self, task_ids: Sequence[str] = (), timeout: Optional[float] = None) -> Iterator[dict]:
         """Each task's state now, then every change (every task when `task_ids` is empty)."""
-        orch, _ = self._stubs()
         request = pb.StreamTaskResultsRequest(task_ids=list(task_ids), include_completed=True)
-        for r in self._stream(orch.StreamTaskResults, request, timeout):
+        # Reopened on another daemon, the stream starts again with each task's state: a state may come twice.
+        for r in self._stream("orch", "StreamTaskResults", lambda: request, timeout):
             yield {"task_id": r.task_id, "status": r.status, "state": r.state or r.status, "error": r.error,
                    "attempts": r.attempts, "result": dict(r.result)}
 
     def events(self, types: Sequence[str] = (), after_sequence: int = 0) -> Iterator[dict]:
-        """The event log from `after_sequence` on, then live events; resumes after a reconnect from the last one."""
-        orch, _ = self._stubs()
+        """The event log from `after_sequence` on, then live events; resumes after a reconnect from the last one.
+
+        With several daemons, the stream moves to the next one when its daemon goes away, from the last event seen
+        (every daemon of one store numbers events in one sequence).
+        """
         last = after_sequence
         while True:
             try:
-                request = pb.StreamEventsRequest(event_types=list(types), after_sequence=last)
-                for e in self._stream(orch.StreamEvents, request):
+                def request() -> Any:
+                    return pb.StreamEventsRequest(event_types=list(types), after_sequence=last)
+
+                for e in self._stream("orch", "StreamEvents", request):
                     last = max(last, e.sequence)
                     yield {"type": e.event_type, "resource_id": e.resource_id, "data": dict(e.data),
                            "sequence": e.sequence, "timestamp_ms": e.timestamp_ms}
@@ -169,20 +247,18 @@ class Client:
 
     def cancel(self, task_id: str, reason: str = "") -> bool:
         """Cancels a pending or running task; True when it was cancelled now."""
-        orch, _ = self._stubs()
-        return self._call(orch.CancelTask, pb.CancelTaskRequest(task_id=task_id, reason=reason)).success
+        return self._call("orch", "CancelTask", pb.CancelTaskRequest(task_id=task_id, reason=reason)).success
 
     def list(self, states: Sequence[str] = (), task_class: str = "", labels: Optional[Mapping[str, str]] = None,
              limit: int = 100) -> list:
         """Tasks, newest first, filtered by state, class and labels; at most `limit`."""
-        orch, _ = self._stubs()
         out: list = []
         token = ""
         while len(out) < limit:
             request = pb.ListTasksRequest(states=list(states), labels=dict(labels or {}),
                                           page_size=min(1000, limit - len(out)), page_token=token,
                                           **{"class": task_class})
-            page = self._call(orch.ListTasks, request)
+            page = self._call("orch", "ListTasks", request)
             out.extend(task_dict(t) for t in page.tasks)
             token = page.next_page_token
             if not token:
@@ -192,47 +268,45 @@ class Client:
     # Workflows
 
     def create_workflow(self, workflow_id: str, spec: Mapping[str, Any], name: str = "") -> str:
-        """Stores a workflow spec (steps of a DAG); returns its id."""
+        """Stores a workflow spec (steps of a DAG); returns its id. Not repeated on another daemon (see the class)."""
         import json
 
-        orch, _ = self._stubs()
-        answer = self._call(orch.CreateWorkflow, pb.CreateWorkflowRequest(
-            id=workflow_id, name=name, spec=json.dumps(dict(spec)).encode()))
+        answer = self._call("orch", "CreateWorkflow", pb.CreateWorkflowRequest(
+            id=workflow_id, name=name, spec=json.dumps(dict(spec)).encode()), repeatable=False)
         if not answer.success:
             raise DspyAgentError(answer.error)
         return answer.workflow_id
 
     def start_workflow(self, workflow_id: str, idempotency_key: str = "", input: Optional[Mapping[str, Any]] = None) -> str:
-        """Starts a run (the same key gives the same run); returns the run id."""
+        """Starts a run (the same key gives the same run); returns the run id. Repeated on another daemon only with a
+        key."""
         from ._convert import payload_strings
 
-        orch, _ = self._stubs()
-        answer = self._call(orch.StartWorkflowRun, pb.StartWorkflowRunRequest(
-            workflow_id=workflow_id, idempotency_key=idempotency_key, input=payload_strings(input or {})))
+        answer = self._call("orch", "StartWorkflowRun", pb.StartWorkflowRunRequest(
+            workflow_id=workflow_id, idempotency_key=idempotency_key, input=payload_strings(input or {})),
+            repeatable=bool(idempotency_key))
         if not answer.success:
             raise DspyAgentError(answer.error)
         return answer.run_id
 
     def workflow_status(self, run_id: str) -> Iterator[dict]:
         """The run's status now, then every change, until it ends."""
-        orch, _ = self._stubs()
-        for u in self._stream(orch.StreamWorkflowStatus, pb.StreamWorkflowStatusRequest(run_id=run_id)):
+        request = pb.StreamWorkflowStatusRequest(run_id=run_id)
+        for u in self._stream("orch", "StreamWorkflowStatus", lambda: request):
             yield {"run_id": u.run_id, "status": u.status, "current_step": u.current_step,
                    "steps_completed": u.steps_completed, "total_steps": u.total_steps,
                    "output": dict(u.output), "error": u.error}
 
     def cancel_workflow(self, run_id: str) -> bool:
         """Cancels a run and its unfinished steps."""
-        orch, _ = self._stubs()
-        return self._call(orch.CancelWorkflowRun, pb.CancelWorkflowRunRequest(run_id=run_id)).success
+        return self._call("orch", "CancelWorkflowRun", pb.CancelWorkflowRunRequest(run_id=run_id)).success
 
     # Workers
 
     def workers(self) -> list:
         """The workers this daemon knows: `name`, `state`, `address`, `slots`, `running`, `task_types`, `labels`,
         `last_heartbeat_ms`, `running_task_ids`."""
-        self._stubs()
-        answer = self._call(self._workers.ListWorkers, wpb.ListWorkersRequest())
+        answer = self._call("workers", "ListWorkers", wpb.ListWorkersRequest())
         return [{"worker_id": w.worker_id, "name": w.name, "state": w.state, "address": w.address, "slots": w.slots,
                  "running": w.running, "task_types": list(w.task_types), "labels": dict(w.labels),
                  "last_heartbeat_ms": w.last_heartbeat_ms, "running_task_ids": list(w.running_task_ids)}
@@ -241,29 +315,27 @@ class Client:
     # Services
 
     def services(self, names: Sequence[str] = ()) -> dict:
-        """Service name to its status (`status`, `container_id`, `ports`)."""
-        _, env = self._stubs()
-        answer = self._call(env.GetServicesStatus, env_pb.GetServicesStatusRequest(service_names=list(names)))
+        """Service name to its status (`status`, `container_id`, `ports`), on the daemon in use's host."""
+        answer = self._call("env", "GetServicesStatus", env_pb.GetServicesStatusRequest(service_names=list(names)),
+                            repeatable=False)
         return {name: {"status": s.status, "container_id": s.container_id, "ports": list(s.ports)}
                 for name, s in answer.services.items()}
 
     def start_services(self, names: Sequence[str] = (), timeout: float = 300) -> list:
         """Starts services (every enabled one when empty) and returns the progress updates."""
-        _, env = self._stubs()
         request = env_pb.StartServicesRequest(service_names=list(names))
         return [{"service": u.service_name, "status": u.status, "message": u.message}
-                for u in self._stream(env.StartServices, request, timeout)]
+                for u in self._stream("env", "StartServices", lambda: request, timeout, repeatable=False)]
 
     def stop_services(self, names: Sequence[str] = ()) -> bool:
         """Stops services (every one when empty)."""
-        _, env = self._stubs()
-        return self._call(env.StopServices, env_pb.StopServicesRequest(service_names=list(names)), 120).success
+        return self._call("env", "StopServices", env_pb.StopServicesRequest(service_names=list(names)), 120,
+                          repeatable=False).success
 
     def logs(self, service: str, tail: int = 100, follow: bool = False) -> Iterator[dict]:
         """A service's log lines (the engine's own timestamps), following when asked."""
-        _, env = self._stubs()
         request = env_pb.StreamLogsRequest(service_name=service, tail=tail, follow=follow)
-        for line in self._stream(env.StreamLogs, request):
+        for line in self._stream("env", "StreamLogs", lambda: request, repeatable=False):
             yield {"stream": line.stream, "message": line.message, "timestamp": line.timestamp}
 
 

@@ -13,6 +13,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { toConnectError } from "../../api/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { Http2ServerStream } from "../h2/mod.ts";
@@ -103,10 +104,10 @@ export function endWithError(entry: FastEntry, stream: Http2ServerStream, err: u
   const error = toConnectError(err);
   if (error !== err) logger.warn("RPC failed", { method: entry.method.name, error: error.cause ?? err });
   if (stream.closed) return;
-  const status: [string, string][] = [
-    ["grpc-status", String(error.code)],
-    ["grpc-message", encodeURIComponent(error.rawMessage)],
-  ];
+  // Connect's own trailers, details included (grpc-status-details-bin): clients act on the ErrorInfo reason, for
+  // example the Python client telling a daemon that answered UNAVAILABLE about its store from one that is gone
+  // (docs/architecture.md, "Several daemons on one PostgreSQL").
+  const status: [string, string][] = [...setTrailerStatus(new Headers(), error)];
   if (stream.headersSent) stream.end(status);
   else stream.respond([...RESPONSE_HEADERS, ...status], true);
 }
