@@ -89,6 +89,11 @@ class OrchestratorServiceStub(object):
         request_serializer=orchestrator_dot_v1_dot_orchestrator__pb2.CheckStoreRequest.SerializeToString,
         response_deserializer=orchestrator_dot_v1_dot_orchestrator__pb2.CheckStoreResponse.FromString,
         )
+    self.ListWorkflowRuns = channel.unary_unary(
+        '/orchestrator.v1.OrchestratorService/ListWorkflowRuns',
+        request_serializer=orchestrator_dot_v1_dot_orchestrator__pb2.ListWorkflowRunsRequest.SerializeToString,
+        response_deserializer=orchestrator_dot_v1_dot_orchestrator__pb2.ListWorkflowRunsResponse.FromString,
+        )
 
 
 class OrchestratorServiceServicer(object):
@@ -202,6 +207,14 @@ class OrchestratorServiceServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
+  def ListWorkflowRuns(self, request, context):
+    """Added by dspy-agent: lists workflow runs, newest first, with filters and paging; each run carries its steps with
+    their dependencies, states and task ids (enough to draw its DAG).
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServiceServicer_to_server(servicer, server):
   rpc_method_handlers = {
@@ -279,6 +292,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
           servicer.CheckStore,
           request_deserializer=orchestrator_dot_v1_dot_orchestrator__pb2.CheckStoreRequest.FromString,
           response_serializer=orchestrator_dot_v1_dot_orchestrator__pb2.CheckStoreResponse.SerializeToString,
+      ),
+      'ListWorkflowRuns': grpc.unary_unary_rpc_method_handler(
+          servicer.ListWorkflowRuns,
+          request_deserializer=orchestrator_dot_v1_dot_orchestrator__pb2.ListWorkflowRunsRequest.FromString,
+          response_serializer=orchestrator_dot_v1_dot_orchestrator__pb2.ListWorkflowRunsResponse.SerializeToString,
       ),
   }
   generic_handler = grpc.method_handlers_generic_handler(
