@@ -27,9 +27,12 @@ export const WORKFLOW_EVENTS = [
 
 const RUN_STATES = ["", "pending", "running", "succeeded", "failed", "cancelled"];
 
+/** The least time between two reads of the list, however many events arrive (a busy sweep sends thousands). */
+const MIN_RELOAD_MS = 250;
+
 /**
  * `load()` now, then again after each `poke()`: one read at a time, and pokes that arrive during a read make one more
- * read after it (a burst of events costs two reads, not one per event).
+ * read after it, at least {@linkcode MIN_RELOAD_MS} later (a burst of events costs two reads, not one per event).
  */
 function useReloader(load: () => Promise<void>) {
   const state = useRef({ running: false, again: false });
@@ -44,7 +47,12 @@ function useReloader(load: () => Promise<void>) {
       s.running = false;
       if (s.again) {
         s.again = false;
-        poke();
+        s.running = true;
+        setTimeout(() => {
+          // This read covers every poke of the wait.
+          s.running = s.again = false;
+          poke();
+        }, MIN_RELOAD_MS);
       }
     });
   };
