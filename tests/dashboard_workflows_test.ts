@@ -74,7 +74,7 @@ Deno.test({
       });
 
       await t.step("the run's page draws the DAG, and its nodes turn to succeeded live", async () => {
-        await page.locator(`tr[data-run="${runs[0]}"] a`).click();
+        await page.getByRole("link", { name: runs[0], exact: true }).click();
         await page.locator('.dag [data-step="top"][data-state="running"]').waitFor({ timeout: 10_000 });
         await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
         assertEquals(await page.locator(".dag [data-step]").count(), 4);

@@ -81,9 +81,11 @@ export function WorkflowsPage({ query }: { query: URLSearchParams }) {
   useEffect(reload, [workflowId, state]);
   const streamError = useStream(
     async function* (signal) {
-      // Read again on (re)connecting: events missed while the stream was down are in the listing.
+      // Read again on (re)connecting, and have the events of the last second replayed: a change between this read
+      // and the moment the daemon registers the stream is then still heard.
+      const since = BigInt(Math.floor(Date.now() / 1000) - 1);
       reload();
-      yield* orchestrator.streamEvents({ eventTypes: WORKFLOW_EVENTS }, { signal });
+      yield* orchestrator.streamEvents({ eventTypes: WORKFLOW_EVENTS, sinceTimestamp: since }, { signal });
     },
     () => reload(),
     [],
