@@ -104,6 +104,7 @@ Deno.test({
         await page.locator('.dag a[data-step="left"]').click();
         await page.locator('#task-state[data-state="completed"]').waitFor({ timeout: 10_000 });
         assertEquals(decodeURIComponent(new URL(page.url()).hash), `#/tasks/${runs[0]}.left`);
+        await page.getByRole("link", { name: runs[0], exact: true }).waitFor(); // back to its run
         await page.goBack();
         await page.getByRole("link", { name: "Tasks of this run" }).click();
         await page.locator(`tr[data-task="${runs[0]}.bottom"]`).waitFor({ timeout: 10_000 });
