@@ -89,6 +89,8 @@ for u in orch.StreamWorkflowStatus(pb.StreamWorkflowStatusRequest(run_id=run.run
     if u.status in ("succeeded", "failed", "cancelled"):
         break
 out["workflow_final"] = updates[-1] if updates else None
+listed = orch.ListWorkflowRuns(pb.ListWorkflowRunsRequest(workflow_id="interop-wf", run_id=run.run_id))
+out["workflow_listed"] = [[s.id, list(s.depends_on), s.state] for s in listed.runs[0].steps] if listed.runs else None
 run2 = orch.StartWorkflowRun(pb.StartWorkflowRunRequest(workflow_id="interop-wf", idempotency_key="k2", input={"x": "1"}))
 out["workflow_cancel"] = orch.CancelWorkflowRun(pb.CancelWorkflowRunRequest(run_id=run2.run_id)).success or True
 

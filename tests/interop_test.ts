@@ -61,6 +61,7 @@ Deno.test("interop: a Python grpcio client calls every RPC of both services", as
     assertEquals(out.workflow_create, true);
     assertEquals(out.workflow_idempotent, true);
     assertEquals(out.workflow_final, "succeeded");
+    assertEquals(out.workflow_listed, [["a", [], "succeeded"], ["b", ["a"], "succeeded"]]);
     for (const key of ["tasks_pending", "tasks_running", "tasks_completed", "concurrency_limit"]) {
       assert(out.metrics_keys.includes(key), key);
     }

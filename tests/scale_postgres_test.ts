@@ -425,7 +425,7 @@ Deno.test({
     try {
       assertEquals(
         (await pg.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM dspy_schema", "old")).trim(),
-        "1,2",
+        MIGRATIONS.map((_, i) => i + 1).join(","),
       );
       let status;
       for (let i = 0; i < 100; i++) {
@@ -498,7 +498,7 @@ Deno.test({
         stderr: "piped",
       }).output();
       const report = new TextDecoder().decode(doctor.stdout);
-      assertStringIncludes(report, "schema version 2", new TextDecoder().decode(doctor.stderr));
+      assertStringIncludes(report, `schema version ${MIGRATIONS.length}`, new TextDecoder().decode(doctor.stderr));
 
       daemon = await startDaemonProcess({ home, configToml: CONFIG, env: { DSPY_AGENT_STORE_URL: url } });
       client = connect(daemon);

@@ -147,6 +147,57 @@ const CASES: [string, (client: Client) => Promise<void>][] = [
       break;
     }
   }],
+  [
+    "workflow runs list newest first with their steps' DAG and states, filtered and a page at a time",
+    async (client) => {
+      const spec = {
+        steps: [
+          { id: "top", payload: { task_type: "noop" } },
+          { id: "left", depends_on: ["top"], payload: { task_type: "noop" } },
+          { id: "right", depends_on: ["top"], payload: { task_type: "noop" } },
+          { id: "bottom", depends_on: ["left", "right"], payload: { task_type: "noop" } },
+        ],
+      };
+      await client.createWorkflow({
+        id: "c-diamond",
+        name: "diamond",
+        spec: new TextEncoder().encode(JSON.stringify(spec)),
+      });
+      const started: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        started.push((await client.startWorkflowRun({ workflowId: "c-diamond" })).runId);
+        await new Promise((r) => setTimeout(r, 5)); // a later millisecond: "newest first" has one answer
+      }
+      for (const runId of started) {
+        let last = "";
+        for await (const u of client.streamWorkflowStatus({ runId }, { signal: AbortSignal.timeout(20_000) })) {
+          last = u.status;
+        }
+        assertEquals(last, "succeeded");
+      }
+      const seen: string[] = [];
+      let pageToken = "";
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await client.listWorkflowRuns({ workflowId: "c-diamond", pageSize: 2, pageToken });
+        assert(page.runs.length <= 2);
+        seen.push(...page.runs.map((run) => run.runId));
+        pageToken = page.nextPageToken;
+        if (!pageToken) break;
+      }
+      assertEquals(seen, [...started].reverse());
+      const [run] = (await client.listWorkflowRuns({ runId: started[0] })).runs;
+      assertEquals([run.workflowName, run.state], ["diamond", "succeeded"]);
+      assertEquals(run.steps.map((s) => [s.id, s.dependsOn, s.state, s.taskId]), [
+        ["top", [], "succeeded", `${run.runId}.top`],
+        ["left", ["top"], "succeeded", `${run.runId}.left`],
+        ["right", ["top"], "succeeded", `${run.runId}.right`],
+        ["bottom", ["left", "right"], "succeeded", `${run.runId}.bottom`],
+      ]);
+      assertEquals((await client.listWorkflowRuns({ workflowId: "c-diamond", states: ["failed"] })).runs, []);
+      assertEquals(await codeOf(client.listWorkflowRuns({ pageSize: 1000 })), Code.InvalidArgument);
+      assertEquals(await codeOf(client.listWorkflowRuns({ pageToken: "not-a-token" })), Code.InvalidArgument);
+    },
+  ],
   ["metrics count the tasks", async (client) => {
     const { metrics } = await client.getMetrics({ metricNames: [] });
     assert(metrics.tasks_completed >= 1, JSON.stringify(metrics));

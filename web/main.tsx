@@ -4,11 +4,12 @@
  * (`scripts/build-web`) into one script and one stylesheet that the daemon embeds (`src/daemon/dashboard_assets.ts`).
  * It talks to the daemon only through its Connect routes (`api.ts`), live through their server streams.
  *
- * Pages (`pages/`): overview, tasks and one task, services and their logs, workers, events, config. Routes are the URL's
- * hash (`#/tasks/ID`), so the daemon serves one document.
+ * Pages (`pages/`): overview, tasks and one task, workflow runs and one run (its DAG), services and their logs,
+ * workers, events, config. Routes are the URL's hash (`#/tasks/ID`, `#/tasks?workflow=ID`), so the daemon serves one
+ * document.
  *
  * Parts from npm: Preact (the UI: 4 KB, maintained by a large team, the hooks API most readers know), uPlot (charts:
- * small, fast on streaming data), Connect-Web with the daemon's own generated types.
+ * small, fast on streaming data), dagre (the layout of a run's DAG), Connect-Web with the daemon's own generated types.
  *
  * @module
  */
@@ -22,10 +23,13 @@ import { ServicesPage } from "./pages/services.tsx";
 import { TaskPage } from "./pages/task.tsx";
 import { TasksPage } from "./pages/tasks.tsx";
 import { WorkersPage } from "./pages/workers.tsx";
+import { WorkflowRunPage } from "./pages/workflow.tsx";
+import { WorkflowsPage } from "./pages/workflows.tsx";
 
 const NAV: [string, string][] = [
   ["#/", "Overview"],
   ["#/tasks", "Tasks"],
+  ["#/workflows", "Workflows"],
   ["#/services", "Services"],
   ["#/workers", "Workers"],
   ["#/events", "Events"],
@@ -43,12 +47,17 @@ function useRoute(): string {
 }
 
 function page(route: string) {
-  const [path] = route.slice(1).split("?");
+  const [path, search = ""] = route.slice(1).split("?");
   const task = path.match(/^\/tasks\/(.+)$/);
   if (task) return <TaskPage id={decodeURIComponent(task[1])} />;
+  const run = path.match(/^\/workflows\/(.+)$/);
+  if (run) return <WorkflowRunPage id={decodeURIComponent(run[1])} />;
+  // Keyed by the query: a link with other filters starts the page afresh.
   switch (path) {
     case "/tasks":
-      return <TasksPage />;
+      return <TasksPage key={search} query={new URLSearchParams(search)} />;
+    case "/workflows":
+      return <WorkflowsPage key={search} query={new URLSearchParams(search)} />;
     case "/services":
       return <ServicesPage />;
     case "/workers":

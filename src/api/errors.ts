@@ -30,6 +30,7 @@ const CODES: Record<string, Code> = {
   WorkflowNotFoundError: Code.NotFound,
   WorkflowRunNotFoundError: Code.NotFound,
   WorkflowSpecError: Code.InvalidArgument,
+  InvalidRunListingError: Code.InvalidArgument,
   InvalidStoreBackupError: Code.InvalidArgument,
   StoreUnusableError: Code.DataLoss,
   StoreFullError: Code.ResourceExhausted,

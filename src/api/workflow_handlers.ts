@@ -1,6 +1,6 @@
 /**
  * The workflow RPCs of OrchestratorService: CreateWorkflow, StartWorkflowRun,
- * StreamWorkflowStatus and CancelWorkflowRun, delegating to the workflow
+ * StreamWorkflowStatus, CancelWorkflowRun and ListWorkflowRuns, delegating to the workflow
  * engine. Domain errors propagate; the error interceptor maps them once.
  *
  * @module
@@ -8,8 +8,12 @@
 
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { OrchestratorService, WorkflowStatusUpdateSchema } from "../gen/orchestrator/v1/orchestrator_pb.ts";
-import type { WorkflowEngine } from "../orchestrator/mod.ts";
+import type {
+  OrchestratorService,
+  WorkflowRunSchema,
+  WorkflowStatusUpdateSchema,
+} from "../gen/orchestrator/v1/orchestrator_pb.ts";
+import type { RunView, WorkflowEngine } from "../orchestrator/mod.ts";
 import { requireArgument } from "./errors.ts";
 
 type RunStatus = Awaited<ReturnType<WorkflowEngine["startRun"]>>;
@@ -17,9 +21,10 @@ type WorkflowRpcs =
   | "createWorkflow"
   | "startWorkflowRun"
   | "streamWorkflowStatus"
-  | "cancelWorkflowRun";
+  | "cancelWorkflowRun"
+  | "listWorkflowRuns";
 
-/** The four workflow handlers, to spread into the OrchestratorService implementation. */
+/** The five workflow handlers, to spread into the OrchestratorService implementation. */
 export function workflowHandlers(
   engine: WorkflowEngine,
 ): Pick<ServiceImpl<typeof OrchestratorService>, WorkflowRpcs> {
@@ -75,6 +80,49 @@ export function workflowHandlers(
         error: status.state === "cancelled" ? "" : `Cannot cancel run "${status.runId}": it is already ${status.state}`,
       };
     },
+
+    async listWorkflowRuns(request) {
+      // The engine checks the bounds (page size, token, states, ids) and names the fix (docs/validation.md).
+      const page = await engine.listRuns({
+        workflowId: request.workflowId,
+        runId: request.runId,
+        states: request.states,
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return { runs: page.runs.map(toWorkflowRun), nextPageToken: page.nextPageToken };
+    },
+  };
+}
+
+/** Unix milliseconds from the daemon's own clock (never a client's value) as a wire int64. */
+function ms(value: number): bigint {
+  return BigInt(Math.trunc(value));
+}
+
+/** A listed run as the wire message (an extension message). */
+export function toWorkflowRun(run: RunView): MessageInitShape<typeof WorkflowRunSchema> {
+  return {
+    runId: run.runId,
+    workflowId: run.workflowId,
+    workflowName: run.workflowName,
+    state: run.state,
+    error: run.error,
+    createdAtMs: ms(run.createdAtMs),
+    finishedAtMs: ms(run.finishedAtMs),
+    idempotencyKey: run.idempotencyKey,
+    input: run.input,
+    output: run.output,
+    steps: run.steps.map((step) => ({
+      id: step.id,
+      state: step.state,
+      taskId: step.taskId,
+      dependsOn: step.dependsOn,
+      error: step.error,
+      class: step.class,
+      startedAtMs: ms(step.startedAtMs),
+      finishedAtMs: ms(step.finishedAtMs),
+    })),
   };
 }
 

@@ -41,8 +41,9 @@ export {
   TaskExecutionError,
   TaskNotFoundError,
 } from "./errors.ts";
-export type { WorkflowEngine } from "./workflow/mod.ts";
+export type { ListRunsInput, RunView, StepView, WorkflowEngine } from "./workflow/mod.ts";
 export {
+  InvalidRunListingError,
   WorkflowExistsError,
   WorkflowInputError,
   WorkflowNotFoundError,

@@ -90,6 +90,12 @@ export function TaskPage({ id }: { id: string }) {
         <button type="button" onClick={resubmit}>Resubmit</button>
         {message && <span role="status">{message}</span>}
       </div>
+      {task.labels.run_id && (
+        <p>
+          Step <code>{task.labels.step_id}</code> of workflow run{" "}
+          <a href={`#/workflows/${encodeURIComponent(task.labels.run_id)}`}>{task.labels.run_id}</a>
+        </p>
+      )}
       {task.error && <p class="error">{task.error}</p>}
       {task.waitingReason && <p class="muted">{task.waitingReason}</p>}
       <h2>Payload</h2>

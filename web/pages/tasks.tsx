@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 /**
- * Tasks: the newest tasks, filtered by state, class and label, kept live by StreamTaskResults (a task submitted
+ * Tasks: the newest tasks, filtered by state, class, workflow and label (each may come from the page's query, as in
+ * `#/tasks?workflow=ID&label=run_id=RUN`, the link of a workflow run's page), kept live by StreamTaskResults (a task submitted
  * anywhere appears and changes state without a reload); each row links to the task's page.
  *
  * @module
@@ -41,11 +42,12 @@ function rowOf(task: Task): Row {
   };
 }
 
-/** The tasks page. */
-export function TasksPage() {
-  const [state, setState] = useState("");
-  const [cls, setCls] = useState("");
-  const [label, setLabel] = useState("");
+/** The tasks page; `query` may hold its first filters (`state`, `class`, `workflow`, `label`). */
+export function TasksPage({ query = new URLSearchParams() }: { query?: URLSearchParams }) {
+  const [state, setState] = useState(query.get("state") ?? "");
+  const [cls, setCls] = useState(query.get("class") ?? "");
+  const [workflow, setWorkflow] = useState(query.get("workflow") ?? "");
+  const [label, setLabel] = useState(query.get("label") ?? "");
   // The rows live in a map changed in place; a change asks for one render per animation frame, however many
   // results arrive in it (a burst of thousands must not copy the map thousands of times).
   const rows = useRef(new Map<string, Row>());
@@ -73,7 +75,7 @@ export function TasksPage() {
       let pageToken = "";
       do {
         const page = await orchestrator.listTasks(
-          { states: state ? [state] : [], class: cls, labels, pageSize: PAGE, pageToken },
+          { states: state ? [state] : [], class: cls, workflowId: workflow, labels, pageSize: PAGE, pageToken },
           { signal },
         );
         for (const t of page.tasks) listed.set(t.id, rowOf(t));
@@ -98,13 +100,13 @@ export function TasksPage() {
       orchestrator.getTaskStatus({ taskId: result.taskId }).then((status) => {
         pending.current.delete(result.taskId);
         const task = status.task;
-        if (!task || (cls && task.class !== cls)) return;
+        if (!task || (cls && task.class !== cls) || (workflow && task.workflowId !== workflow)) return;
         if (Object.entries(labels).some(([k, v]) => task.labels[k] !== v)) return;
         rows.current = new Map([[task.id, rowOf(task)] as const, ...rows.current].slice(0, MAX_ROWS));
         changed();
       }, (e) => setError(errorText(e)));
     },
-    [state, cls, JSON.stringify(labels)],
+    [state, cls, workflow, JSON.stringify(labels)],
   );
 
   const shown = [...rows.current.values()].filter((r) =>
@@ -128,6 +130,14 @@ export function TasksPage() {
         <label>
           Class{" "}
           <input value={cls} placeholder="cpu_short" onChange={(e) => setCls((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Workflow{" "}
+          <input
+            value={workflow}
+            placeholder="workflow id"
+            onChange={(e) => setWorkflow((e.target as HTMLInputElement).value.trim())}
+          />
         </label>
         <label>
           Label{" "}

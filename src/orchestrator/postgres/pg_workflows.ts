@@ -14,6 +14,7 @@ import type {
   WorkflowRecord,
   WorkflowStorePort,
 } from "../workflow/store.ts";
+import type { ListedRun, RunQuery } from "../workflow/listing.ts";
 import type { RunState, StepState } from "../workflow/state.ts";
 import { createSemaphore } from "../../async/mod.ts";
 import type { Sql } from "./schema.ts";
@@ -79,31 +80,40 @@ export class PgWorkflowStore implements WorkflowStorePort {
   }
 
   async listSteps(runId: string): Promise<StepRecord[]> {
-    const rows = await this.#sql<
-      {
-        run_id: string;
-        step_id: string;
-        state: string;
-        task_id: string;
-        output: string | null;
-        error: string;
-        started: number;
-        finished: number;
-      }[]
-    >`
-      SELECT run_id, step_id, state, task_id, output::text AS output, error, started_at_ms::float8 AS started,
-        finished_at_ms::float8 AS finished
-      FROM dspy_workflow_steps WHERE run_id = ${runId}`;
-    return rows.map((row) => ({
-      runId: row.run_id,
-      stepId: row.step_id,
-      state: row.state as StepState,
-      taskId: row.task_id,
-      output: row.output === null ? undefined : JSON.parse(row.output),
-      error: row.error,
-      startedAtMs: row.started,
-      finishedAtMs: row.finished,
-    }));
+    const rows = await this.#sql<StepRow[]>`SELECT ${this.#sql.unsafe(STEP_COLUMNS)} FROM dspy_workflow_steps
+      WHERE run_id = ${runId}`;
+    return rows.map(toStep);
+  }
+
+  async listRuns(query: RunQuery): Promise<{ runs: ListedRun[]; more: boolean }> {
+    const sql = this.#sql;
+    const rows = await sql<RunRow[]>`
+      SELECT ${sql.unsafe(RUN_COLUMNS)} FROM dspy_workflow_runs
+      WHERE true
+        ${query.workflowId ? sql`AND workflow_id = ${query.workflowId}` : sql``}
+        ${query.runId ? sql`AND id = ${query.runId}` : sql``}
+        ${query.states.length > 0 ? sql`AND state = ANY(${query.states}::text[])` : sql``}
+        ${query.after ? sql`AND (created_at_ms, id) < (${query.after.createdAtMs}::bigint, ${query.after.id})` : sql``}
+      ORDER BY created_at_ms DESC, id DESC LIMIT ${query.size + 1}`;
+    const more = rows.length > query.size;
+    const runs = (more ? rows.slice(0, query.size) : rows).map(toRun);
+    if (runs.length === 0) return { runs: [], more };
+    const ids = runs.map((run) => run.id);
+    const workflowIds = [...new Set(runs.map((run) => run.workflowId))];
+    const [names, steps] = await Promise.all([
+      sql<{ id: string; name: string }[]>`SELECT id, name FROM dspy_workflows WHERE id = ANY(${workflowIds}::text[])`,
+      sql<StepRow[]>`SELECT ${sql.unsafe(STEP_COLUMNS)} FROM dspy_workflow_steps WHERE run_id = ANY(${ids}::text[])`,
+    ]);
+    const nameOf = new Map(names.map((row) => [row.id, row.name]));
+    const stepsOf = Map.groupBy(steps.map(toStep), (step) => step.runId);
+    return {
+      runs: runs.map((run) => ({
+        run,
+        workflowName: nameOf.get(run.workflowId) ?? "",
+        steps: stepsOf.get(run.id) ?? [],
+      })),
+      more,
+    };
   }
 
   async updateStep(runId: string, stepId: string, patch: StepPatch): Promise<void> {
@@ -149,6 +159,33 @@ const RUN_LOCK_SPACE = 0x77666c77;
 
 const RUN_COLUMNS = "id, workflow_id, idempotency_key, input::text AS input, spec::text AS spec, state, error, " +
   "output::text AS output, created_at_ms::float8 AS created, finished_at_ms::float8 AS finished";
+
+const STEP_COLUMNS = "run_id, step_id, state, task_id, output::text AS output, error, " +
+  "started_at_ms::float8 AS started, finished_at_ms::float8 AS finished";
+
+interface StepRow {
+  run_id: string;
+  step_id: string;
+  state: string;
+  task_id: string;
+  output: string | null;
+  error: string;
+  started: number;
+  finished: number;
+}
+
+function toStep(row: StepRow): StepRecord {
+  return {
+    runId: row.run_id,
+    stepId: row.step_id,
+    state: row.state as StepState,
+    taskId: row.task_id,
+    output: row.output === null ? undefined : JSON.parse(row.output),
+    error: row.error,
+    startedAtMs: row.started,
+    finishedAtMs: row.finished,
+  };
+}
 
 interface RunRow {
   id: string;

@@ -4,7 +4,7 @@
  *
  * Tables: `dspy_tasks` (each task as a JSON document beside the columns the scheduler searches: state, class,
  * priority, times, the daemon that runs it and its lease), `dspy_events` (the event log, numbered by a sequence),
- * `dspy_workflows`, `dspy_workflow_runs` and `dspy_workflow_steps` (version 2), and `dspy_schema` (the versions
+ * `dspy_workflows`, `dspy_workflow_runs` and `dspy_workflow_steps` (version 2; version 3 indexes runs newest first), and `dspy_schema` (the versions
  * applied).
  *
  * @module
@@ -87,6 +87,9 @@ export const MIGRATIONS: readonly string[] = [
      finished_at_ms bigint NOT NULL DEFAULT 0,
      PRIMARY KEY (run_id, step_id)
    );`,
+  // 3: ListWorkflowRuns reads newest first, of every workflow or of one.
+  `CREATE INDEX dspy_workflow_runs_newest ON dspy_workflow_runs (created_at_ms, id);
+   CREATE INDEX dspy_workflow_runs_by_workflow ON dspy_workflow_runs (workflow_id, created_at_ms, id);`,
 ];
 
 /** Options of {@linkcode connectStore}. */

@@ -11,6 +11,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { advanceRun, cancelSteps, publish } from "./advance.ts";
 import { WorkflowExistsError, WorkflowNotFoundError, WorkflowRunNotFoundError, WorkflowSpecError } from "./errors.ts";
 import { WorkflowInputError } from "./errors.ts";
+import { checkRunListing, type ListRunsInput, runPageToken, type RunView, runView } from "./listing.ts";
 import type { WorkflowEventLog, WorkflowTask, WorkflowTaskService } from "./ports.ts";
 import { parseWorkflowSpec, referencedInputs } from "./spec.ts";
 import { isRunFinished, transitionRun } from "./state.ts";
@@ -72,6 +73,8 @@ export interface WorkflowEngine {
   watch(runId: string, signal: AbortSignal): AsyncIterable<RunStatus>;
   /** Cancels a run and its unfinished steps; a finished run is returned unchanged. */
   cancelRun(runId: string, reason?: string): Promise<RunStatus>;
+  /** Runs newest first, a page at a time, each with its steps and their dependencies; throws InvalidRunListingError. */
+  listRuns(input: ListRunsInput): Promise<{ runs: RunView[]; nextPageToken: string }>;
   /** Resolves once every workflow write made so far is committed (await it before answering a client). */
   flushed(): Promise<void>;
   /** Resolves once the runs found unfinished at open have been advanced. */
@@ -271,6 +274,11 @@ export function createWorkflowEngine(
           await flushed();
           return await loadStatus(runId);
         }));
+    },
+
+    async listRuns(input) {
+      const { runs, more } = await store.listRuns(checkRunListing(input));
+      return { runs: runs.map(runView), nextPageToken: more ? runPageToken(runs[runs.length - 1].run) : "" };
     },
 
     async close() {

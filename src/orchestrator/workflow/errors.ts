@@ -94,3 +94,18 @@ export class IllegalWorkflowTransitionError extends Error {
     this.to = to;
   }
 }
+
+/** A ListWorkflowRuns request breaks a bound (page size, page token, states, ids). */
+export class InvalidRunListingError extends Error {
+  /** The request field at fault. */
+  readonly field: string;
+  /** What is wrong and what to send instead, without the "Cannot list workflow runs" prefix. */
+  readonly reason: string;
+
+  constructor(field: string, reason: string) {
+    super(`Cannot list workflow runs: ${reason}`);
+    this.name = "InvalidRunListingError";
+    this.field = field;
+    this.reason = reason;
+  }
+}

@@ -9,6 +9,7 @@ export { createWorkflowEngine } from "./engine.ts";
 export type { CreatedWorkflow, WorkflowEngine, WorkflowEngineOptions } from "./engine.ts";
 export {
   IllegalWorkflowTransitionError,
+  InvalidRunListingError,
   WorkflowExistsError,
   WorkflowInputError,
   WorkflowNotFoundError,
@@ -16,6 +17,8 @@ export {
   WorkflowSpecError,
 } from "./errors.ts";
 export type { StepTaskInput, WorkflowEventLog, WorkflowTask, WorkflowTaskService } from "./ports.ts";
+export { DEFAULT_RUN_PAGE, MAX_RUN_PAGE } from "./listing.ts";
+export type { ListRunsInput, RunView, StepView } from "./listing.ts";
 export { parseWorkflowSpec } from "./spec.ts";
 export type { WorkflowSpec, WorkflowStep } from "./spec.ts";
 export type { RunState, StepState } from "./state.ts";

@@ -7,6 +7,7 @@
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { inTransaction, migrate } from "../store/db.ts";
+import type { ListedRun, RunQuery } from "./listing.ts";
 import type { WorkflowSpec } from "./spec.ts";
 import type { RunState, StepState } from "./state.ts";
 
@@ -82,6 +83,9 @@ const MIGRATIONS = [
     finished_at_ms INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, step_id)
   );`,
+  // 2: ListWorkflowRuns reads newest first, of every workflow or of one.
+  `CREATE INDEX workflow_runs_newest ON workflow_runs (created_at_ms, id);
+  CREATE INDEX workflow_runs_by_workflow ON workflow_runs (workflow_id, created_at_ms, id);`,
 ];
 
 /**
@@ -107,6 +111,8 @@ export interface WorkflowStorePort {
   updateRun(id: string, patch: RunPatch): MaybePromise<void>;
   listSteps(runId: string): MaybePromise<StepRecord[]>;
   updateStep(runId: string, stepId: string, patch: StepPatch): MaybePromise<void>;
+  /** One page of runs, newest first (created time, then id), with their steps; `more` when another page follows. */
+  listRuns(query: RunQuery): MaybePromise<{ runs: ListedRun[]; more: boolean }>;
 }
 
 /** A run's new state, with its error, output and finish time when given. */
@@ -235,17 +241,46 @@ export class WorkflowStore implements WorkflowStorePort {
 
   /** The steps of a run. */
   listSteps(runId: string): StepRecord[] {
-    return this.#all("SELECT * FROM workflow_steps WHERE run_id = ?", runId)
-      .map((row) => ({
-        runId: String(row.run_id),
-        stepId: String(row.step_id),
-        state: String(row.state) as StepState,
-        taskId: String(row.task_id),
-        output: row.output === null ? undefined : JSON.parse(String(row.output)),
-        error: String(row.error),
-        startedAtMs: Number(row.started_at_ms),
-        finishedAtMs: Number(row.finished_at_ms),
-      }));
+    return this.#all("SELECT * FROM workflow_steps WHERE run_id = ?", runId).map(toStep);
+  }
+
+  /** One page of runs, newest first, with their workflows' names and their steps. */
+  listRuns(query: RunQuery): { runs: ListedRun[]; more: boolean } {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (query.workflowId) (where.push("workflow_id = ?"), args.push(query.workflowId));
+    if (query.runId) (where.push("id = ?"), args.push(query.runId));
+    if (query.states.length > 0) {
+      where.push("state IN (SELECT value FROM json_each(?))");
+      args.push(JSON.stringify(query.states));
+    }
+    if (query.after) {
+      where.push("(created_at_ms, id) < (?, ?)");
+      args.push(query.after.createdAtMs, query.after.id);
+    }
+    const rows = this.#all(
+      `SELECT * FROM workflow_runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY created_at_ms DESC, id DESC LIMIT ?`,
+      ...args,
+      query.size + 1,
+    );
+    const more = rows.length > query.size;
+    const runs = (more ? rows.slice(0, query.size) : rows).map(toRun);
+    const steps = Map.groupBy(
+      this.#all(
+        "SELECT * FROM workflow_steps WHERE run_id IN (SELECT value FROM json_each(?))",
+        JSON.stringify(runs.map((run) => run.id)),
+      ).map(toStep),
+      (step) => step.runId,
+    );
+    return {
+      runs: runs.map((run) => ({
+        run,
+        workflowName: this.getWorkflow(run.workflowId)?.name ?? "",
+        steps: steps.get(run.id) ?? [],
+      })),
+      more,
+    };
   }
 
   /** Writes a step's state and whichever other fields are given. */
@@ -290,6 +325,19 @@ export class WorkflowStore implements WorkflowStorePort {
   #all(sql: string, ...params: (string | number)[]): Record<string, unknown>[] {
     return this.#prepare(sql).all(...params) as Record<string, unknown>[];
   }
+}
+
+function toStep(row: Record<string, unknown>): StepRecord {
+  return {
+    runId: String(row.run_id),
+    stepId: String(row.step_id),
+    state: String(row.state) as StepState,
+    taskId: String(row.task_id),
+    output: row.output === null ? undefined : JSON.parse(String(row.output)),
+    error: String(row.error),
+    startedAtMs: Number(row.started_at_ms),
+    finishedAtMs: Number(row.finished_at_ms),
+  };
 }
 
 function toRun(row: Record<string, unknown>): RunRecord {

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orchestrator/v1/orchestrator.proto.
  */
 export const file_orchestrator_v1_orchestrator: GenFile = /*@__PURE__*/
-  fileDesc("CiJvcmNoZXN0cmF0b3IvdjEvb3JjaGVzdHJhdG9yLnByb3RvEg9vcmNoZXN0cmF0b3IudjEiEgoQR2V0Q29uZmlnUmVxdWVzdCJaChFHZXRDb25maWdSZXNwb25zZRIwCghzZXR0aW5ncxgBIAMoCzIeLm9yY2hlc3RyYXRvci52MS5Db25maWdTZXR0aW5nEhMKC2NvbmZpZ19maWxlGAIgASgJIksKDUNvbmZpZ1NldHRpbmcSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJEg4KBnNvdXJjZRgDIAEoCRIOCgZvcmlnaW4YBCABKAkiIgoSQmFja3VwU3RvcmVSZXF1ZXN0EgwKBHBhdGgYASABKAkiMgoTQmFja3VwU3RvcmVSZXNwb25zZRIMCgRwYXRoGAEgASgJEg0KBWJ5dGVzGAIgASgDIhMKEUNoZWNrU3RvcmVSZXF1ZXN0Ij4KEkNoZWNrU3RvcmVSZXNwb25zZRIKCgJvaxgBIAEoCBIOCgZkZXRhaWwYAiABKAkSDAoEcGF0aBgDIAEoCSKUBAoRU3VibWl0VGFza1JlcXVlc3QSCgoCaWQYASABKAkSDQoFY2xhc3MYAiABKAkSQAoHcGF5bG9hZBgDIAMoCzIvLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrUmVxdWVzdC5QYXlsb2FkRW50cnkSEAoIcHJpb3JpdHkYBCABKAUSEwoLd29ya2Zsb3dfaWQYBSABKAkSFwoPdGltZW91dF9zZWNvbmRzGAYgASgFEhQKDG1heF9hdHRlbXB0cxgHIAEoBRIVCg1ub3RfYmVmb3JlX21zGAggASgDEj4KBmxhYmVscxgJIAMoCzIuLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrUmVxdWVzdC5MYWJlbHNFbnRyeRJLCg13b3JrZXJfbGFiZWxzGAogAygLMjQub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0LldvcmtlckxhYmVsc0VudHJ5EhQKDGF0X21vc3Rfb25jZRgLIAEoCBouCgxQYXlsb2FkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjMKEVdvcmtlckxhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRQoSU3VibWl0VGFza1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDwoHdGFza19pZBgCIAEoCRINCgVlcnJvchgDIAEoCSJHChJTdWJtaXRUYXNrc1JlcXVlc3QSMQoFdGFza3MYASADKAsyIi5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1JlcXVlc3QiSwoTU3VibWl0VGFza3NSZXNwb25zZRI0CgdyZXN1bHRzGAEgAygLMiMub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXNwb25zZSJHChhTdHJlYW1UYXNrUmVzdWx0c1JlcXVlc3QSEAoIdGFza19pZHMYASADKAkSGQoRaW5jbHVkZV9jb21wbGV0ZWQYAiABKAgi8AEKClRhc2tSZXN1bHQSDwoHdGFza19pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSNwoGcmVzdWx0GAMgAygLMicub3JjaGVzdHJhdG9yLnYxLlRhc2tSZXN1bHQuUmVzdWx0RW50cnkSDQoFZXJyb3IYBCABKAkSEwoLZHVyYXRpb25fbXMYBSABKAESFAoMY29tcGxldGVkX2F0GAYgASgDEg0KBXN0YXRlGAcgASgJEhAKCGF0dGVtcHRzGAggASgFGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJwoUR2V0VGFza1N0YXR1c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSLfAQoVR2V0VGFza1N0YXR1c1Jlc3BvbnNlEg8KB3Rhc2tfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEkIKBnJlc3VsdBgDIAMoCzIyLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVzcG9uc2UuUmVzdWx0RW50cnkSDQoFZXJyb3IYBCABKAkSIwoEdGFzaxgFIAEoCzIVLm9yY2hlc3RyYXRvci52MS5UYXNrGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihwUKBFRhc2sSCgoCaWQYASABKAkSDQoFY2xhc3MYAiABKAkSDgoGc3RhdHVzGAMgASgJEg0KBXN0YXRlGAQgASgJEhAKCHByaW9yaXR5GAUgASgFEjMKB3BheWxvYWQYBiADKAsyIi5vcmNoZXN0cmF0b3IudjEuVGFzay5QYXlsb2FkRW50cnkSMQoGcmVzdWx0GAcgAygLMiEub3JjaGVzdHJhdG9yLnYxLlRhc2suUmVzdWx0RW50cnkSDQoFZXJyb3IYCCABKAkSEAoIYXR0ZW1wdHMYCSABKAUSFAoMbWF4X2F0dGVtcHRzGAogASgFEhcKD3RpbWVvdXRfc2Vjb25kcxgLIAEoBRITCgt3b3JrZmxvd19pZBgMIAEoCRIxCgZsYWJlbHMYDSADKAsyIS5vcmNoZXN0cmF0b3IudjEuVGFzay5MYWJlbHNFbnRyeRIVCg1jcmVhdGVkX2F0X21zGA4gASgDEhUKDXN0YXJ0ZWRfYXRfbXMYDyABKAMSFgoOZmluaXNoZWRfYXRfbXMYECABKAMSFQoNbm90X2JlZm9yZV9tcxgRIAEoAxIWCg53YWl0aW5nX3JlYXNvbhgSIAEoCRIVCg1pbnRlcnJ1cHRpb25zGBMgASgFEhkKEW1heF9pbnRlcnJ1cHRpb25zGBQgASgFGi4KDFBheWxvYWRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI0ChFDYW5jZWxUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJEChJDYW5jZWxUYXNrUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZzdGF0dXMYAiABKAkSDQoFZXJyb3IYAyABKAki2wEKEExpc3RUYXNrc1JlcXVlc3QSDgoGc3RhdGVzGAEgAygJEg0KBWNsYXNzGAIgASgJEhMKC3dvcmtmbG93X2lkGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJEj0KBmxhYmVscxgGIAMoCzItLm9yY2hlc3RyYXRvci52MS5MaXN0VGFza3NSZXF1ZXN0LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUgoRTGlzdFRhc2tzUmVzcG9uc2USJAoFdGFza3MYASADKAsyFS5vcmNoZXN0cmF0b3IudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVAoVQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSDAoEc3BlYxgEIAEoDCJNChZDcmVhdGVXb3JrZmxvd1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSEwoLd29ya2Zsb3dfaWQYAiABKAkSDQoFZXJyb3IYAyABKAkiuQEKF1N0YXJ0V29ya2Zsb3dSdW5SZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRJCCgVpbnB1dBgDIAMoCzIzLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVxdWVzdC5JbnB1dEVudHJ5GiwKCklucHV0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJKChhTdGFydFdvcmtmbG93UnVuUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZydW5faWQYAiABKAkSDQoFZXJyb3IYAyABKAkiLQobU3RyZWFtV29ya2Zsb3dTdGF0dXNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSL7AQoUV29ya2Zsb3dTdGF0dXNVcGRhdGUSDgoGcnVuX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIUCgxjdXJyZW50X3N0ZXAYAyABKAkSFwoPc3RlcHNfY29tcGxldGVkGAQgASgFEhMKC3RvdGFsX3N0ZXBzGAUgASgFEkEKBm91dHB1dBgGIAMoCzIxLm9yY2hlc3RyYXRvci52MS5Xb3JrZmxvd1N0YXR1c1VwZGF0ZS5PdXRwdXRFbnRyeRINCgVlcnJvchgHIAEoCRotCgtPdXRwdXRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjoKGENhbmNlbFdvcmtmbG93UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkSDgoGcmVhc29uGAIgASgJIksKGUNhbmNlbFdvcmtmbG93UnVuUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZzdGF0dXMYAiABKAkSDQoFZXJyb3IYAyABKAkiKQoRR2V0TWV0cmljc1JlcXVlc3QSFAoMbWV0cmljX25hbWVzGAEgAygJIpQBCg9NZXRyaWNzUmVzcG9uc2USPgoHbWV0cmljcxgBIAMoCzItLm9yY2hlc3RyYXRvci52MS5NZXRyaWNzUmVzcG9uc2UuTWV0cmljc0VudHJ5EhEKCXRpbWVzdGFtcBgCIAEoAxouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJbChNTdHJlYW1FdmVudHNSZXF1ZXN0EhMKC2V2ZW50X3R5cGVzGAEgAygJEhcKD3NpbmNlX3RpbWVzdGFtcBgCIAEoAxIWCg5hZnRlcl9zZXF1ZW5jZRgDIAEoAyLUAQoLU3lzdGVtRXZlbnQSEgoKZXZlbnRfdHlwZRgBIAEoCRITCgtyZXNvdXJjZV9pZBgCIAEoCRI0CgRkYXRhGAMgAygLMiYub3JjaGVzdHJhdG9yLnYxLlN5c3RlbUV2ZW50LkRhdGFFbnRyeRIRCgl0aW1lc3RhbXAYBCABKAMSEAoIc2VxdWVuY2UYBSABKAMSFAoMdGltZXN0YW1wX21zGAYgASgDGisKCURhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIg8KDUhlYWx0aFJlcXVlc3QimAIKDkhlYWx0aFJlc3BvbnNlEg8KB2hlYWx0aHkYASABKAgSDwoHdmVyc2lvbhgCIAEoCRI/CghzZXJ2aWNlcxgDIAMoCzItLm9yY2hlc3RyYXRvci52MS5IZWFsdGhSZXNwb25zZS5TZXJ2aWNlc0VudHJ5EgsKA3BpZBgEIAEoAxIWCg51cHRpbWVfc2Vjb25kcxgFIAEoARIUCgxncnBjX2FkZHJlc3MYBiABKAkSFAoMaHR0cF9hZGRyZXNzGAcgASgJEg4KBmNvbW1pdBgIIAEoCRIRCglzdGF0ZV9kaXIYCSABKAkaLwoNU2VydmljZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBMtELChNPcmNoZXN0cmF0b3JTZXJ2aWNlElUKClN1Ym1pdFRhc2sSIi5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1JlcXVlc3QaIy5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1Jlc3BvbnNlEl0KEVN0cmVhbVRhc2tSZXN1bHRzEikub3JjaGVzdHJhdG9yLnYxLlN0cmVhbVRhc2tSZXN1bHRzUmVxdWVzdBobLm9yY2hlc3RyYXRvci52MS5UYXNrUmVzdWx0MAESXgoNR2V0VGFza1N0YXR1cxIlLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVxdWVzdBomLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVzcG9uc2USYQoOQ3JlYXRlV29ya2Zsb3cSJi5vcmNoZXN0cmF0b3IudjEuQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0Gicub3JjaGVzdHJhdG9yLnYxLkNyZWF0ZVdvcmtmbG93UmVzcG9uc2USZwoQU3RhcnRXb3JrZmxvd1J1bhIoLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVxdWVzdBopLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVzcG9uc2USbQoUU3RyZWFtV29ya2Zsb3dTdGF0dXMSLC5vcmNoZXN0cmF0b3IudjEuU3RyZWFtV29ya2Zsb3dTdGF0dXNSZXF1ZXN0GiUub3JjaGVzdHJhdG9yLnYxLldvcmtmbG93U3RhdHVzVXBkYXRlMAESUgoKR2V0TWV0cmljcxIiLm9yY2hlc3RyYXRvci52MS5HZXRNZXRyaWNzUmVxdWVzdBogLm9yY2hlc3RyYXRvci52MS5NZXRyaWNzUmVzcG9uc2USVAoMU3RyZWFtRXZlbnRzEiQub3JjaGVzdHJhdG9yLnYxLlN0cmVhbUV2ZW50c1JlcXVlc3QaHC5vcmNoZXN0cmF0b3IudjEuU3lzdGVtRXZlbnQwARJJCgZIZWFsdGgSHi5vcmNoZXN0cmF0b3IudjEuSGVhbHRoUmVxdWVzdBofLm9yY2hlc3RyYXRvci52MS5IZWFsdGhSZXNwb25zZRJVCgpDYW5jZWxUYXNrEiIub3JjaGVzdHJhdG9yLnYxLkNhbmNlbFRhc2tSZXF1ZXN0GiMub3JjaGVzdHJhdG9yLnYxLkNhbmNlbFRhc2tSZXNwb25zZRJSCglMaXN0VGFza3MSIS5vcmNoZXN0cmF0b3IudjEuTGlzdFRhc2tzUmVxdWVzdBoiLm9yY2hlc3RyYXRvci52MS5MaXN0VGFza3NSZXNwb25zZRJqChFDYW5jZWxXb3JrZmxvd1J1bhIpLm9yY2hlc3RyYXRvci52MS5DYW5jZWxXb3JrZmxvd1J1blJlcXVlc3QaKi5vcmNoZXN0cmF0b3IudjEuQ2FuY2VsV29ya2Zsb3dSdW5SZXNwb25zZRJYCgtTdWJtaXRUYXNrcxIjLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrc1JlcXVlc3QaJC5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza3NSZXNwb25zZRJYCgtCYWNrdXBTdG9yZRIjLm9yY2hlc3RyYXRvci52MS5CYWNrdXBTdG9yZVJlcXVlc3QaJC5vcmNoZXN0cmF0b3IudjEuQmFja3VwU3RvcmVSZXNwb25zZRJVCgpDaGVja1N0b3JlEiIub3JjaGVzdHJhdG9yLnYxLkNoZWNrU3RvcmVSZXF1ZXN0GiMub3JjaGVzdHJhdG9yLnYxLkNoZWNrU3RvcmVSZXNwb25zZRJSCglHZXRDb25maWcSIS5vcmNoZXN0cmF0b3IudjEuR2V0Q29uZmlnUmVxdWVzdBoiLm9yY2hlc3RyYXRvci52MS5HZXRDb25maWdSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CiJvcmNoZXN0cmF0b3IvdjEvb3JjaGVzdHJhdG9yLnByb3RvEg9vcmNoZXN0cmF0b3IudjEiEgoQR2V0Q29uZmlnUmVxdWVzdCJaChFHZXRDb25maWdSZXNwb25zZRIwCghzZXR0aW5ncxgBIAMoCzIeLm9yY2hlc3RyYXRvci52MS5Db25maWdTZXR0aW5nEhMKC2NvbmZpZ19maWxlGAIgASgJIksKDUNvbmZpZ1NldHRpbmcSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJEg4KBnNvdXJjZRgDIAEoCRIOCgZvcmlnaW4YBCABKAkiIgoSQmFja3VwU3RvcmVSZXF1ZXN0EgwKBHBhdGgYASABKAkiMgoTQmFja3VwU3RvcmVSZXNwb25zZRIMCgRwYXRoGAEgASgJEg0KBWJ5dGVzGAIgASgDIhMKEUNoZWNrU3RvcmVSZXF1ZXN0Ij4KEkNoZWNrU3RvcmVSZXNwb25zZRIKCgJvaxgBIAEoCBIOCgZkZXRhaWwYAiABKAkSDAoEcGF0aBgDIAEoCSKUBAoRU3VibWl0VGFza1JlcXVlc3QSCgoCaWQYASABKAkSDQoFY2xhc3MYAiABKAkSQAoHcGF5bG9hZBgDIAMoCzIvLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrUmVxdWVzdC5QYXlsb2FkRW50cnkSEAoIcHJpb3JpdHkYBCABKAUSEwoLd29ya2Zsb3dfaWQYBSABKAkSFwoPdGltZW91dF9zZWNvbmRzGAYgASgFEhQKDG1heF9hdHRlbXB0cxgHIAEoBRIVCg1ub3RfYmVmb3JlX21zGAggASgDEj4KBmxhYmVscxgJIAMoCzIuLm9yY2hlc3RyYXRvci52MS5TdWJtaXRUYXNrUmVxdWVzdC5MYWJlbHNFbnRyeRJLCg13b3JrZXJfbGFiZWxzGAogAygLMjQub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0LldvcmtlckxhYmVsc0VudHJ5EhQKDGF0X21vc3Rfb25jZRgLIAEoCBouCgxQYXlsb2FkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjMKEVdvcmtlckxhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRQoSU3VibWl0VGFza1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSDwoHdGFza19pZBgCIAEoCRINCgVlcnJvchgDIAEoCSJHChJTdWJtaXRUYXNrc1JlcXVlc3QSMQoFdGFza3MYASADKAsyIi5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza1JlcXVlc3QiSwoTU3VibWl0VGFza3NSZXNwb25zZRI0CgdyZXN1bHRzGAEgAygLMiMub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXNwb25zZSJHChhTdHJlYW1UYXNrUmVzdWx0c1JlcXVlc3QSEAoIdGFza19pZHMYASADKAkSGQoRaW5jbHVkZV9jb21wbGV0ZWQYAiABKAgi8AEKClRhc2tSZXN1bHQSDwoHdGFza19pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSNwoGcmVzdWx0GAMgAygLMicub3JjaGVzdHJhdG9yLnYxLlRhc2tSZXN1bHQuUmVzdWx0RW50cnkSDQoFZXJyb3IYBCABKAkSEwoLZHVyYXRpb25fbXMYBSABKAESFAoMY29tcGxldGVkX2F0GAYgASgDEg0KBXN0YXRlGAcgASgJEhAKCGF0dGVtcHRzGAggASgFGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJwoUR2V0VGFza1N0YXR1c1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCSLfAQoVR2V0VGFza1N0YXR1c1Jlc3BvbnNlEg8KB3Rhc2tfaWQYASABKAkSDgoGc3RhdHVzGAIgASgJEkIKBnJlc3VsdBgDIAMoCzIyLm9yY2hlc3RyYXRvci52MS5HZXRUYXNrU3RhdHVzUmVzcG9uc2UuUmVzdWx0RW50cnkSDQoFZXJyb3IYBCABKAkSIwoEdGFzaxgFIAEoCzIVLm9yY2hlc3RyYXRvci52MS5UYXNrGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihwUKBFRhc2sSCgoCaWQYASABKAkSDQoFY2xhc3MYAiABKAkSDgoGc3RhdHVzGAMgASgJEg0KBXN0YXRlGAQgASgJEhAKCHByaW9yaXR5GAUgASgFEjMKB3BheWxvYWQYBiADKAsyIi5vcmNoZXN0cmF0b3IudjEuVGFzay5QYXlsb2FkRW50cnkSMQoGcmVzdWx0GAcgAygLMiEub3JjaGVzdHJhdG9yLnYxLlRhc2suUmVzdWx0RW50cnkSDQoFZXJyb3IYCCABKAkSEAoIYXR0ZW1wdHMYCSABKAUSFAoMbWF4X2F0dGVtcHRzGAogASgFEhcKD3RpbWVvdXRfc2Vjb25kcxgLIAEoBRITCgt3b3JrZmxvd19pZBgMIAEoCRIxCgZsYWJlbHMYDSADKAsyIS5vcmNoZXN0cmF0b3IudjEuVGFzay5MYWJlbHNFbnRyeRIVCg1jcmVhdGVkX2F0X21zGA4gASgDEhUKDXN0YXJ0ZWRfYXRfbXMYDyABKAMSFgoOZmluaXNoZWRfYXRfbXMYECABKAMSFQoNbm90X2JlZm9yZV9tcxgRIAEoAxIWCg53YWl0aW5nX3JlYXNvbhgSIAEoCRIVCg1pbnRlcnJ1cHRpb25zGBMgASgFEhkKEW1heF9pbnRlcnJ1cHRpb25zGBQgASgFGi4KDFBheWxvYWRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC1Jlc3VsdEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI0ChFDYW5jZWxUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJEChJDYW5jZWxUYXNrUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZzdGF0dXMYAiABKAkSDQoFZXJyb3IYAyABKAki2wEKEExpc3RUYXNrc1JlcXVlc3QSDgoGc3RhdGVzGAEgAygJEg0KBWNsYXNzGAIgASgJEhMKC3dvcmtmbG93X2lkGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJEj0KBmxhYmVscxgGIAMoCzItLm9yY2hlc3RyYXRvci52MS5MaXN0VGFza3NSZXF1ZXN0LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUgoRTGlzdFRhc2tzUmVzcG9uc2USJAoFdGFza3MYASADKAsyFS5vcmNoZXN0cmF0b3IudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVAoVQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSDAoEc3BlYxgEIAEoDCJNChZDcmVhdGVXb3JrZmxvd1Jlc3BvbnNlEg8KB3N1Y2Nlc3MYASABKAgSEwoLd29ya2Zsb3dfaWQYAiABKAkSDQoFZXJyb3IYAyABKAkiuQEKF1N0YXJ0V29ya2Zsb3dSdW5SZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRJCCgVpbnB1dBgDIAMoCzIzLm9yY2hlc3RyYXRvci52MS5TdGFydFdvcmtmbG93UnVuUmVxdWVzdC5JbnB1dEVudHJ5GiwKCklucHV0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJKChhTdGFydFdvcmtmbG93UnVuUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZydW5faWQYAiABKAkSDQoFZXJyb3IYAyABKAkiLQobU3RyZWFtV29ya2Zsb3dTdGF0dXNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCSL7AQoUV29ya2Zsb3dTdGF0dXNVcGRhdGUSDgoGcnVuX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIUCgxjdXJyZW50X3N0ZXAYAyABKAkSFwoPc3RlcHNfY29tcGxldGVkGAQgASgFEhMKC3RvdGFsX3N0ZXBzGAUgASgFEkEKBm91dHB1dBgGIAMoCzIxLm9yY2hlc3RyYXRvci52MS5Xb3JrZmxvd1N0YXR1c1VwZGF0ZS5PdXRwdXRFbnRyeRINCgVlcnJvchgHIAEoCRotCgtPdXRwdXRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjoKGENhbmNlbFdvcmtmbG93UnVuUmVxdWVzdBIOCgZydW5faWQYASABKAkSDgoGcmVhc29uGAIgASgJIksKGUNhbmNlbFdvcmtmbG93UnVuUmVzcG9uc2USDwoHc3VjY2VzcxgBIAEoCBIOCgZzdGF0dXMYAiABKAkSDQoFZXJyb3IYAyABKAkidQoXTGlzdFdvcmtmbG93UnVuc1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGc3RhdGVzGAIgAygJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJEg4KBnJ1bl9pZBgFIAEoCSJfChhMaXN0V29ya2Zsb3dSdW5zUmVzcG9uc2USKgoEcnVucxgBIAMoCzIcLm9yY2hlc3RyYXRvci52MS5Xb3JrZmxvd1J1bhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkirwMKC1dvcmtmbG93UnVuEg4KBnJ1bl9pZBgBIAEoCRITCgt3b3JrZmxvd19pZBgCIAEoCRIVCg13b3JrZmxvd19uYW1lGAMgASgJEg0KBXN0YXRlGAQgASgJEg0KBWVycm9yGAUgASgJEhUKDWNyZWF0ZWRfYXRfbXMYBiABKAMSFgoOZmluaXNoZWRfYXRfbXMYByABKAMSLwoFc3RlcHMYCCADKAsyIC5vcmNoZXN0cmF0b3IudjEuV29ya2Zsb3dSdW5TdGVwEhcKD2lkZW1wb3RlbmN5X2tleRgJIAEoCRI2CgVpbnB1dBgKIAMoCzInLm9yY2hlc3RyYXRvci52MS5Xb3JrZmxvd1J1bi5JbnB1dEVudHJ5EjgKBm91dHB1dBgLIAMoCzIoLm9yY2hlc3RyYXRvci52MS5Xb3JrZmxvd1J1bi5PdXRwdXRFbnRyeRosCgpJbnB1dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLT3V0cHV0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKeAQoPV29ya2Zsb3dSdW5TdGVwEgoKAmlkGAEgASgJEg0KBXN0YXRlGAIgASgJEg8KB3Rhc2tfaWQYAyABKAkSEgoKZGVwZW5kc19vbhgEIAMoCRINCgVlcnJvchgFIAEoCRINCgVjbGFzcxgGIAEoCRIVCg1zdGFydGVkX2F0X21zGAcgASgDEhYKDmZpbmlzaGVkX2F0X21zGAggASgDIikKEUdldE1ldHJpY3NSZXF1ZXN0EhQKDG1ldHJpY19uYW1lcxgBIAMoCSKUAQoPTWV0cmljc1Jlc3BvbnNlEj4KB21ldHJpY3MYASADKAsyLS5vcmNoZXN0cmF0b3IudjEuTWV0cmljc1Jlc3BvbnNlLk1ldHJpY3NFbnRyeRIRCgl0aW1lc3RhbXAYAiABKAMaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiWwoTU3RyZWFtRXZlbnRzUmVxdWVzdBITCgtldmVudF90eXBlcxgBIAMoCRIXCg9zaW5jZV90aW1lc3RhbXAYAiABKAMSFgoOYWZ0ZXJfc2VxdWVuY2UYAyABKAMi1AEKC1N5c3RlbUV2ZW50EhIKCmV2ZW50X3R5cGUYASABKAkSEwoLcmVzb3VyY2VfaWQYAiABKAkSNAoEZGF0YRgDIAMoCzImLm9yY2hlc3RyYXRvci52MS5TeXN0ZW1FdmVudC5EYXRhRW50cnkSEQoJdGltZXN0YW1wGAQgASgDEhAKCHNlcXVlbmNlGAUgASgDEhQKDHRpbWVzdGFtcF9tcxgGIAEoAxorCglEYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIPCg1IZWFsdGhSZXF1ZXN0IpgCCg5IZWFsdGhSZXNwb25zZRIPCgdoZWFsdGh5GAEgASgIEg8KB3ZlcnNpb24YAiABKAkSPwoIc2VydmljZXMYAyADKAsyLS5vcmNoZXN0cmF0b3IudjEuSGVhbHRoUmVzcG9uc2UuU2VydmljZXNFbnRyeRILCgNwaWQYBCABKAMSFgoOdXB0aW1lX3NlY29uZHMYBSABKAESFAoMZ3JwY19hZGRyZXNzGAYgASgJEhQKDGh0dHBfYWRkcmVzcxgHIAEoCRIOCgZjb21taXQYCCABKAkSEQoJc3RhdGVfZGlyGAkgASgJGi8KDVNlcnZpY2VzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ATK6DAoTT3JjaGVzdHJhdG9yU2VydmljZRJVCgpTdWJtaXRUYXNrEiIub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0GiMub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tSZXNwb25zZRJdChFTdHJlYW1UYXNrUmVzdWx0cxIpLm9yY2hlc3RyYXRvci52MS5TdHJlYW1UYXNrUmVzdWx0c1JlcXVlc3QaGy5vcmNoZXN0cmF0b3IudjEuVGFza1Jlc3VsdDABEl4KDUdldFRhc2tTdGF0dXMSJS5vcmNoZXN0cmF0b3IudjEuR2V0VGFza1N0YXR1c1JlcXVlc3QaJi5vcmNoZXN0cmF0b3IudjEuR2V0VGFza1N0YXR1c1Jlc3BvbnNlEmEKDkNyZWF0ZVdvcmtmbG93EiYub3JjaGVzdHJhdG9yLnYxLkNyZWF0ZVdvcmtmbG93UmVxdWVzdBonLm9yY2hlc3RyYXRvci52MS5DcmVhdGVXb3JrZmxvd1Jlc3BvbnNlEmcKEFN0YXJ0V29ya2Zsb3dSdW4SKC5vcmNoZXN0cmF0b3IudjEuU3RhcnRXb3JrZmxvd1J1blJlcXVlc3QaKS5vcmNoZXN0cmF0b3IudjEuU3RhcnRXb3JrZmxvd1J1blJlc3BvbnNlEm0KFFN0cmVhbVdvcmtmbG93U3RhdHVzEiwub3JjaGVzdHJhdG9yLnYxLlN0cmVhbVdvcmtmbG93U3RhdHVzUmVxdWVzdBolLm9yY2hlc3RyYXRvci52MS5Xb3JrZmxvd1N0YXR1c1VwZGF0ZTABElIKCkdldE1ldHJpY3MSIi5vcmNoZXN0cmF0b3IudjEuR2V0TWV0cmljc1JlcXVlc3QaIC5vcmNoZXN0cmF0b3IudjEuTWV0cmljc1Jlc3BvbnNlElQKDFN0cmVhbUV2ZW50cxIkLm9yY2hlc3RyYXRvci52MS5TdHJlYW1FdmVudHNSZXF1ZXN0Ghwub3JjaGVzdHJhdG9yLnYxLlN5c3RlbUV2ZW50MAESSQoGSGVhbHRoEh4ub3JjaGVzdHJhdG9yLnYxLkhlYWx0aFJlcXVlc3QaHy5vcmNoZXN0cmF0b3IudjEuSGVhbHRoUmVzcG9uc2USVQoKQ2FuY2VsVGFzaxIiLm9yY2hlc3RyYXRvci52MS5DYW5jZWxUYXNrUmVxdWVzdBojLm9yY2hlc3RyYXRvci52MS5DYW5jZWxUYXNrUmVzcG9uc2USUgoJTGlzdFRhc2tzEiEub3JjaGVzdHJhdG9yLnYxLkxpc3RUYXNrc1JlcXVlc3QaIi5vcmNoZXN0cmF0b3IudjEuTGlzdFRhc2tzUmVzcG9uc2USagoRQ2FuY2VsV29ya2Zsb3dSdW4SKS5vcmNoZXN0cmF0b3IudjEuQ2FuY2VsV29ya2Zsb3dSdW5SZXF1ZXN0Gioub3JjaGVzdHJhdG9yLnYxLkNhbmNlbFdvcmtmbG93UnVuUmVzcG9uc2USWAoLU3VibWl0VGFza3MSIy5vcmNoZXN0cmF0b3IudjEuU3VibWl0VGFza3NSZXF1ZXN0GiQub3JjaGVzdHJhdG9yLnYxLlN1Ym1pdFRhc2tzUmVzcG9uc2USWAoLQmFja3VwU3RvcmUSIy5vcmNoZXN0cmF0b3IudjEuQmFja3VwU3RvcmVSZXF1ZXN0GiQub3JjaGVzdHJhdG9yLnYxLkJhY2t1cFN0b3JlUmVzcG9uc2USVQoKQ2hlY2tTdG9yZRIiLm9yY2hlc3RyYXRvci52MS5DaGVja1N0b3JlUmVxdWVzdBojLm9yY2hlc3RyYXRvci52MS5DaGVja1N0b3JlUmVzcG9uc2USUgoJR2V0Q29uZmlnEiEub3JjaGVzdHJhdG9yLnYxLkdldENvbmZpZ1JlcXVlc3QaIi5vcmNoZXN0cmF0b3IudjEuR2V0Q29uZmlnUmVzcG9uc2USZwoQTGlzdFdvcmtmbG93UnVucxIoLm9yY2hlc3RyYXRvci52MS5MaXN0V29ya2Zsb3dSdW5zUmVxdWVzdBopLm9yY2hlc3RyYXRvci52MS5MaXN0V29ya2Zsb3dSdW5zUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * Added by dspy-agent.
@@ -984,6 +984,232 @@ export const CancelWorkflowRunResponseSchema: GenMessage<CancelWorkflowRunRespon
   messageDesc(file_orchestrator_v1_orchestrator, 27);
 
 /**
+ * Added by dspy-agent.
+ *
+ * @generated from message orchestrator.v1.ListWorkflowRunsRequest
+ */
+export type ListWorkflowRunsRequest = Message<"orchestrator.v1.ListWorkflowRunsRequest"> & {
+  /**
+   * Empty: runs of every workflow.
+   *
+   * @generated from field: string workflow_id = 1;
+   */
+  workflowId: string;
+
+  /**
+   * Run states: pending, running, succeeded, failed, cancelled; empty = all.
+   *
+   * @generated from field: repeated string states = 2;
+   */
+  states: string[];
+
+  /**
+   * 0 = 20; at most 100 (a run carries up to 500 steps).
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * From ListWorkflowRunsResponse.next_page_token.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+
+  /**
+   * Only this run (the page holds it, or nothing when no run has this id).
+   *
+   * @generated from field: string run_id = 5;
+   */
+  runId: string;
+};
+
+/**
+ * Describes the message orchestrator.v1.ListWorkflowRunsRequest.
+ * Use `create(ListWorkflowRunsRequestSchema)` to create a new message.
+ */
+export const ListWorkflowRunsRequestSchema: GenMessage<ListWorkflowRunsRequest> = /*@__PURE__*/
+  messageDesc(file_orchestrator_v1_orchestrator, 28);
+
+/**
+ * Added by dspy-agent.
+ *
+ * @generated from message orchestrator.v1.ListWorkflowRunsResponse
+ */
+export type ListWorkflowRunsResponse = Message<"orchestrator.v1.ListWorkflowRunsResponse"> & {
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated orchestrator.v1.WorkflowRun runs = 1;
+   */
+  runs: WorkflowRun[];
+
+  /**
+   * Empty when there are no more runs.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message orchestrator.v1.ListWorkflowRunsResponse.
+ * Use `create(ListWorkflowRunsResponseSchema)` to create a new message.
+ */
+export const ListWorkflowRunsResponseSchema: GenMessage<ListWorkflowRunsResponse> = /*@__PURE__*/
+  messageDesc(file_orchestrator_v1_orchestrator, 29);
+
+/**
+ * Added by dspy-agent: one workflow run as stored.
+ *
+ * @generated from message orchestrator.v1.WorkflowRun
+ */
+export type WorkflowRun = Message<"orchestrator.v1.WorkflowRun"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string workflow_id = 2;
+   */
+  workflowId: string;
+
+  /**
+   * The workflow's name (its id when it was created without one).
+   *
+   * @generated from field: string workflow_name = 3;
+   */
+  workflowName: string;
+
+  /**
+   * pending, running, succeeded, failed or cancelled.
+   *
+   * @generated from field: string state = 4;
+   */
+  state: string;
+
+  /**
+   * Why the run failed or was cancelled.
+   *
+   * @generated from field: string error = 5;
+   */
+  error: string;
+
+  /**
+   * Unix milliseconds; finished_at_ms is 0 while the run is not finished.
+   *
+   * @generated from field: int64 created_at_ms = 6;
+   */
+  createdAtMs: bigint;
+
+  /**
+   * @generated from field: int64 finished_at_ms = 7;
+   */
+  finishedAtMs: bigint;
+
+  /**
+   * Every step, in the order of the workflow's spec.
+   *
+   * @generated from field: repeated orchestrator.v1.WorkflowRunStep steps = 8;
+   */
+  steps: WorkflowRunStep[];
+
+  /**
+   * @generated from field: string idempotency_key = 9;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: map<string, string> input = 10;
+   */
+  input: { [key: string]: string };
+
+  /**
+   * As WorkflowStatusUpdate.output.
+   *
+   * @generated from field: map<string, string> output = 11;
+   */
+  output: { [key: string]: string };
+};
+
+/**
+ * Describes the message orchestrator.v1.WorkflowRun.
+ * Use `create(WorkflowRunSchema)` to create a new message.
+ */
+export const WorkflowRunSchema: GenMessage<WorkflowRun> = /*@__PURE__*/
+  messageDesc(file_orchestrator_v1_orchestrator, 30);
+
+/**
+ * Added by dspy-agent: one step of a workflow run.
+ *
+ * @generated from message orchestrator.v1.WorkflowRunStep
+ */
+export type WorkflowRunStep = Message<"orchestrator.v1.WorkflowRunStep"> & {
+  /**
+   * The step id from the spec.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * waiting, running, succeeded, failed or cancelled.
+   *
+   * @generated from field: string state = 2;
+   */
+  state: string;
+
+  /**
+   * The step's task (empty while waiting).
+   *
+   * @generated from field: string task_id = 3;
+   */
+  taskId: string;
+
+  /**
+   * The steps that must succeed before this one starts.
+   *
+   * @generated from field: repeated string depends_on = 4;
+   */
+  dependsOn: string[];
+
+  /**
+   * Why the step failed or was cancelled.
+   *
+   * @generated from field: string error = 5;
+   */
+  error: string;
+
+  /**
+   * The step task's class.
+   *
+   * @generated from field: string class = 6;
+   */
+  class: string;
+
+  /**
+   * Unix milliseconds; 0 until the step started or finished.
+   *
+   * @generated from field: int64 started_at_ms = 7;
+   */
+  startedAtMs: bigint;
+
+  /**
+   * @generated from field: int64 finished_at_ms = 8;
+   */
+  finishedAtMs: bigint;
+};
+
+/**
+ * Describes the message orchestrator.v1.WorkflowRunStep.
+ * Use `create(WorkflowRunStepSchema)` to create a new message.
+ */
+export const WorkflowRunStepSchema: GenMessage<WorkflowRunStep> = /*@__PURE__*/
+  messageDesc(file_orchestrator_v1_orchestrator, 31);
+
+/**
  * @generated from message orchestrator.v1.GetMetricsRequest
  */
 export type GetMetricsRequest = Message<"orchestrator.v1.GetMetricsRequest"> & {
@@ -1000,7 +1226,7 @@ export type GetMetricsRequest = Message<"orchestrator.v1.GetMetricsRequest"> & {
  * Use `create(GetMetricsRequestSchema)` to create a new message.
  */
 export const GetMetricsRequestSchema: GenMessage<GetMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 28);
+  messageDesc(file_orchestrator_v1_orchestrator, 32);
 
 /**
  * @generated from message orchestrator.v1.MetricsResponse
@@ -1024,7 +1250,7 @@ export type MetricsResponse = Message<"orchestrator.v1.MetricsResponse"> & {
  * Use `create(MetricsResponseSchema)` to create a new message.
  */
 export const MetricsResponseSchema: GenMessage<MetricsResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 29);
+  messageDesc(file_orchestrator_v1_orchestrator, 33);
 
 /**
  * @generated from message orchestrator.v1.StreamEventsRequest
@@ -1057,7 +1283,7 @@ export type StreamEventsRequest = Message<"orchestrator.v1.StreamEventsRequest">
  * Use `create(StreamEventsRequestSchema)` to create a new message.
  */
 export const StreamEventsRequestSchema: GenMessage<StreamEventsRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 30);
+  messageDesc(file_orchestrator_v1_orchestrator, 34);
 
 /**
  * @generated from message orchestrator.v1.SystemEvent
@@ -1111,7 +1337,7 @@ export type SystemEvent = Message<"orchestrator.v1.SystemEvent"> & {
  * Use `create(SystemEventSchema)` to create a new message.
  */
 export const SystemEventSchema: GenMessage<SystemEvent> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 31);
+  messageDesc(file_orchestrator_v1_orchestrator, 35);
 
 /**
  * @generated from message orchestrator.v1.HealthRequest
@@ -1124,7 +1350,7 @@ export type HealthRequest = Message<"orchestrator.v1.HealthRequest"> & {
  * Use `create(HealthRequestSchema)` to create a new message.
  */
 export const HealthRequestSchema: GenMessage<HealthRequest> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 32);
+  messageDesc(file_orchestrator_v1_orchestrator, 36);
 
 /**
  * @generated from message orchestrator.v1.HealthResponse
@@ -1193,7 +1419,7 @@ export type HealthResponse = Message<"orchestrator.v1.HealthResponse"> & {
  * Use `create(HealthResponseSchema)` to create a new message.
  */
 export const HealthResponseSchema: GenMessage<HealthResponse> = /*@__PURE__*/
-  messageDesc(file_orchestrator_v1_orchestrator, 33);
+  messageDesc(file_orchestrator_v1_orchestrator, 37);
 
 /**
  * @generated from service orchestrator.v1.OrchestratorService
@@ -1343,6 +1569,17 @@ export const OrchestratorService: GenService<{
     methodKind: "unary";
     input: typeof GetConfigRequestSchema;
     output: typeof GetConfigResponseSchema;
+  },
+  /**
+   * Added by dspy-agent: lists workflow runs, newest first, with filters and paging; each run carries its steps with
+   * their dependencies, states and task ids (enough to draw its DAG).
+   *
+   * @generated from rpc orchestrator.v1.OrchestratorService.ListWorkflowRuns
+   */
+  listWorkflowRuns: {
+    methodKind: "unary";
+    input: typeof ListWorkflowRunsRequestSchema;
+    output: typeof ListWorkflowRunsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_orchestrator_v1_orchestrator, 0);

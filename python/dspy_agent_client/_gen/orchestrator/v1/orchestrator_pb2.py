@@ -19,7 +19,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='orchestrator/v1/orchestrator.proto',
   package='orchestrator.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\"orchestrator/v1/orchestrator.proto\x12\x0forchestrator.v1\"\x12\n\x10GetConfigRequest\"Z\n\x11GetConfigResponse\x12\x30\n\x08settings\x18\x01 \x03(\x0b\x32\x1e.orchestrator.v1.ConfigSetting\x12\x13\n\x0b\x63onfig_file\x18\x02 \x01(\t\"K\n\rConfigSetting\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0e\n\x06origin\x18\x04 \x01(\t\"\"\n\x12\x42\x61\x63kupStoreRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\"2\n\x13\x42\x61\x63kupStoreResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\r\n\x05\x62ytes\x18\x02 \x01(\x03\"\x13\n\x11\x43heckStoreRequest\">\n\x12\x43heckStoreResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\x12\x0c\n\x04path\x18\x03 \x01(\t\"\x94\x04\n\x11SubmitTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x63lass\x18\x02 \x01(\t\x12@\n\x07payload\x18\x03 \x03(\x0b\x32/.orchestrator.v1.SubmitTaskRequest.PayloadEntry\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12\x13\n\x0bworkflow_id\x18\x05 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x06 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x07 \x01(\x05\x12\x15\n\rnot_before_ms\x18\x08 \x01(\x03\x12>\n\x06labels\x18\t \x03(\x0b\x32..orchestrator.v1.SubmitTaskRequest.LabelsEntry\x12K\n\rworker_labels\x18\n \x03(\x0b\x32\x34.orchestrator.v1.SubmitTaskRequest.WorkerLabelsEntry\x12\x14\n\x0c\x61t_most_once\x18\x0b \x01(\x08\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x33\n\x11WorkerLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"E\n\x12SubmitTaskResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"G\n\x12SubmitTasksRequest\x12\x31\n\x05tasks\x18\x01 \x03(\x0b\x32\".orchestrator.v1.SubmitTaskRequest\"K\n\x13SubmitTasksResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.orchestrator.v1.SubmitTaskResponse\"G\n\x18StreamTaskResultsRequest\x12\x10\n\x08task_ids\x18\x01 \x03(\t\x12\x19\n\x11include_completed\x18\x02 \x01(\x08\"\xf0\x01\n\nTaskResult\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x37\n\x06result\x18\x03 \x03(\x0b\x32\'.orchestrator.v1.TaskResult.ResultEntry\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x01\x12\x14\n\x0c\x63ompleted_at\x18\x06 \x01(\x03\x12\r\n\x05state\x18\x07 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\'\n\x14GetTaskStatusRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"\xdf\x01\n\x15GetTaskStatusResponse\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x42\n\x06result\x18\x03 \x03(\x0b\x32\x32.orchestrator.v1.GetTaskStatusResponse.ResultEntry\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12#\n\x04task\x18\x05 \x01(\x0b\x32\x15.orchestrator.v1.Task\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x87\x05\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x63lass\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x33\n\x07payload\x18\x06 \x03(\x0b\x32\".orchestrator.v1.Task.PayloadEntry\x12\x31\n\x06result\x18\x07 \x03(\x0b\x32!.orchestrator.v1.Task.ResultEntry\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x14\n\x0cmax_attempts\x18\n \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\x0b \x01(\x05\x12\x13\n\x0bworkflow_id\x18\x0c \x01(\t\x12\x31\n\x06labels\x18\r \x03(\x0b\x32!.orchestrator.v1.Task.LabelsEntry\x12\x15\n\rcreated_at_ms\x18\x0e \x01(\x03\x12\x15\n\rstarted_at_ms\x18\x0f \x01(\x03\x12\x16\n\x0e\x66inished_at_ms\x18\x10 \x01(\x03\x12\x15\n\rnot_before_ms\x18\x11 \x01(\x03\x12\x16\n\x0ewaiting_reason\x18\x12 \x01(\t\x12\x15\n\rinterruptions\x18\x13 \x01(\x05\x12\x19\n\x11max_interruptions\x18\x14 \x01(\x05\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"4\n\x11\x43\x61ncelTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"D\n\x12\x43\x61ncelTaskResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\xdb\x01\n\x10ListTasksRequest\x12\x0e\n\x06states\x18\x01 \x03(\t\x12\r\n\x05\x63lass\x18\x02 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12=\n\x06labels\x18\x06 \x03(\x0b\x32-.orchestrator.v1.ListTasksRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"R\n\x11ListTasksResponse\x12$\n\x05tasks\x18\x01 \x03(\x0b\x32\x15.orchestrator.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x15\x43reateWorkflowRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0c\n\x04spec\x18\x04 \x01(\x0c\"M\n\x16\x43reateWorkflowResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\xb9\x01\n\x17StartWorkflowRunRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x42\n\x05input\x18\x03 \x03(\x0b\x32\x33.orchestrator.v1.StartWorkflowRunRequest.InputEntry\x1a,\n\nInputEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x18StartWorkflowRunResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"-\n\x1bStreamWorkflowStatusRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\xfb\x01\n\x14WorkflowStatusUpdate\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x14\n\x0c\x63urrent_step\x18\x03 \x01(\t\x12\x17\n\x0fsteps_completed\x18\x04 \x01(\x05\x12\x13\n\x0btotal_steps\x18\x05 \x01(\x05\x12\x41\n\x06output\x18\x06 \x03(\x0b\x32\x31.orchestrator.v1.WorkflowStatusUpdate.OutputEntry\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x1a-\n\x0bOutputEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\":\n\x18\x43\x61ncelWorkflowRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x19\x43\x61ncelWorkflowRunResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\")\n\x11GetMetricsRequest\x12\x14\n\x0cmetric_names\x18\x01 \x03(\t\"\x94\x01\n\x0fMetricsResponse\x12>\n\x07metrics\x18\x01 \x03(\x0b\x32-.orchestrator.v1.MetricsResponse.MetricsEntry\x12\x11\n\ttimestamp\x18\x02 \x01(\x03\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"[\n\x13StreamEventsRequest\x12\x13\n\x0b\x65vent_types\x18\x01 \x03(\t\x12\x17\n\x0fsince_timestamp\x18\x02 \x01(\x03\x12\x16\n\x0e\x61\x66ter_sequence\x18\x03 \x01(\x03\"\xd4\x01\n\x0bSystemEvent\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x13\n\x0bresource_id\x18\x02 \x01(\t\x12\x34\n\x04\x64\x61ta\x18\x03 \x03(\x0b\x32&.orchestrator.v1.SystemEvent.DataEntry\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x12\x10\n\x08sequence\x18\x05 \x01(\x03\x12\x14\n\x0ctimestamp_ms\x18\x06 \x01(\x03\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x0f\n\rHealthRequest\"\x98\x02\n\x0eHealthResponse\x12\x0f\n\x07healthy\x18\x01 \x01(\x08\x12\x0f\n\x07version\x18\x02 \x01(\t\x12?\n\x08services\x18\x03 \x03(\x0b\x32-.orchestrator.v1.HealthResponse.ServicesEntry\x12\x0b\n\x03pid\x18\x04 \x01(\x03\x12\x16\n\x0euptime_seconds\x18\x05 \x01(\x01\x12\x14\n\x0cgrpc_address\x18\x06 \x01(\t\x12\x14\n\x0chttp_address\x18\x07 \x01(\t\x12\x0e\n\x06\x63ommit\x18\x08 \x01(\t\x12\x11\n\tstate_dir\x18\t \x01(\t\x1a/\n\rServicesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xd1\x0b\n\x13OrchestratorService\x12U\n\nSubmitTask\x12\".orchestrator.v1.SubmitTaskRequest\x1a#.orchestrator.v1.SubmitTaskResponse\x12]\n\x11StreamTaskResults\x12).orchestrator.v1.StreamTaskResultsRequest\x1a\x1b.orchestrator.v1.TaskResult0\x01\x12^\n\rGetTaskStatus\x12%.orchestrator.v1.GetTaskStatusRequest\x1a&.orchestrator.v1.GetTaskStatusResponse\x12\x61\n\x0e\x43reateWorkflow\x12&.orchestrator.v1.CreateWorkflowRequest\x1a\'.orchestrator.v1.CreateWorkflowResponse\x12g\n\x10StartWorkflowRun\x12(.orchestrator.v1.StartWorkflowRunRequest\x1a).orchestrator.v1.StartWorkflowRunResponse\x12m\n\x14StreamWorkflowStatus\x12,.orchestrator.v1.StreamWorkflowStatusRequest\x1a%.orchestrator.v1.WorkflowStatusUpdate0\x01\x12R\n\nGetMetrics\x12\".orchestrator.v1.GetMetricsRequest\x1a .orchestrator.v1.MetricsResponse\x12T\n\x0cStreamEvents\x12$.orchestrator.v1.StreamEventsRequest\x1a\x1c.orchestrator.v1.SystemEvent0\x01\x12I\n\x06Health\x12\x1e.orchestrator.v1.HealthRequest\x1a\x1f.orchestrator.v1.HealthResponse\x12U\n\nCancelTask\x12\".orchestrator.v1.CancelTaskRequest\x1a#.orchestrator.v1.CancelTaskResponse\x12R\n\tListTasks\x12!.orchestrator.v1.ListTasksRequest\x1a\".orchestrator.v1.ListTasksResponse\x12j\n\x11\x43\x61ncelWorkflowRun\x12).orchestrator.v1.CancelWorkflowRunRequest\x1a*.orchestrator.v1.CancelWorkflowRunResponse\x12X\n\x0bSubmitTasks\x12#.orchestrator.v1.SubmitTasksRequest\x1a$.orchestrator.v1.SubmitTasksResponse\x12X\n\x0b\x42\x61\x63kupStore\x12#.orchestrator.v1.BackupStoreRequest\x1a$.orchestrator.v1.BackupStoreResponse\x12U\n\nCheckStore\x12\".orchestrator.v1.CheckStoreRequest\x1a#.orchestrator.v1.CheckStoreResponse\x12R\n\tGetConfig\x12!.orchestrator.v1.GetConfigRequest\x1a\".orchestrator.v1.GetConfigResponseb\x06proto3')
+  serialized_pb=_b('\n\"orchestrator/v1/orchestrator.proto\x12\x0forchestrator.v1\"\x12\n\x10GetConfigRequest\"Z\n\x11GetConfigResponse\x12\x30\n\x08settings\x18\x01 \x03(\x0b\x32\x1e.orchestrator.v1.ConfigSetting\x12\x13\n\x0b\x63onfig_file\x18\x02 \x01(\t\"K\n\rConfigSetting\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0e\n\x06origin\x18\x04 \x01(\t\"\"\n\x12\x42\x61\x63kupStoreRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\"2\n\x13\x42\x61\x63kupStoreResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\r\n\x05\x62ytes\x18\x02 \x01(\x03\"\x13\n\x11\x43heckStoreRequest\">\n\x12\x43heckStoreResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\x12\x0c\n\x04path\x18\x03 \x01(\t\"\x94\x04\n\x11SubmitTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x63lass\x18\x02 \x01(\t\x12@\n\x07payload\x18\x03 \x03(\x0b\x32/.orchestrator.v1.SubmitTaskRequest.PayloadEntry\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12\x13\n\x0bworkflow_id\x18\x05 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x06 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x07 \x01(\x05\x12\x15\n\rnot_before_ms\x18\x08 \x01(\x03\x12>\n\x06labels\x18\t \x03(\x0b\x32..orchestrator.v1.SubmitTaskRequest.LabelsEntry\x12K\n\rworker_labels\x18\n \x03(\x0b\x32\x34.orchestrator.v1.SubmitTaskRequest.WorkerLabelsEntry\x12\x14\n\x0c\x61t_most_once\x18\x0b \x01(\x08\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x33\n\x11WorkerLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"E\n\x12SubmitTaskResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"G\n\x12SubmitTasksRequest\x12\x31\n\x05tasks\x18\x01 \x03(\x0b\x32\".orchestrator.v1.SubmitTaskRequest\"K\n\x13SubmitTasksResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.orchestrator.v1.SubmitTaskResponse\"G\n\x18StreamTaskResultsRequest\x12\x10\n\x08task_ids\x18\x01 \x03(\t\x12\x19\n\x11include_completed\x18\x02 \x01(\x08\"\xf0\x01\n\nTaskResult\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x37\n\x06result\x18\x03 \x03(\x0b\x32\'.orchestrator.v1.TaskResult.ResultEntry\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x01\x12\x14\n\x0c\x63ompleted_at\x18\x06 \x01(\x03\x12\r\n\x05state\x18\x07 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\'\n\x14GetTaskStatusRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"\xdf\x01\n\x15GetTaskStatusResponse\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x42\n\x06result\x18\x03 \x03(\x0b\x32\x32.orchestrator.v1.GetTaskStatusResponse.ResultEntry\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12#\n\x04task\x18\x05 \x01(\x0b\x32\x15.orchestrator.v1.Task\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x87\x05\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x63lass\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x33\n\x07payload\x18\x06 \x03(\x0b\x32\".orchestrator.v1.Task.PayloadEntry\x12\x31\n\x06result\x18\x07 \x03(\x0b\x32!.orchestrator.v1.Task.ResultEntry\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x14\n\x0cmax_attempts\x18\n \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\x0b \x01(\x05\x12\x13\n\x0bworkflow_id\x18\x0c \x01(\t\x12\x31\n\x06labels\x18\r \x03(\x0b\x32!.orchestrator.v1.Task.LabelsEntry\x12\x15\n\rcreated_at_ms\x18\x0e \x01(\x03\x12\x15\n\rstarted_at_ms\x18\x0f \x01(\x03\x12\x16\n\x0e\x66inished_at_ms\x18\x10 \x01(\x03\x12\x15\n\rnot_before_ms\x18\x11 \x01(\x03\x12\x16\n\x0ewaiting_reason\x18\x12 \x01(\t\x12\x15\n\rinterruptions\x18\x13 \x01(\x05\x12\x19\n\x11max_interruptions\x18\x14 \x01(\x05\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"4\n\x11\x43\x61ncelTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"D\n\x12\x43\x61ncelTaskResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\xdb\x01\n\x10ListTasksRequest\x12\x0e\n\x06states\x18\x01 \x03(\t\x12\r\n\x05\x63lass\x18\x02 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12=\n\x06labels\x18\x06 \x03(\x0b\x32-.orchestrator.v1.ListTasksRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"R\n\x11ListTasksResponse\x12$\n\x05tasks\x18\x01 \x03(\x0b\x32\x15.orchestrator.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x15\x43reateWorkflowRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0c\n\x04spec\x18\x04 \x01(\x0c\"M\n\x16\x43reateWorkflowResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\xb9\x01\n\x17StartWorkflowRunRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x42\n\x05input\x18\x03 \x03(\x0b\x32\x33.orchestrator.v1.StartWorkflowRunRequest.InputEntry\x1a,\n\nInputEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x18StartWorkflowRunResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"-\n\x1bStreamWorkflowStatusRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\xfb\x01\n\x14WorkflowStatusUpdate\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x14\n\x0c\x63urrent_step\x18\x03 \x01(\t\x12\x17\n\x0fsteps_completed\x18\x04 \x01(\x05\x12\x13\n\x0btotal_steps\x18\x05 \x01(\x05\x12\x41\n\x06output\x18\x06 \x03(\x0b\x32\x31.orchestrator.v1.WorkflowStatusUpdate.OutputEntry\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x1a-\n\x0bOutputEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\":\n\x18\x43\x61ncelWorkflowRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x19\x43\x61ncelWorkflowRunResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"u\n\x17ListWorkflowRunsRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06states\x18\x02 \x03(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x0e\n\x06run_id\x18\x05 \x01(\t\"_\n\x18ListWorkflowRunsResponse\x12*\n\x04runs\x18\x01 \x03(\x0b\x32\x1c.orchestrator.v1.WorkflowRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xaf\x03\n\x0bWorkflowRun\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12\x15\n\rworkflow_name\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x06 \x01(\x03\x12\x16\n\x0e\x66inished_at_ms\x18\x07 \x01(\x03\x12/\n\x05steps\x18\x08 \x03(\x0b\x32 .orchestrator.v1.WorkflowRunStep\x12\x17\n\x0fidempotency_key\x18\t \x01(\t\x12\x36\n\x05input\x18\n \x03(\x0b\x32\'.orchestrator.v1.WorkflowRun.InputEntry\x12\x38\n\x06output\x18\x0b \x03(\x0b\x32(.orchestrator.v1.WorkflowRun.OutputEntry\x1a,\n\nInputEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bOutputEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9e\x01\n\x0fWorkflowRunStep\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x12\n\ndepends_on\x18\x04 \x03(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\r\n\x05\x63lass\x18\x06 \x01(\t\x12\x15\n\rstarted_at_ms\x18\x07 \x01(\x03\x12\x16\n\x0e\x66inished_at_ms\x18\x08 \x01(\x03\")\n\x11GetMetricsRequest\x12\x14\n\x0cmetric_names\x18\x01 \x03(\t\"\x94\x01\n\x0fMetricsResponse\x12>\n\x07metrics\x18\x01 \x03(\x0b\x32-.orchestrator.v1.MetricsResponse.MetricsEntry\x12\x11\n\ttimestamp\x18\x02 \x01(\x03\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"[\n\x13StreamEventsRequest\x12\x13\n\x0b\x65vent_types\x18\x01 \x03(\t\x12\x17\n\x0fsince_timestamp\x18\x02 \x01(\x03\x12\x16\n\x0e\x61\x66ter_sequence\x18\x03 \x01(\x03\"\xd4\x01\n\x0bSystemEvent\x12\x12\n\nevent_type\x18\x01 \x01(\t\x12\x13\n\x0bresource_id\x18\x02 \x01(\t\x12\x34\n\x04\x64\x61ta\x18\x03 \x03(\x0b\x32&.orchestrator.v1.SystemEvent.DataEntry\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x12\x10\n\x08sequence\x18\x05 \x01(\x03\x12\x14\n\x0ctimestamp_ms\x18\x06 \x01(\x03\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x0f\n\rHealthRequest\"\x98\x02\n\x0eHealthResponse\x12\x0f\n\x07healthy\x18\x01 \x01(\x08\x12\x0f\n\x07version\x18\x02 \x01(\t\x12?\n\x08services\x18\x03 \x03(\x0b\x32-.orchestrator.v1.HealthResponse.ServicesEntry\x12\x0b\n\x03pid\x18\x04 \x01(\x03\x12\x16\n\x0euptime_seconds\x18\x05 \x01(\x01\x12\x14\n\x0cgrpc_address\x18\x06 \x01(\t\x12\x14\n\x0chttp_address\x18\x07 \x01(\t\x12\x0e\n\x06\x63ommit\x18\x08 \x01(\t\x12\x11\n\tstate_dir\x18\t \x01(\t\x1a/\n\rServicesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xba\x0c\n\x13OrchestratorService\x12U\n\nSubmitTask\x12\".orchestrator.v1.SubmitTaskRequest\x1a#.orchestrator.v1.SubmitTaskResponse\x12]\n\x11StreamTaskResults\x12).orchestrator.v1.StreamTaskResultsRequest\x1a\x1b.orchestrator.v1.TaskResult0\x01\x12^\n\rGetTaskStatus\x12%.orchestrator.v1.GetTaskStatusRequest\x1a&.orchestrator.v1.GetTaskStatusResponse\x12\x61\n\x0e\x43reateWorkflow\x12&.orchestrator.v1.CreateWorkflowRequest\x1a\'.orchestrator.v1.CreateWorkflowResponse\x12g\n\x10StartWorkflowRun\x12(.orchestrator.v1.StartWorkflowRunRequest\x1a).orchestrator.v1.StartWorkflowRunResponse\x12m\n\x14StreamWorkflowStatus\x12,.orchestrator.v1.StreamWorkflowStatusRequest\x1a%.orchestrator.v1.WorkflowStatusUpdate0\x01\x12R\n\nGetMetrics\x12\".orchestrator.v1.GetMetricsRequest\x1a .orchestrator.v1.MetricsResponse\x12T\n\x0cStreamEvents\x12$.orchestrator.v1.StreamEventsRequest\x1a\x1c.orchestrator.v1.SystemEvent0\x01\x12I\n\x06Health\x12\x1e.orchestrator.v1.HealthRequest\x1a\x1f.orchestrator.v1.HealthResponse\x12U\n\nCancelTask\x12\".orchestrator.v1.CancelTaskRequest\x1a#.orchestrator.v1.CancelTaskResponse\x12R\n\tListTasks\x12!.orchestrator.v1.ListTasksRequest\x1a\".orchestrator.v1.ListTasksResponse\x12j\n\x11\x43\x61ncelWorkflowRun\x12).orchestrator.v1.CancelWorkflowRunRequest\x1a*.orchestrator.v1.CancelWorkflowRunResponse\x12X\n\x0bSubmitTasks\x12#.orchestrator.v1.SubmitTasksRequest\x1a$.orchestrator.v1.SubmitTasksResponse\x12X\n\x0b\x42\x61\x63kupStore\x12#.orchestrator.v1.BackupStoreRequest\x1a$.orchestrator.v1.BackupStoreResponse\x12U\n\nCheckStore\x12\".orchestrator.v1.CheckStoreRequest\x1a#.orchestrator.v1.CheckStoreResponse\x12R\n\tGetConfig\x12!.orchestrator.v1.GetConfigRequest\x1a\".orchestrator.v1.GetConfigResponse\x12g\n\x10ListWorkflowRuns\x12(.orchestrator.v1.ListWorkflowRunsRequest\x1a).orchestrator.v1.ListWorkflowRunsResponseb\x06proto3')
 )
 
 
@@ -1825,6 +1825,358 @@ _CANCELWORKFLOWRUNRESPONSE = _descriptor.Descriptor(
 )
 
 
+_LISTWORKFLOWRUNSREQUEST = _descriptor.Descriptor(
+  name='ListWorkflowRunsRequest',
+  full_name='orchestrator.v1.ListWorkflowRunsRequest',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='workflow_id', full_name='orchestrator.v1.ListWorkflowRunsRequest.workflow_id', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='states', full_name='orchestrator.v1.ListWorkflowRunsRequest.states', index=1,
+      number=2, type=9, cpp_type=9, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='page_size', full_name='orchestrator.v1.ListWorkflowRunsRequest.page_size', index=2,
+      number=3, type=5, cpp_type=1, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='page_token', full_name='orchestrator.v1.ListWorkflowRunsRequest.page_token', index=3,
+      number=4, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='run_id', full_name='orchestrator.v1.ListWorkflowRunsRequest.run_id', index=4,
+      number=5, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=3703,
+  serialized_end=3820,
+)
+
+
+_LISTWORKFLOWRUNSRESPONSE = _descriptor.Descriptor(
+  name='ListWorkflowRunsResponse',
+  full_name='orchestrator.v1.ListWorkflowRunsResponse',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='runs', full_name='orchestrator.v1.ListWorkflowRunsResponse.runs', index=0,
+      number=1, type=11, cpp_type=10, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='next_page_token', full_name='orchestrator.v1.ListWorkflowRunsResponse.next_page_token', index=1,
+      number=2, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=3822,
+  serialized_end=3917,
+)
+
+
+_WORKFLOWRUN_INPUTENTRY = _descriptor.Descriptor(
+  name='InputEntry',
+  full_name='orchestrator.v1.WorkflowRun.InputEntry',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='key', full_name='orchestrator.v1.WorkflowRun.InputEntry.key', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='value', full_name='orchestrator.v1.WorkflowRun.InputEntry.value', index=1,
+      number=2, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=_descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001')),
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=3143,
+  serialized_end=3187,
+)
+
+_WORKFLOWRUN_OUTPUTENTRY = _descriptor.Descriptor(
+  name='OutputEntry',
+  full_name='orchestrator.v1.WorkflowRun.OutputEntry',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='key', full_name='orchestrator.v1.WorkflowRun.OutputEntry.key', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='value', full_name='orchestrator.v1.WorkflowRun.OutputEntry.value', index=1,
+      number=2, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=_descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001')),
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=3519,
+  serialized_end=3564,
+)
+
+_WORKFLOWRUN = _descriptor.Descriptor(
+  name='WorkflowRun',
+  full_name='orchestrator.v1.WorkflowRun',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='run_id', full_name='orchestrator.v1.WorkflowRun.run_id', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='workflow_id', full_name='orchestrator.v1.WorkflowRun.workflow_id', index=1,
+      number=2, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='workflow_name', full_name='orchestrator.v1.WorkflowRun.workflow_name', index=2,
+      number=3, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='state', full_name='orchestrator.v1.WorkflowRun.state', index=3,
+      number=4, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='error', full_name='orchestrator.v1.WorkflowRun.error', index=4,
+      number=5, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='created_at_ms', full_name='orchestrator.v1.WorkflowRun.created_at_ms', index=5,
+      number=6, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='finished_at_ms', full_name='orchestrator.v1.WorkflowRun.finished_at_ms', index=6,
+      number=7, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='steps', full_name='orchestrator.v1.WorkflowRun.steps', index=7,
+      number=8, type=11, cpp_type=10, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='idempotency_key', full_name='orchestrator.v1.WorkflowRun.idempotency_key', index=8,
+      number=9, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='input', full_name='orchestrator.v1.WorkflowRun.input', index=9,
+      number=10, type=11, cpp_type=10, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='output', full_name='orchestrator.v1.WorkflowRun.output', index=10,
+      number=11, type=11, cpp_type=10, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[_WORKFLOWRUN_INPUTENTRY, _WORKFLOWRUN_OUTPUTENTRY, ],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=3920,
+  serialized_end=4351,
+)
+
+
+_WORKFLOWRUNSTEP = _descriptor.Descriptor(
+  name='WorkflowRunStep',
+  full_name='orchestrator.v1.WorkflowRunStep',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='id', full_name='orchestrator.v1.WorkflowRunStep.id', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='state', full_name='orchestrator.v1.WorkflowRunStep.state', index=1,
+      number=2, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='task_id', full_name='orchestrator.v1.WorkflowRunStep.task_id', index=2,
+      number=3, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='depends_on', full_name='orchestrator.v1.WorkflowRunStep.depends_on', index=3,
+      number=4, type=9, cpp_type=9, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='error', full_name='orchestrator.v1.WorkflowRunStep.error', index=4,
+      number=5, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='class', full_name='orchestrator.v1.WorkflowRunStep.class', index=5,
+      number=6, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='started_at_ms', full_name='orchestrator.v1.WorkflowRunStep.started_at_ms', index=6,
+      number=7, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='finished_at_ms', full_name='orchestrator.v1.WorkflowRunStep.finished_at_ms', index=7,
+      number=8, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=4354,
+  serialized_end=4512,
+)
+
+
 _GETMETRICSREQUEST = _descriptor.Descriptor(
   name='GetMetricsRequest',
   full_name='orchestrator.v1.GetMetricsRequest',
@@ -1851,8 +2203,8 @@ _GETMETRICSREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3703,
-  serialized_end=3744,
+  serialized_start=4514,
+  serialized_end=4555,
 )
 
 
@@ -1889,8 +2241,8 @@ _METRICSRESPONSE_METRICSENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3849,
-  serialized_end=3895,
+  serialized_start=4660,
+  serialized_end=4706,
 )
 
 _METRICSRESPONSE = _descriptor.Descriptor(
@@ -1926,8 +2278,8 @@ _METRICSRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3747,
-  serialized_end=3895,
+  serialized_start=4558,
+  serialized_end=4706,
 )
 
 
@@ -1971,8 +2323,8 @@ _STREAMEVENTSREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3897,
-  serialized_end=3988,
+  serialized_start=4708,
+  serialized_end=4799,
 )
 
 
@@ -2009,8 +2361,8 @@ _SYSTEMEVENT_DATAENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=4160,
-  serialized_end=4203,
+  serialized_start=4971,
+  serialized_end=5014,
 )
 
 _SYSTEMEVENT = _descriptor.Descriptor(
@@ -2074,8 +2426,8 @@ _SYSTEMEVENT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=3991,
-  serialized_end=4203,
+  serialized_start=4802,
+  serialized_end=5014,
 )
 
 
@@ -2098,8 +2450,8 @@ _HEALTHREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=4205,
-  serialized_end=4220,
+  serialized_start=5016,
+  serialized_end=5031,
 )
 
 
@@ -2136,8 +2488,8 @@ _HEALTHRESPONSE_SERVICESENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=4456,
-  serialized_end=4503,
+  serialized_start=5267,
+  serialized_end=5314,
 )
 
 _HEALTHRESPONSE = _descriptor.Descriptor(
@@ -2222,8 +2574,8 @@ _HEALTHRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=4223,
-  serialized_end=4503,
+  serialized_start=5034,
+  serialized_end=5314,
 )
 
 _GETCONFIGRESPONSE.fields_by_name['settings'].message_type = _CONFIGSETTING
@@ -2253,6 +2605,12 @@ _STARTWORKFLOWRUNREQUEST_INPUTENTRY.containing_type = _STARTWORKFLOWRUNREQUEST
 _STARTWORKFLOWRUNREQUEST.fields_by_name['input'].message_type = _STARTWORKFLOWRUNREQUEST_INPUTENTRY
 _WORKFLOWSTATUSUPDATE_OUTPUTENTRY.containing_type = _WORKFLOWSTATUSUPDATE
 _WORKFLOWSTATUSUPDATE.fields_by_name['output'].message_type = _WORKFLOWSTATUSUPDATE_OUTPUTENTRY
+_LISTWORKFLOWRUNSRESPONSE.fields_by_name['runs'].message_type = _WORKFLOWRUN
+_WORKFLOWRUN_INPUTENTRY.containing_type = _WORKFLOWRUN
+_WORKFLOWRUN_OUTPUTENTRY.containing_type = _WORKFLOWRUN
+_WORKFLOWRUN.fields_by_name['steps'].message_type = _WORKFLOWRUNSTEP
+_WORKFLOWRUN.fields_by_name['input'].message_type = _WORKFLOWRUN_INPUTENTRY
+_WORKFLOWRUN.fields_by_name['output'].message_type = _WORKFLOWRUN_OUTPUTENTRY
 _METRICSRESPONSE_METRICSENTRY.containing_type = _METRICSRESPONSE
 _METRICSRESPONSE.fields_by_name['metrics'].message_type = _METRICSRESPONSE_METRICSENTRY
 _SYSTEMEVENT_DATAENTRY.containing_type = _SYSTEMEVENT
@@ -2287,6 +2645,10 @@ DESCRIPTOR.message_types_by_name['StreamWorkflowStatusRequest'] = _STREAMWORKFLO
 DESCRIPTOR.message_types_by_name['WorkflowStatusUpdate'] = _WORKFLOWSTATUSUPDATE
 DESCRIPTOR.message_types_by_name['CancelWorkflowRunRequest'] = _CANCELWORKFLOWRUNREQUEST
 DESCRIPTOR.message_types_by_name['CancelWorkflowRunResponse'] = _CANCELWORKFLOWRUNRESPONSE
+DESCRIPTOR.message_types_by_name['ListWorkflowRunsRequest'] = _LISTWORKFLOWRUNSREQUEST
+DESCRIPTOR.message_types_by_name['ListWorkflowRunsResponse'] = _LISTWORKFLOWRUNSRESPONSE
+DESCRIPTOR.message_types_by_name['WorkflowRun'] = _WORKFLOWRUN
+DESCRIPTOR.message_types_by_name['WorkflowRunStep'] = _WORKFLOWRUNSTEP
 DESCRIPTOR.message_types_by_name['GetMetricsRequest'] = _GETMETRICSREQUEST
 DESCRIPTOR.message_types_by_name['MetricsResponse'] = _METRICSRESPONSE
 DESCRIPTOR.message_types_by_name['StreamEventsRequest'] = _STREAMEVENTSREQUEST
@@ -2579,6 +2941,50 @@ CancelWorkflowRunResponse = _reflection.GeneratedProtocolMessageType('CancelWork
   ))
 _sym_db.RegisterMessage(CancelWorkflowRunResponse)
 
+ListWorkflowRunsRequest = _reflection.GeneratedProtocolMessageType('ListWorkflowRunsRequest', (_message.Message,), dict(
+  DESCRIPTOR = _LISTWORKFLOWRUNSREQUEST,
+  __module__ = 'orchestrator.v1.orchestrator_pb2'
+  # @@protoc_insertion_point(class_scope:orchestrator.v1.ListWorkflowRunsRequest)
+  ))
+_sym_db.RegisterMessage(ListWorkflowRunsRequest)
+
+ListWorkflowRunsResponse = _reflection.GeneratedProtocolMessageType('ListWorkflowRunsResponse', (_message.Message,), dict(
+  DESCRIPTOR = _LISTWORKFLOWRUNSRESPONSE,
+  __module__ = 'orchestrator.v1.orchestrator_pb2'
+  # @@protoc_insertion_point(class_scope:orchestrator.v1.ListWorkflowRunsResponse)
+  ))
+_sym_db.RegisterMessage(ListWorkflowRunsResponse)
+
+WorkflowRun = _reflection.GeneratedProtocolMessageType('WorkflowRun', (_message.Message,), dict(
+
+  InputEntry = _reflection.GeneratedProtocolMessageType('InputEntry', (_message.Message,), dict(
+    DESCRIPTOR = _WORKFLOWRUN_INPUTENTRY,
+    __module__ = 'orchestrator.v1.orchestrator_pb2'
+    # @@protoc_insertion_point(class_scope:orchestrator.v1.WorkflowRun.InputEntry)
+    ))
+  ,
+
+  OutputEntry = _reflection.GeneratedProtocolMessageType('OutputEntry', (_message.Message,), dict(
+    DESCRIPTOR = _WORKFLOWRUN_OUTPUTENTRY,
+    __module__ = 'orchestrator.v1.orchestrator_pb2'
+    # @@protoc_insertion_point(class_scope:orchestrator.v1.WorkflowRun.OutputEntry)
+    ))
+  ,
+  DESCRIPTOR = _WORKFLOWRUN,
+  __module__ = 'orchestrator.v1.orchestrator_pb2'
+  # @@protoc_insertion_point(class_scope:orchestrator.v1.WorkflowRun)
+  ))
+_sym_db.RegisterMessage(WorkflowRun)
+_sym_db.RegisterMessage(WorkflowRun.InputEntry)
+_sym_db.RegisterMessage(WorkflowRun.OutputEntry)
+
+WorkflowRunStep = _reflection.GeneratedProtocolMessageType('WorkflowRunStep', (_message.Message,), dict(
+  DESCRIPTOR = _WORKFLOWRUNSTEP,
+  __module__ = 'orchestrator.v1.orchestrator_pb2'
+  # @@protoc_insertion_point(class_scope:orchestrator.v1.WorkflowRunStep)
+  ))
+_sym_db.RegisterMessage(WorkflowRunStep)
+
 GetMetricsRequest = _reflection.GeneratedProtocolMessageType('GetMetricsRequest', (_message.Message,), dict(
   DESCRIPTOR = _GETMETRICSREQUEST,
   __module__ = 'orchestrator.v1.orchestrator_pb2'
@@ -2668,6 +3074,10 @@ _STARTWORKFLOWRUNREQUEST_INPUTENTRY.has_options = True
 _STARTWORKFLOWRUNREQUEST_INPUTENTRY._options = _descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001'))
 _WORKFLOWSTATUSUPDATE_OUTPUTENTRY.has_options = True
 _WORKFLOWSTATUSUPDATE_OUTPUTENTRY._options = _descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001'))
+_WORKFLOWRUN_INPUTENTRY.has_options = True
+_WORKFLOWRUN_INPUTENTRY._options = _descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001'))
+_WORKFLOWRUN_OUTPUTENTRY.has_options = True
+_WORKFLOWRUN_OUTPUTENTRY._options = _descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001'))
 _METRICSRESPONSE_METRICSENTRY.has_options = True
 _METRICSRESPONSE_METRICSENTRY._options = _descriptor._ParseOptions(descriptor_pb2.MessageOptions(), _b('8\001'))
 _SYSTEMEVENT_DATAENTRY.has_options = True
@@ -2681,8 +3091,8 @@ _ORCHESTRATORSERVICE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=4506,
-  serialized_end=5995,
+  serialized_start=5317,
+  serialized_end=6911,
   methods=[
   _descriptor.MethodDescriptor(
     name='SubmitTask',
@@ -2826,6 +3236,15 @@ _ORCHESTRATORSERVICE = _descriptor.ServiceDescriptor(
     containing_service=None,
     input_type=_GETCONFIGREQUEST,
     output_type=_GETCONFIGRESPONSE,
+    options=None,
+  ),
+  _descriptor.MethodDescriptor(
+    name='ListWorkflowRuns',
+    full_name='orchestrator.v1.OrchestratorService.ListWorkflowRuns',
+    index=16,
+    containing_service=None,
+    input_type=_LISTWORKFLOWRUNSREQUEST,
+    output_type=_LISTWORKFLOWRUNSRESPONSE,
     options=None,
   ),
 ])

@@ -94,6 +94,11 @@ class OrchestratorServiceStub(object):
         request_serializer=orchestrator_dot_v1_dot_orchestrator__pb2.GetConfigRequest.SerializeToString,
         response_deserializer=orchestrator_dot_v1_dot_orchestrator__pb2.GetConfigResponse.FromString,
         )
+    self.ListWorkflowRuns = channel.unary_unary(
+        '/orchestrator.v1.OrchestratorService/ListWorkflowRuns',
+        request_serializer=orchestrator_dot_v1_dot_orchestrator__pb2.ListWorkflowRunsRequest.SerializeToString,
+        response_deserializer=orchestrator_dot_v1_dot_orchestrator__pb2.ListWorkflowRunsResponse.FromString,
+        )
 
 
 class OrchestratorServiceServicer(object):
@@ -215,6 +220,14 @@ class OrchestratorServiceServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
+  def ListWorkflowRuns(self, request, context):
+    """Added by dspy-agent: lists workflow runs, newest first, with filters and paging; each run carries its steps with
+    their dependencies, states and task ids (enough to draw its DAG).
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServiceServicer_to_server(servicer, server):
   rpc_method_handlers = {
@@ -297,6 +310,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
           servicer.GetConfig,
           request_deserializer=orchestrator_dot_v1_dot_orchestrator__pb2.GetConfigRequest.FromString,
           response_serializer=orchestrator_dot_v1_dot_orchestrator__pb2.GetConfigResponse.SerializeToString,
+      ),
+      'ListWorkflowRuns': grpc.unary_unary_rpc_method_handler(
+          servicer.ListWorkflowRuns,
+          request_deserializer=orchestrator_dot_v1_dot_orchestrator__pb2.ListWorkflowRunsRequest.FromString,
+          response_serializer=orchestrator_dot_v1_dot_orchestrator__pb2.ListWorkflowRunsResponse.SerializeToString,
       ),
   }
   generic_handler = grpc.method_handlers_generic_handler(
