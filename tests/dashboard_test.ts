@@ -184,6 +184,15 @@ Deno.test({
         const served = await fetch(url);
         await served.body?.cancel();
         assertStringIncludes(served.headers.get("content-security-policy") ?? "", "script-src 'self'");
+        // The script is revalidated by its content hash: a browser that has it keeps it (and its compiled code).
+        const script = await fetch(`${url}dashboard/app.js`);
+        await script.body?.cancel();
+        const etag = script.headers.get("etag") ?? "";
+        assert(/^"[0-9a-f]{32}"$/.test(etag), `etag ${etag}`);
+        const again = await fetch(`${url}dashboard/app.js`, { headers: { "if-none-match": etag } });
+        assertEquals([again.status, await again.text()], [304, ""]);
+        const changed = await fetch(`${url}dashboard/app.js`, { headers: { "if-none-match": '"0"' } });
+        assertEquals([changed.status, (await changed.text()).length > 1000], [200, true]);
       });
       console.log(`dashboard screenshots: ${shots}`);
     } finally {

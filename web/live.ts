@@ -5,14 +5,15 @@
  *
  * @module
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { errorText } from "./api.ts";
 
 /** `load()` now and every `everyMs`; the latest value and the latest error. */
 export function usePolled<T>(load: () => Promise<T>, everyMs: number, deps: unknown[] = []) {
   const [value, setValue] = useState<T | undefined>(undefined);
   const [error, setError] = useState("");
-  useEffect(() => {
+  // A layout effect: the first load starts as soon as the page is rendered, not a frame later (first paint).
+  useLayoutEffect(() => {
     let live = true;
     const tick = () => load().then((v) => live && (setValue(v), setError("")), (e) => live && setError(errorText(e)));
     tick();

@@ -126,4 +126,6 @@ function App() {
   );
 }
 
+// The session is asked for while the page renders, not after: every first call waits for it.
+session().catch(() => {});
 render(<App />, document.getElementById("app")!);

@@ -4,9 +4,9 @@
  *   deno task bench:dashboard [--seconds 60] [--rate 1000]
  *
  * Prints: the JavaScript shipped, gzipped (target ≤ 200 KB); the time to the first useful paint on loopback (the
- * overview's task counts filled in; median of 5 loads; target ≤ 300 ms); and an event stream of `--rate` events/s
- * for `--seconds` on the events page, with the page's JS heap before and after and how long the page takes to answer
- * a click at the end (the page must stay responsive with bounded memory).
+ * overview's task counts drawn, timed in the page from navigation start; median of 9 loads; target ≤ 300 ms); and an
+ * event stream of `--rate` events/s for `--seconds` on the events page, with the page's JS heap before and after and
+ * how long the page takes to answer a click at the end (the page must stay responsive with bounded memory).
  *
  * @module
  */
@@ -40,13 +40,25 @@ try {
   const url = `http://${daemon.httpAddr}/`;
   const page = await browser.newPage();
 
-  // First useful paint: navigation start to the task counts on screen.
+  // First useful paint: navigation start to the frame that draws the task counts, timed by the page itself (a
+  // mutation observer, then the next animation frame), so the harness's own round trips to chromium do not count.
+  await page.addInitScript({
+    content: `
+      const observer = new MutationObserver(() => {
+        const count = document.querySelector('[data-count="completed"] strong');
+        if (!count || !/^[0-9]/.test(count.textContent ?? "")) return;
+        observer.disconnect();
+        requestAnimationFrame(() => (globalThis.firstUsefulPaint = performance.now()));
+      });
+      observer.observe(document, { childList: true, subtree: true, characterData: true });`,
+  });
   const paints: number[] = [];
-  for (let i = 0; i < 6; i++) {
-    const started = performance.now();
+  for (let i = 0; i < 10; i++) {
     await page.goto(url, { waitUntil: "commit" });
-    await page.locator('[data-count="completed"] strong').filter({ hasText: /^[0-9]/ }).waitFor();
-    if (i > 0) paints.push(performance.now() - started); // the first load warms the daemon's and chromium's caches
+    const paint = await page.waitForFunction(() =>
+      (globalThis as unknown as { firstUsefulPaint?: number }).firstUsefulPaint
+    );
+    if (i > 0) paints.push(Number(await paint.jsonValue())); // the first load warms the daemon's and chromium's caches
   }
   paints.sort((a, b) => a - b);
 
@@ -90,9 +102,11 @@ try {
       } KB gzipped`,
   );
   console.log(
-    `first useful paint (task counts on screen): median ${median.toFixed(0)} ms, best ${paints[0].toFixed(0)}, worst ${
-      paints.at(-1)!.toFixed(0)
-    } of ${paints.length} loads (target <= 300 ms: ${median <= 300 ? "MET" : "MISSED"})`,
+    `first useful paint (task counts drawn, timed in the page): median ${median.toFixed(0)} ms, best ${
+      paints[0].toFixed(0)
+    }, worst ${paints.at(-1)!.toFixed(0)} of ${paints.length} loads (target <= 300 ms: ${
+      median <= 300 ? "MET" : "MISSED"
+    })`,
   );
   console.log(
     `event stream: ${sent.toLocaleString("en")} events in ${seconds} s (${(sent / seconds).toFixed(0)}/s) on the ` +

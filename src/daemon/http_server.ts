@@ -6,6 +6,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
+import { createHash } from "node:crypto";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Registry } from "prom-client";
 import { errorInterceptor, PEER_HEADER } from "../api/mod.ts";
@@ -78,15 +79,23 @@ export async function startHttpServer(
       // before it calls anything.
       const asset = req.method === "GET" ? DASHBOARD_FILES.get(path) : undefined;
       if (asset) {
-        // The dashboard (web/, embedded): same-origin only, nothing inline, never framed.
-        res.writeHead(200, {
+        // The dashboard (web/, embedded): same-origin only, nothing inline, never framed. Revalidated on each load
+        // by its content hash (RFC 9110 §8.8.3, §13.1.2), so a browser keeps the script it already has (and the code
+        // it compiled from it) until the daemon ships another.
+        const headers = {
           "content-type": asset.type,
           "cache-control": "no-cache",
+          "etag": asset.etag,
           "content-security-policy": DASHBOARD_CSP,
           "x-content-type-options": "nosniff",
           "referrer-policy": "no-referrer",
           "x-frame-options": "DENY",
-        });
+        };
+        if (req.headers["if-none-match"] === asset.etag) {
+          res.writeHead(304, headers);
+          return void res.end();
+        }
+        res.writeHead(200, headers);
         return void res.end(asset.body);
       }
       if (
@@ -222,11 +231,15 @@ interface JsonResponse {
 }
 
 /** The dashboard's files by path: the page at `/`, its script and stylesheet under `/dashboard/`. */
-const DASHBOARD_FILES = new Map([
-  ["/", { type: "text/html; charset=utf-8", body: DASHBOARD_HTML }],
-  ["/dashboard/app.js", { type: "text/javascript; charset=utf-8", body: DASHBOARD_JS }],
-  ["/dashboard/app.css", { type: "text/css; charset=utf-8", body: DASHBOARD_CSS }],
-]);
+const DASHBOARD_FILES = new Map(
+  [
+    ["/", "text/html; charset=utf-8", DASHBOARD_HTML],
+    ["/dashboard/app.js", "text/javascript; charset=utf-8", DASHBOARD_JS],
+    ["/dashboard/app.css", "text/css; charset=utf-8", DASHBOARD_CSS],
+  ].map((
+    [path, type, body],
+  ) => [path, { type, body, etag: `"${createHash("sha256").update(body).digest("hex").slice(0, 32)}"` }]),
+);
 
 /** The page may load only its own files and call only its own origin. */
 const DASHBOARD_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
