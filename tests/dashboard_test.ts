@@ -81,6 +81,21 @@ Deno.test({
         await page.screenshot({ path: `${shots}/task.png`, fullPage: true });
       });
 
+      await t.step("a task's page shows what the task printed", async () => {
+        await api.submitTask({
+          id: "printer",
+          payload: {
+            execution: JSON.stringify({ command: ["sh", "-c", "echo printed-to-stdout; echo printed-to-stderr >&2"] }),
+          },
+        });
+        await page.goto(`${url}#/tasks/printer`);
+        await page.locator('#task-state[data-state="completed"]').waitFor({ timeout: 15_000 });
+        await page.locator('pre[data-stream="stdout"]').filter({ hasText: "printed-to-stdout" }).waitFor();
+        await page.locator('pre[data-stream="stderr"]').filter({ hasText: "printed-to-stderr" }).waitFor();
+        await page.getByRole("heading", { name: "Output (exit code 0)" }).waitFor();
+        await page.screenshot({ path: `${shots}/task-output.png`, fullPage: true });
+      });
+
       await t.step("services: the logs follow", async () => {
         await page.goto(`${url}#/services`);
         await page.locator('tr[data-service="web"]').getByRole("button", { name: "Logs" }).click();

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
- * One task: its state, payload, result and error, its attempts, and the timeline of its events, live; cancel and
- * resubmit.
+ * One task: its state, payload, result and error, what it printed, its attempts, and the timeline of its events, live;
+ * cancel and resubmit.
  *
  * @module
  */
@@ -102,6 +102,7 @@ export function TaskPage({ id }: { id: string }) {
       <pre tabIndex={0}>{JSON.stringify(task.payload, null, 2)}</pre>
       <h2>Result</h2>
       <pre tabIndex={0}>{JSON.stringify(task.result, null, 2)}</pre>
+      <Output metadata={task.result.metadata} />
       <h2>Timeline</h2>
       <ol class="timeline">
         <li>created {time(task.createdAtMs)}</li>
@@ -110,5 +111,25 @@ export function TaskPage({ id }: { id: string }) {
         {events.map((e, i) => <li key={i}>{e.type} {time(e.at)}</li>)}
       </ol>
     </section>
+  );
+}
+
+/** What the task printed: the tails of its standard output and error, and its exit code (the result's metadata). */
+function Output({ metadata }: { metadata?: string }) {
+  let facts: { exit_code?: number | null; logs?: { stdout_tail?: string; stderr_tail?: string } } = {};
+  try {
+    facts = JSON.parse(metadata ?? "{}") ?? {};
+  } catch {
+    return null; // not JSON: the result above shows it as it is
+  }
+  const stdout = facts.logs?.stdout_tail ?? "";
+  const stderr = facts.logs?.stderr_tail ?? "";
+  if (!stdout && !stderr) return null;
+  return (
+    <>
+      <h2>Output{typeof facts.exit_code === "number" && ` (exit code ${facts.exit_code})`}</h2>
+      {stdout && <pre tabIndex={0} class="logs" data-stream="stdout" aria-label="Standard output">{stdout}</pre>}
+      {stderr && <pre tabIndex={0} class="logs" data-stream="stderr" aria-label="Standard error">{stderr}</pre>}
+    </>
   );
 }
