@@ -97,6 +97,13 @@ Deno.test({
           ["succeeded", "succeeded", "succeeded", "succeeded"],
         );
         assertEquals(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded), true);
+        // Coloured by state through the stylesheet (an SVG rect the stylesheet misses is drawn solid black).
+        assertEquals(
+          await page.locator('.dag [data-step="top"] rect').evaluate((rect) =>
+            (globalThis as unknown as { getComputedStyle(e: unknown): { fill: string } }).getComputedStyle(rect).fill
+          ),
+          "rgb(209, 250, 229)",
+        );
         await page.screenshot({ path: `${shots}/workflow.png`, fullPage: true });
       });
 
