@@ -15,7 +15,7 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { buildBusyboxImage, ensureDockerEngine } from "./support/docker.ts";
 import { startDaemonProcess } from "./support/daemon.ts";
 import { removeProject, testProject } from "./support/cli.ts";
-import { chromiumAvailable, launchChromium } from "./support/browser.ts";
+import { axeProblems, chromiumAvailable, launchChromium } from "./support/browser.ts";
 import { postgresAvailable, startPostgres } from "./support/postgres.ts";
 
 /** The store password: PostgreSQL here trusts loopback, so any password connects, and none may ever be shown. */
@@ -31,19 +31,6 @@ restart = "no"
 kind = "tcp"
 port = 8080
 `;
-}
-
-/** axe-core's serious and critical violations on the page as it is now. */
-async function axeProblems(page: import("playwright-core").Page): Promise<string[]> {
-  await page.evaluate(await Deno.readTextFile(new URL(import.meta.resolve("axe-core")).pathname));
-  return await page.evaluate(async () => {
-    // deno-lint-ignore no-explicit-any
-    const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ["violations"] });
-    // deno-lint-ignore no-explicit-any
-    return result.violations.filter((v: any) => v.impact === "serious" || v.impact === "critical")
-      // deno-lint-ignore no-explicit-any
-      .map((v: any) => `${v.id}: ${v.help} (${v.nodes.length})`);
-  });
 }
 
 Deno.test({

@@ -15,7 +15,7 @@ import { buildBusyboxImage, ensureDockerEngine } from "./support/docker.ts";
 import { freePort, startDaemonProcess } from "./support/daemon.ts";
 import { projectToml, removeProject, testProject, webService } from "./support/cli.ts";
 import { PYTHON } from "./support/python.ts";
-import { chromiumAvailable, launchChromium } from "./support/browser.ts";
+import { axeProblems, chromiumAvailable, launchChromium } from "./support/browser.ts";
 
 const PY_SUBMIT = `
 import sys
@@ -154,24 +154,12 @@ Deno.test({
       });
 
       await t.step("no serious or critical accessibility violation on any page (axe-core)", async () => {
-        const axe = await Deno.readTextFile(new URL(import.meta.resolve("axe-core")).pathname);
         const problems: string[] = [];
         for (const route of ["#/", "#/tasks", "#/tasks/seen-done", "#/services", "#/workers", "#/events", "#/config"]) {
           await page.goto(`${url}${route}`);
           await page.locator("main h1").waitFor();
           await page.waitForTimeout(300);
-          await page.evaluate(axe);
-          const found = await page.evaluate(async () => {
-            // deno-lint-ignore no-explicit-any
-            const result = await (globalThis as any).axe.run((globalThis as any).document, {
-              resultTypes: ["violations"],
-            });
-            // deno-lint-ignore no-explicit-any
-            return result.violations.filter((v: any) => v.impact === "serious" || v.impact === "critical")
-              // deno-lint-ignore no-explicit-any
-              .map((v: any) => `${v.id}: ${v.help} (${v.nodes.length})`);
-          });
-          problems.push(...found.map((f: string) => `${route} ${f}`));
+          problems.push(...(await axeProblems(page)).map((p) => `${route} ${p}`));
         }
         assertEquals(problems, []);
       });

@@ -12,7 +12,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { OrchestratorService } from "../src/gen/orchestrator/v1/orchestrator_pb.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { startDaemonProcess } from "./support/daemon.ts";
-import { chromiumAvailable, launchChromium } from "./support/browser.ts";
+import { axeProblems, chromiumAvailable, launchChromium } from "./support/browser.ts";
 
 /** A diamond whose top step is a real process that waits for `gate` to exist: the test decides when it ends. */
 function diamond(gate: string) {
@@ -135,24 +135,12 @@ Deno.test({
       });
 
       await t.step("no serious or critical accessibility violation on the workflow pages (axe-core)", async () => {
-        const axe = await Deno.readTextFile(new URL(import.meta.resolve("axe-core")).pathname);
         const problems: string[] = [];
         for (const route of ["#/workflows", `#/workflows/${runs[0]}`, `#/workflows/${runs[1]}`]) {
           await page.goto(`${url}${route}`);
           await page.locator("main h1").waitFor();
           await page.locator("main table tbody tr").first().waitFor();
-          await page.evaluate(axe);
-          const found = await page.evaluate(async () => {
-            // deno-lint-ignore no-explicit-any
-            const result = await (globalThis as any).axe.run((globalThis as any).document, {
-              resultTypes: ["violations"],
-            });
-            // deno-lint-ignore no-explicit-any
-            return result.violations.filter((v: any) => v.impact === "serious" || v.impact === "critical")
-              // deno-lint-ignore no-explicit-any
-              .map((v: any) => `${v.id}: ${v.help} (${v.nodes.length})`);
-          });
-          problems.push(...found.map((f: string) => `${route} ${f}`));
+          problems.push(...(await axeProblems(page)).map((p) => `${route} ${p}`));
         }
         assertEquals(problems, []);
       });

@@ -6,28 +6,19 @@
  * Needs root and Debian's postgresql (scripts/ensure-system-deps installs it); skipped elsewhere.
  * @module
  */
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { OrchestratorService } from "../src/gen/orchestrator/v1/orchestrator_pb.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { type DaemonProcess, freePort, startDaemonProcess } from "./support/daemon.ts";
-import { postgresAvailable, startPostgres, type TestPostgres } from "./support/postgres.ts";
+import {
+  connectDaemon,
+  type DaemonClient,
+  postgresAvailable,
+  SHARED_STORE_CONFIG,
+  startPostgres,
+  type TestPostgres,
+} from "./support/postgres.ts";
 import { PYTHON } from "./support/python.ts";
 
 const PACKAGE = new URL("../python/", import.meta.url).pathname;
-
-/** A short lease, so the attempts a killed daemon held are requeued within the test (as in scale_postgres_test.ts). */
-const CONFIG = "[services]\nredis = false\n[tasks]\nworker_lease_seconds = 3\n" +
-  "[tasks.classes.cpu_short]\nmax_interruptions = 100\n";
-
-type Client = ReturnType<typeof createClient<typeof OrchestratorService>> & { close(): void };
-
-function connect(daemon: DaemonProcess): Client {
-  const baseUrl = `http://${daemon.grpcAddr}`;
-  const sessionManager = new Http2SessionManager(baseUrl);
-  const client = createClient(OrchestratorService, createGrpcTransport({ baseUrl, sessionManager }));
-  return Object.assign(client, { close: () => sessionManager.abort() });
-}
 
 /** Submits in a loop (single submits and batches of five) and waits on a long task meanwhile; prints the daemon in
  * use after 40 submits, learns of the kill on stdin, goes on for 60 more, then prints what it was told. Bounded by
@@ -120,7 +111,7 @@ async function completedTwice(pg: TestPostgres, database: string): Promise<strin
 }
 
 /** Polls until every id is completed (failing on a failed one), within `ms`; returns those still not completed. */
-async function untilCompleted(client: Client, ids: Iterable<string>, ms: number): Promise<string[]> {
+async function untilCompleted(client: DaemonClient, ids: Iterable<string>, ms: number): Promise<string[]> {
   const pending = new Set(ids);
   const deadline = Date.now() + ms;
   while (pending.size > 0 && Date.now() < deadline) {
@@ -134,7 +125,7 @@ async function untilCompleted(client: Client, ids: Iterable<string>, ms: number)
   return [...pending];
 }
 
-async function countTasks(client: Client): Promise<number> {
+async function countTasks(client: DaemonClient): Promise<number> {
   let count = 0;
   let pageToken = "";
   for (let page = 0; page < 100; page++) {
@@ -155,7 +146,7 @@ Deno.test({
     await using pg = await startPostgres();
     const url = await pg.createDatabase("failover");
     const start = (home?: string) =>
-      startDaemonProcess({ home, configToml: CONFIG, env: { DSPY_AGENT_STORE_URL: url } });
+      startDaemonProcess({ home, configToml: SHARED_STORE_CONFIG, env: { DSPY_AGENT_STORE_URL: url } });
     const homes = await Promise.all([0, 1, 2].map(() => Deno.makeTempDir({ prefix: "dspy-agent-failover-" })));
     // One after another: free ports are picked per daemon, and two picks at once could meet.
     const daemons: DaemonProcess[] = [];
@@ -206,7 +197,7 @@ Deno.test({
             `ids not of the daemon's form: ${accepted[0]}`,
           );
           // Through a surviving daemon: every accepted task completed, no other task exists, none completed twice.
-          const client = connect(daemons[(victim + 1) % 3]);
+          const client = connectDaemon(daemons[(victim + 1) % 3]);
           try {
             assertEquals(await untilCompleted(client, accepted, 60_000), [], "accepted tasks that never completed");
             assertEquals(await countTasks(client), accepted.length + 1, "tasks stored besides the accepted ones");
@@ -224,7 +215,7 @@ Deno.test({
       await t.step("a worker reconnects to another daemon and its remaining tasks all complete", async () => {
         const folder = await Deno.makeTempDir({ prefix: "dspy-agent-failover-worker-" });
         await Deno.writeTextFile(`${folder}/failover_worker.py`, WORKER_MODULE);
-        const client = connect(daemons[1]);
+        const client = connectDaemon(daemons[1]);
         const worker = new Deno.Command(PYTHON, {
           args: [
             "-m",

@@ -8,33 +8,24 @@
  * Needs root and Debian's postgresql (scripts/ensure-system-deps installs it); skipped elsewhere.
  * @module
  */
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { parseArgs } from "node:util";
-import { OrchestratorService } from "../src/gen/orchestrator/v1/orchestrator_pb.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { cliCommand, type DaemonProcess, freePort, startDaemonProcess } from "./support/daemon.ts";
-import { postgresAvailable, startPostgres, type TestPostgres } from "./support/postgres.ts";
+import {
+  connectDaemon,
+  type DaemonClient,
+  postgresAvailable,
+  SHARED_STORE_CONFIG,
+  startPostgres,
+  type TestPostgres,
+} from "./support/postgres.ts";
 import { PYTHON } from "./support/python.ts";
 import { seededRandom } from "./support/random.ts";
 import { connectStore, MIGRATIONS } from "../src/orchestrator/postgres/schema.ts";
 
-type Client = ReturnType<typeof createClient<typeof OrchestratorService>> & { close(): void };
-
-function connect(daemon: DaemonProcess): Client {
-  const baseUrl = `http://${daemon.grpcAddr}`;
-  const sessionManager = new Http2SessionManager(baseUrl);
-  const client = createClient(OrchestratorService, createGrpcTransport({ baseUrl, sessionManager }));
-  return Object.assign(client, { close: () => sessionManager.abort() });
-}
-
-/** A short lease, so expired leases are reaped within the tests; and, as in the SQLite durability test, enough
- * interruptions that twenty kills in a row never fail a task by the limit (three by default, by design). */
-const CONFIG = "[services]\nredis = false\n[tasks]\nworker_lease_seconds = 3\n" +
-  "[tasks.classes.cpu_short]\nmax_interruptions = 100\n";
-
 function startOn(pg: { url: string }, home?: string): Promise<DaemonProcess> {
-  return startDaemonProcess({ home, configToml: CONFIG, env: { DSPY_AGENT_STORE_URL: pg.url } });
+  return startDaemonProcess({ home, configToml: SHARED_STORE_CONFIG, env: { DSPY_AGENT_STORE_URL: pg.url } });
 }
 
 async function completedTwice(pg: TestPostgres, database: string): Promise<string> {
@@ -65,7 +56,7 @@ Deno.test({
     // One after another: free ports are picked per daemon, and two picks at once could meet.
     const daemons: DaemonProcess[] = [];
     for (let i = 0; i < 3; i++) daemons.push(await startOn({ url }));
-    const clients = daemons.map(connect);
+    const clients = daemons.map(connectDaemon);
     try {
       // A stream opened on the third daemon for tasks submitted to the first.
       const ids = Array.from({ length: 60 }, (_, i) => `q-${i}`);
@@ -206,7 +197,7 @@ Deno.test({
     const homes = await Promise.all([0, 1, 2].map(() => Deno.makeTempDir({ prefix: "dspy-agent-scale-" })));
     const daemons: DaemonProcess[] = [];
     for (const home of homes) daemons.push(await startOn({ url }, home));
-    let clients = daemons.map(connect);
+    let clients = daemons.map(connectDaemon);
     const accepted = new Map<string, string>();
     let next = 0;
     const started = performance.now();
@@ -252,7 +243,7 @@ Deno.test({
         await Promise.all(submitters);
         for (const client of clients) client.close();
         daemons[victim] = await startOn({ url }, homes[victim]);
-        clients = daemons.map(connect);
+        clients = daemons.map(connectDaemon);
       }
       const killedMs = performance.now() - started;
       const deadline = Date.now() + 120_000;
@@ -314,8 +305,8 @@ Deno.test({
         ORCHESTRATOR_HTTP_ADDR: `127.0.0.1:${await freePort()}`,
       });
     }
-    const daemons = await Promise.all(envs.map((env) => startDaemonProcess({ configToml: CONFIG, env })));
-    const client = connect(daemons[0]);
+    const daemons = await Promise.all(envs.map((env) => startDaemonProcess({ configToml: SHARED_STORE_CONFIG, env })));
+    const client = connectDaemon(daemons[0]);
     try {
       // Each version applied once, however many daemons raced to apply it.
       assertEquals(
@@ -326,7 +317,7 @@ Deno.test({
       assert(ok.success);
 
       // Submitters keep going on all three daemons while the database stops and starts again.
-      const others = [connect(daemons[1]), connect(daemons[2])];
+      const others = [connectDaemon(daemons[1]), connectDaemon(daemons[2])];
       const acknowledged = new Set<string>();
       const refused: string[] = [];
       let n = 0;
@@ -421,7 +412,7 @@ Deno.test({
       "old",
     );
     await using daemon = await startOn({ url });
-    const client = connect(daemon);
+    const client = connectDaemon(daemon);
     try {
       assertEquals(
         (await pg.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM dspy_schema", "old")).trim(),
@@ -452,8 +443,8 @@ Deno.test({
     const home = await Deno.makeTempDir({ prefix: "dspy-agent-migrate-" });
     try {
       // A daemon on SQLite with finished and waiting tasks, events and a finished workflow run.
-      let daemon = await startDaemonProcess({ home, configToml: CONFIG });
-      let client = connect(daemon);
+      let daemon = await startDaemonProcess({ home, configToml: SHARED_STORE_CONFIG });
+      let client = connectDaemon(daemon);
       await client.submitTask({ id: "m-done", payload: { task_type: "echo", v: "1" } });
       await client.submitTask({
         id: "m-later",
@@ -500,8 +491,8 @@ Deno.test({
       const report = new TextDecoder().decode(doctor.stdout);
       assertStringIncludes(report, `schema version ${MIGRATIONS.length}`, new TextDecoder().decode(doctor.stderr));
 
-      daemon = await startDaemonProcess({ home, configToml: CONFIG, env: { DSPY_AGENT_STORE_URL: url } });
-      client = connect(daemon);
+      daemon = await startDaemonProcess({ home, configToml: SHARED_STORE_CONFIG, env: { DSPY_AGENT_STORE_URL: url } });
+      client = connectDaemon(daemon);
       try {
         const done = await client.getTaskStatus({ taskId: "m-done" });
         assertEquals([done.status, JSON.parse(done.result.data).v], ["completed", 1]);
@@ -525,7 +516,7 @@ Deno.test({
   },
 });
 
-async function waitStatus(client: Client, id: string, timeoutMs = 10_000) {
+async function waitStatus(client: DaemonClient, id: string, timeoutMs = 10_000) {
   for (let i = 0; i < timeoutMs / 50; i++) {
     const status = await client.getTaskStatus({ taskId: id });
     if (status.status === "completed" || status.status === "failed") return status;
@@ -535,7 +526,7 @@ async function waitStatus(client: Client, id: string, timeoutMs = 10_000) {
 }
 
 /** The sequence of the newest event: the replay of every event, read until it pauses. */
-async function lastEventSequence(client: Client): Promise<bigint> {
+async function lastEventSequence(client: DaemonClient): Promise<bigint> {
   let last = 0n;
   const stop = new AbortController();
   let timer = setTimeout(() => stop.abort(), 1000);
@@ -563,7 +554,7 @@ Deno.test({
     const url = await pg.createDatabase("for_good");
     const daemons: DaemonProcess[] = [];
     for (let i = 0; i < 3; i++) daemons.push(await startOn({ url }));
-    const clients = daemons.map(connect);
+    const clients = daemons.map(connectDaemon);
     try {
       // The same id submitted to two daemons is one task.
       const first = await clients[0].submitTask({ id: "same", payload: { task_type: "echo", from: "a" } });

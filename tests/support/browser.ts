@@ -35,3 +35,16 @@ const { chromium } = await import("playwright-core");
 export function launchChromium() {
   return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 }
+
+/** axe-core's serious and critical violations on the page as it is now, one line each (rule, help, node count). */
+export async function axeProblems(page: import("playwright-core").Page): Promise<string[]> {
+  await page.evaluate(await Deno.readTextFile(new URL(import.meta.resolve("axe-core")).pathname));
+  return await page.evaluate(async () => {
+    // deno-lint-ignore no-explicit-any
+    const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ["violations"] });
+    // deno-lint-ignore no-explicit-any
+    return result.violations.filter((v: any) => v.impact === "serious" || v.impact === "critical")
+      // deno-lint-ignore no-explicit-any
+      .map((v: any) => `${v.id}: ${v.help} (${v.nodes.length})`);
+  });
+}

@@ -4,7 +4,10 @@
  * dispose. Needs root (to run the server as `postgres`) and the `postgresql` package (scripts/ensure-system-deps).
  * @module
  */
-import { freePort } from "./daemon.ts";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { OrchestratorService } from "../../src/gen/orchestrator/v1/orchestrator_pb.ts";
+import { type DaemonProcess, freePort } from "./daemon.ts";
 
 /** A running PostgreSQL server. */
 export interface TestPostgres extends AsyncDisposable {
@@ -97,4 +100,24 @@ export async function startPostgres(): Promise<TestPostgres> {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * The config of daemons that share one store in the tests: a short lease, so the attempts a killed daemon held are
+ * reaped within a test; and, as in the SQLite durability test, enough interruptions that twenty kills in a row never
+ * fail a task by the limit (three by default, by design).
+ */
+export const SHARED_STORE_CONFIG = "[services]\nredis = false\n[tasks]\nworker_lease_seconds = 3\n" +
+  "[tasks.classes.cpu_short]\nmax_interruptions = 100\n";
+
+/** An orchestrator client of one daemon; `close()` it before the daemon stops (an open session and GOAWAY trip an
+ * assertion in Deno's nghttp2 binding). */
+export type DaemonClient = ReturnType<typeof createClient<typeof OrchestratorService>> & { close(): void };
+
+/** Connects to a daemon's gRPC port over its own HTTP/2 session. */
+export function connectDaemon(daemon: DaemonProcess): DaemonClient {
+  const baseUrl = `http://${daemon.grpcAddr}`;
+  const sessionManager = new Http2SessionManager(baseUrl);
+  const client = createClient(OrchestratorService, createGrpcTransport({ baseUrl, sessionManager }));
+  return Object.assign(client, { close: () => sessionManager.abort() });
 }
