@@ -8,7 +8,8 @@
  * Needs root and Debian's postgresql (scripts/ensure-system-deps installs it); skipped elsewhere.
  * @module
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { parseArgs } from "node:util";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { cliCommand, type DaemonProcess, freePort, startDaemonProcess } from "./support/daemon.ts";
@@ -23,6 +24,7 @@ import {
 import { PYTHON } from "./support/python.ts";
 import { seededRandom } from "./support/random.ts";
 import { connectStore, MIGRATIONS } from "../src/orchestrator/postgres/schema.ts";
+import { type TaskAssignment, WorkerService } from "../src/gen/worker/v1/worker_pb.ts";
 
 function startOn(pg: { url: string }, home?: string): Promise<DaemonProcess> {
   return startDaemonProcess({ home, configToml: SHARED_STORE_CONFIG, env: { DSPY_AGENT_STORE_URL: pg.url } });
@@ -597,6 +599,71 @@ Deno.test({
       clients[0].close();
       clients[1].close();
       await Promise.all(daemons.map((d) => d[Symbol.asyncDispose]()));
+    }
+  },
+});
+
+Deno.test({
+  name: "a worker that failed over reports to another daemon what its dead daemon leased it: recorded once, fenced",
+  ignore: !postgresAvailable(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using pg = await startPostgres();
+    const url = await pg.createDatabase("adopt");
+    const [a, b] = [await startOn({ url }), await startOn({ url })];
+    const sessions = [a, b].map((d) => new Http2SessionManager(`http://${d.grpcAddr}`));
+    const [onA, onB] = [a, b].map((d, i) =>
+      createClient(WorkerService, createGrpcTransport({ baseUrl: `http://${d.grpcAddr}`, sessionManager: sessions[i] }))
+    );
+    const client = connectDaemon(b);
+    try {
+      // A raw worker on daemon A takes two tasks submitted on B (only A knows a worker of their type, so A claims).
+      const { workerId } = await onA.registerWorker({ name: "w", taskTypes: ["adopt.job"], slots: 2 });
+      const stream = onA.listenForTasks({ workerId }, { signal: AbortSignal.timeout(30_000) })[Symbol.asyncIterator]();
+      await client.submitTasks({
+        tasks: ["adopt-1", "adopt-2"].map((id) => ({ id, payload: { task_type: "adopt.job" } })),
+      });
+      const leased: TaskAssignment[] = [];
+      while (leased.length < 2) {
+        const { value, done } = await stream.next();
+        assert(!done, "the assignment stream ended");
+        if (value.kind.case === "assignment") leased.push(value.kind.value);
+      }
+      // Daemon A dies; the worker registers on B and reports there.
+      sessions[0].abort();
+      a.kill("SIGKILL");
+      const { workerId: again } = await onB.registerWorker({ name: "w", taskTypes: ["adopt.job"], slots: 2 });
+      const [first, second] = leased.sort((x, y) => x.taskId.localeCompare(y.taskId));
+      const report = (lease: TaskAssignment, leaseId = lease.leaseId) =>
+        onB.completeWorkerTask({
+          workerId: again,
+          taskId: lease.taskId,
+          leaseId,
+          resultJson: `{"done": "${lease.taskId}"}`,
+        });
+      assertEquals((await report(first)).accepted, true);
+      // The same report again, and one naming an attempt that never was, change nothing.
+      assertEquals((await report(first)).accepted, false);
+      const revision = Number(second.leaseId.split(".")[0]);
+      assertEquals((await report(second, `${revision + 7}.${crypto.randomUUID()}`)).accepted, false);
+      const done = (await client.getTaskStatus({ taskId: "adopt-1" })).task!;
+      assertEquals([done.state, done.attempts, done.interruptions], ["completed", 1, 0]);
+      assertEquals(JSON.parse(done.result.data), { done: "adopt-1" });
+      assertEquals((await client.getTaskStatus({ taskId: "adopt-2" })).task?.state, "running");
+      // Once A's lease has expired and B reaped it, the old lease is no longer the attempt: refused.
+      for (let i = 0; i < 400; i++) {
+        const task = (await client.getTaskStatus({ taskId: "adopt-2" })).task!;
+        if (task.interruptions > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assertEquals((await client.getTaskStatus({ taskId: "adopt-2" })).task?.interruptions, 1);
+      assertEquals((await report(second)).accepted, false);
+      assertEquals(await completedTwice(pg, "adopt"), "");
+    } finally {
+      client.close();
+      sessions[1].abort();
+      await Promise.allSettled([a, b].map((d) => d[Symbol.asyncDispose]()));
     }
   },
 });

@@ -6,7 +6,7 @@
  */
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { WorkerService } from "../gen/worker/v1/worker_pb.ts";
-import type { Orchestrator, WorkerPush } from "../orchestrator/mod.ts";
+import type { Orchestrator, WorkerPush, WorkerReport } from "../orchestrator/mod.ts";
 import { requireArgument } from "./errors.ts";
 import { Code, ConnectError } from "@connectrpc/connect";
 
@@ -17,6 +17,15 @@ export function workerHandlers(orchestrator: Orchestrator): ServiceImpl<typeof W
   const { workers } = orchestrator;
   const unknown = (workerId: string) =>
     new ConnectError(`unknown worker "${workerId.slice(0, 80)}": register again`, Code.NotFound);
+  // A report the registry refused may be on an attempt another daemon of a shared store leased to this worker before
+  // it died (the worker failed over here): the store records it if that attempt is still the task's current one.
+  const adopted = async (
+    req: { workerId: string; taskId: string; leaseId: string },
+    outcome: WorkerReport["outcome"],
+  ): Promise<boolean> => {
+    if (!orchestrator.adoptWorkerReport || !workers.list().some((w) => w.workerId === req.workerId)) return false;
+    return await orchestrator.adoptWorkerReport({ ...req, outcome });
+  };
   return {
     registerWorker(req, ctx: HandlerContext) {
       requireArgument(req.name.length >= 1 && req.name.length <= 128, "name: give 1 to 128 characters");
@@ -67,13 +76,16 @@ export function workerHandlers(orchestrator: Orchestrator): ServiceImpl<typeof W
       return { stop: !holds };
     },
 
-    completeWorkerTask(req) {
-      const accepted = workers.complete(req.workerId, req.taskId, req.leaseId, req.resultJson);
+    async completeWorkerTask(req) {
+      const accepted = workers.complete(req.workerId, req.taskId, req.leaseId, req.resultJson) ||
+        await adopted(req, { resultJson: req.resultJson });
       return { accepted, reason: accepted ? "" : "the lease is no longer current; nothing was recorded" };
     },
 
-    failWorkerTask(req) {
-      const accepted = workers.fail(req.workerId, req.taskId, req.leaseId, req.error.slice(0, 10_000), req.errorType);
+    async failWorkerTask(req) {
+      const error = req.error.slice(0, 10_000);
+      const accepted = workers.fail(req.workerId, req.taskId, req.leaseId, error, req.errorType) ||
+        await adopted(req, { error, errorType: req.errorType.slice(0, 200) });
       return { accepted, reason: accepted ? "" : "the lease is no longer current; nothing was recorded" };
     },
 

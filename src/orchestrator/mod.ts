@@ -15,6 +15,7 @@ export type {
   OrchestratorOptions,
   SqliteOrchestrator,
   TaskApi,
+  WorkerReport,
 } from "./orchestrator.ts";
 export type { ListTasksInput, SubmitTaskInput, TaskService } from "./task_service.ts";
 export type { EventLog, EventQuery, OrchestratorEvent, PublishInput, SubscribeOptions } from "./store/event_log.ts";

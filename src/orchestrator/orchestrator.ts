@@ -116,10 +116,23 @@ export interface Orchestrator extends AsyncDisposable {
   flushed(): Promise<void>;
   /** Connected workers and their leases (the worker protocol). */
   workers: WorkerRegistry;
+  /**
+   * On a shared store: records a worker's report on an attempt another daemon leased to it (the worker failed over
+   * after that daemon died), fenced by the attempt the lease id names; false when that attempt is no longer current.
+   */
+  adoptWorkerReport?(report: WorkerReport): Promise<boolean>;
   /** Copies the store into a new file at `dest` (absolute, not existing) once pending writes are committed. */
   backup(dest: string): Promise<{ path: string; bytes: number }>;
   /** Checks the store's integrity. */
   check(): MaybePromise<{ ok: boolean; detail: string; path: string }>;
+}
+
+/** A worker's outcome of one attempt: its result (JSON text) or its error. */
+export interface WorkerReport {
+  workerId: string;
+  taskId: string;
+  leaseId: string;
+  outcome: { resultJson: string } | { error: string; errorType: string };
 }
 
 /** The orchestrator on the SQLite store, with its concrete parts (tests reach into them). */

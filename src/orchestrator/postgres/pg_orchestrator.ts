@@ -25,6 +25,7 @@ import { PgEvents } from "./pg_events.ts";
 import { PgScheduler } from "./pg_scheduler.ts";
 import { isConnectionError, PgTasks } from "./pg_tasks.ts";
 import { connectStore, maskStoreUrl, migrate } from "./schema.ts";
+import { adoptWorkerReport } from "./worker_reports.ts";
 
 /** Options of {@linkcode openPgOrchestrator}. */
 export interface PgOrchestratorOptions {
@@ -160,6 +161,8 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
       events,
       workflows,
       workers,
+      adoptWorkerReport: (report) =>
+        adoptWorkerReport({ tasks, owner: options.owner, now, retryBaseMs: options.retryBaseMs }, report),
       metrics: () => metrics.snapshot(),
       usage: (className) => scheduler.usage(className),
       flushed: () => tasks.flushed(),

@@ -220,6 +220,15 @@ export class PgTasks implements TaskApi {
     return fromDoc(row.doc);
   }
 
+  /** A running task with the daemon that holds its attempt, or undefined when it is not running. */
+  async runningAttempt(id: string): Promise<{ task: Task; owner: string | null } | undefined> {
+    const [row] = await this.#query(() =>
+      this.#sql<{ doc: TaskDoc; owner: string | null }[]>`
+        SELECT doc, owner FROM dspy_tasks WHERE id = ${id} AND state = 'running'`
+    );
+    return row ? { task: fromDoc(row.doc), owner: row.owner } : undefined;
+  }
+
   /** The tasks with these ids (those that exist). */
   async getMany(ids: string[]): Promise<Task[]> {
     if (ids.length === 0) return [];

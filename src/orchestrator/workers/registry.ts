@@ -295,7 +295,9 @@ export class WorkerRegistry {
   #lease(worker: WorkerEntry, waiting: WaitingAttempt): void {
     const { task, signal, resolve, reject } = waiting;
     signal.removeEventListener("abort", waiting.onAbort);
-    const leaseId = crypto.randomUUID();
+    // The id starts with the task's revision at the claim: on a shared store another daemon can then fence a report
+    // the worker sends it after this daemon died (see leaseRevision).
+    const leaseId = `${task.revision}.${crypto.randomUUID()}`;
     const lease: Lease = { leaseId, task, worker, expiresAtMs: this.#now() + this.leaseMs, resolve, reject };
     worker.leases.set(leaseId, lease);
     const onAbort = () => {
@@ -368,4 +370,10 @@ export class WorkerRegistry {
     }
     return false;
   }
+}
+
+/** The task revision a lease id was made at (the attempt it names), or undefined for an id not made here. */
+export function leaseRevision(leaseId: string): number | undefined {
+  const match = /^(\d{1,15})\.[0-9a-f-]{36}$/.exec(leaseId);
+  return match ? Number(match[1]) : undefined;
 }
