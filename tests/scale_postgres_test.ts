@@ -642,6 +642,17 @@ Deno.test({
           leaseId,
           resultJson: `{"done": "${lease.taskId}"}`,
         });
+      // B does not call A's leases lost (that would stop the work); the report decides.
+      const beat = await onB.workerHeartbeat({ workerId: again, leaseIds: leased.map((l) => l.leaseId) });
+      assertEquals(beat.lostLeaseIds, []);
+      const progress = await onB.reportTaskProgress({
+        workerId: again,
+        taskId: first.taskId,
+        leaseId: first.leaseId,
+        progress: 0.5,
+        message: "half",
+      });
+      assertEquals(progress.stop, false);
       assertEquals((await report(first)).accepted, true);
       // The same report again, and one naming an attempt that never was, change nothing.
       assertEquals((await report(first)).accepted, false);

@@ -56,7 +56,9 @@ export function workerHandlers(orchestrator: Orchestrator): ServiceImpl<typeof W
     workerHeartbeat(req) {
       const lost = workers.heartbeat(req.workerId, req.leaseIds);
       if (!lost) throw unknown(req.workerId);
-      return { lostLeaseIds: lost };
+      // A lease another daemon of a shared store issued (the worker failed over) is not ours to call lost: its report
+      // decides (see adopted).
+      return { lostLeaseIds: orchestrator.adoptWorkerReport ? lost.filter((id) => workers.issued(id)) : lost };
     },
 
     reportTaskProgress(req) {
@@ -73,7 +75,7 @@ export function workerHandlers(orchestrator: Orchestrator): ServiceImpl<typeof W
           },
         });
       }
-      return { stop: !holds };
+      return { stop: !holds && (!orchestrator.adoptWorkerReport || workers.issued(req.leaseId)) };
     },
 
     async completeWorkerTask(req) {

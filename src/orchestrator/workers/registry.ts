@@ -98,6 +98,8 @@ export class WorkerRegistry {
   #waiting: WaitingAttempt[] = [];
   #timer: ReturnType<typeof setInterval>;
   #closed = false;
+  /** Marks the lease ids this registry issues, apart from those another daemon of a shared store issued. */
+  #issuer = crypto.randomUUID().slice(0, 8);
 
   /** Starts the lease clock. */
   constructor(options: WorkerRegistryOptions = {}) {
@@ -214,6 +216,11 @@ export class WorkerRegistry {
     return leaseIds.filter((id) => !worker.leases.has(id));
   }
 
+  /** Whether this registry issued `leaseId` (else another daemon sharing the store did, or nobody). */
+  issued(leaseId: string): boolean {
+    return leaseId.split(".")[1] === this.#issuer;
+  }
+
   /** Whether `leaseId` is the current lease of `taskId` on `workerId`; stop=true when it is not. */
   holds(workerId: string, taskId: string, leaseId: string): boolean {
     const lease = this.#workers.get(workerId)?.leases.get(leaseId);
@@ -297,7 +304,7 @@ export class WorkerRegistry {
     signal.removeEventListener("abort", waiting.onAbort);
     // The id starts with the task's revision at the claim: on a shared store another daemon can then fence a report
     // the worker sends it after this daemon died (see leaseRevision).
-    const leaseId = `${task.revision}.${crypto.randomUUID()}`;
+    const leaseId = `${task.revision}.${this.#issuer}.${crypto.randomUUID()}`;
     const lease: Lease = { leaseId, task, worker, expiresAtMs: this.#now() + this.leaseMs, resolve, reject };
     worker.leases.set(leaseId, lease);
     const onAbort = () => {
@@ -374,6 +381,6 @@ export class WorkerRegistry {
 
 /** The task revision a lease id was made at (the attempt it names), or undefined for an id not made here. */
 export function leaseRevision(leaseId: string): number | undefined {
-  const match = /^(\d{1,15})\.[0-9a-f-]{36}$/.exec(leaseId);
+  const match = /^(\d{1,15})\.[0-9a-f]{8}\.[0-9a-f-]{36}$/.exec(leaseId);
   return match ? Number(match[1]) : undefined;
 }
