@@ -42,7 +42,8 @@ export function LineChart({ name, title, times, lines, unit, format }: LineChart
         width: Math.max(280, box.current.clientWidth || 480),
         height: 180,
         series: [{}, ...lines.map((l, i) => ({ label: l.label, stroke: COLOURS[i % COLOURS.length], width: 2 }))],
-        axes: [{}, {
+        // Time ticks at least 80 px apart: uPlot's default 50 px crowds a 420 px chart's two-line time labels.
+        axes: [{ space: 80 }, {
           size: 60,
           label: unit,
           ...(format ? { values: (_: uPlot, splits: number[]) => splits.map(format) } : {}),
