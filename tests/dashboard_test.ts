@@ -93,6 +93,8 @@ Deno.test({
         await page.locator('pre[data-stream="stdout"]').filter({ hasText: "printed-to-stdout" }).waitFor();
         await page.locator('pre[data-stream="stderr"]').filter({ hasText: "printed-to-stderr" }).waitFor();
         await page.getByRole("heading", { name: "Output (exit code 0)" }).waitFor();
+        // Nothing is left from the last task's page (its "Cancelled." message).
+        assertEquals(await page.getByRole("status").count(), 0);
         await page.screenshot({ path: `${shots}/task-output.png`, fullPage: true });
       });
 

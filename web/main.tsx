@@ -49,9 +49,10 @@ function useRoute(): string {
 function page(route: string) {
   const [path, search = ""] = route.slice(1).split("?");
   const task = path.match(/^\/tasks\/(.+)$/);
-  if (task) return <TaskPage id={decodeURIComponent(task[1])} />;
+  // Keyed by id: another task's page starts afresh (no message or events left from the last one).
+  if (task) return <TaskPage key={task[1]} id={decodeURIComponent(task[1])} />;
   const run = path.match(/^\/workflows\/(.+)$/);
-  if (run) return <WorkflowRunPage id={decodeURIComponent(run[1])} />;
+  if (run) return <WorkflowRunPage key={run[1]} id={decodeURIComponent(run[1])} />;
   // Keyed by the query: a link with other filters starts the page afresh.
   switch (path) {
     case "/tasks":
