@@ -124,9 +124,12 @@ Deno.test("dspy-agent and its daemon run from a copy of its modules with the rep
     } finally {
       serve.kill("SIGTERM");
     }
+    // Bounded: a daemon that does not stop within 30 s is killed and the test fails with what it logged.
+    const watchdog = setTimeout(() => serve.kill("SIGKILL"), 30_000);
     const stopped = await output;
+    clearTimeout(watchdog);
     const log = new TextDecoder().decode(stopped.stderr) + new TextDecoder().decode(stopped.stdout);
-    assertEquals(stopped.code, 0, log);
+    assertEquals(stopped.code, 0, `the daemon did not stop cleanly on SIGTERM:\n${log}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

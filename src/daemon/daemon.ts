@@ -64,6 +64,11 @@ export async function startDaemon(
   const startedAt = Date.now();
   const shutdown = new AbortController();
   const stack = new AsyncDisposableStack();
+  // Each part says when it has stopped, so a stop that hangs names the part it hangs in.
+  const stopped = async (part: string, stop: () => unknown) => {
+    await stop();
+    logger.info("stopped", { part });
+  };
   const components: Record<string, string> = {
     grpc: "starting",
     http: "starting",
@@ -143,7 +148,7 @@ export async function startDaemon(
         stateDir: config.home,
         workerLeaseMs: (config.tasks.workerLeaseSeconds ?? 10) * 1000,
       });
-    stack.use(orchestrator);
+    stack.defer(() => stopped("orchestrator", () => orchestrator[Symbol.asyncDispose]()));
     components.store = components.scheduler = "ready";
 
     const env = createEnvManager({
@@ -154,7 +159,7 @@ export async function startDaemon(
       signal: shutdown.signal,
       onEvent: (event) => orchestrator.events.publish(event),
     });
-    stack.use(env);
+    stack.defer(() => stopped("environment manager", () => env[Symbol.asyncDispose]()));
     components.env_manager = "ready";
 
     const deps: ApiDeps = {
@@ -179,7 +184,7 @@ export async function startDaemon(
       tls,
       logger,
     });
-    stack.defer(() => grpc!.close(graceMs));
+    stack.defer(() => stopped("gRPC server", () => grpc!.close(graceMs)));
     components.grpc = "ready";
     http = await startHttpServer({
       address: config.httpAddr,
@@ -193,7 +198,7 @@ export async function startDaemon(
       tls,
       logger,
     });
-    stack.defer(() => http!.close(graceMs));
+    stack.defer(() => stopped("HTTP server", () => http!.close(graceMs)));
     components.http = "ready";
   } catch (err) {
     shutdown.abort();

@@ -28,6 +28,9 @@ export async function runDaemon(
   config: Config,
   options: RunDaemonOptions,
 ): Promise<void> {
+  // Listening from the start: a SIGTERM that arrives while the daemon starts stops it once it is up.
+  using signals = options.stopWhen ? undefined : stopSignal();
+  const stop = options.stopWhen ?? signals!.received;
   await using lock = await acquireDaemonLock(config.home);
   await using daemon = await startDaemon(config, { logger: options.logger, provenance: options.provenance });
   await lock.publish({
@@ -37,20 +40,27 @@ export async function runDaemon(
     httpAddr: daemon.httpAddress,
     startedAt: Date.now(),
   });
-  await (options.stopWhen ?? stopSignal());
+  await stop;
 }
 
-function stopSignal(): Promise<string> {
+/** Resolves `received` on the first SIGTERM or SIGINT; disposing stops listening. */
+function stopSignal(): { received: Promise<string> } & Disposable {
   // Windows only delivers SIGINT and SIGBREAK to a console program.
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGTERM", "SIGINT"];
-  return new Promise((resolve) => {
-    const handlers = signals.map((signal) => {
+  let handlers: (readonly [Deno.Signal, () => void])[] = [];
+  const stopListening = () => {
+    handlers.forEach(([s, h]) => Deno.removeSignalListener(s, h));
+    handlers = [];
+  };
+  const received = new Promise<string>((resolve) => {
+    handlers = signals.map((signal) => {
       const handler = () => {
-        handlers.forEach(([s, h]) => Deno.removeSignalListener(s, h));
+        stopListening();
         resolve(signal);
       };
       Deno.addSignalListener(signal, handler);
       return [signal, handler] as const;
     });
   });
+  return { received, [Symbol.dispose]: stopListening };
 }
