@@ -58,10 +58,6 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
   const maskedUrl = maskStoreUrl(options.url);
   const slurm = options.slurm ?? (await missingSlurmCommands()).length === 0;
   const sql = await connectStore(options.url);
-  const submitSql = await connectStore(options.url, { max: 1 }).catch(async (error) => {
-    await sql.end({ timeout: 1 }).catch(() => {});
-    throw error;
-  });
   try {
     await migrate(sql);
     const leaseMs = options.leaseMs ?? 10_000;
@@ -78,7 +74,6 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
     const lost = { events: undefined as PgEvents | undefined };
     const tasks = new PgTasks({
       sql,
-      submitSql,
       logger,
       maskedUrl,
       onConnectionLost: () => lost.events?.connectionLost(),
@@ -187,11 +182,11 @@ export async function openPgOrchestrator(options: PgOrchestratorOptions): Promis
         workers.close();
         await tasks.close();
         await events.close();
-        await Promise.all([sql.end({ timeout: 5 }), submitSql.end({ timeout: 5 })]);
+        await sql.end({ timeout: 5 });
       },
     };
   } catch (error) {
-    await Promise.all([sql.end({ timeout: 1 }), submitSql.end({ timeout: 1 })]).catch(() => {});
+    await sql.end({ timeout: 1 }).catch(() => {});
     throw error;
   }
 }

@@ -76,11 +76,10 @@ function taskEventData(task: Task): Record<string, unknown> {
 type Notice = { task: TaskDoc } | { id: string } | { submitted: string[]; classes: string[]; from: string };
 
 /**
- * Submit batches in flight at once. One: the submits that arrive while a batch is being written wait and go together
- * in the next (a group commit, as on SQLite), which bench/scale measured as fewer transactions and less CPU per
- * submit, on both sides, than one insert per arrival.
+ * Submit batches in flight at once, each on a pooled connection. More than one: a batch whose statement never settles
+ * (a connection lost in an unlucky moment of a database restart) must not hold back every later submit.
  */
-const MAX_FLUSHES = 1;
+const MAX_FLUSHES = 4;
 
 /** New tasks are announced to the other daemons this long after their commit, many commits in one notification. */
 const ANNOUNCE_MS = 5;
@@ -93,12 +92,6 @@ function notice(task: Task): string {
 /** Options of {@linkcode PgTasks}. */
 export interface PgTasksOptions extends TaskRules {
   sql: Sql;
-  /**
-   * A connection of its own for the submits' batch inserts and their announcements. The driver hands each query to
-   * the pool's longest-idle connection, so inserts spread over a pool of ten wake a cold backend each time;
-   * bench/scale measured about twice PostgreSQL's CPU per insert that way as on one connection. Default: `sql`.
-   */
-  submitSql?: Sql;
   logger: Logger;
   /** The URL for messages, password masked. */
   maskedUrl: string;
@@ -112,7 +105,6 @@ export interface PgTasksOptions extends TaskRules {
 export class PgTasks implements TaskApi {
   #options: PgTasksOptions;
   #sql: Sql;
-  #submitSql: Sql;
   #listeners = new Set<(task: Task) => void>();
   #submittedHooks = new Set<(classes: string[]) => void>();
   #changeHooks = new Set<(task: Task) => void>();
@@ -133,7 +125,6 @@ export class PgTasks implements TaskApi {
   constructor(options: PgTasksOptions) {
     this.#options = options;
     this.#sql = options.sql;
-    this.#submitSql = options.submitSql ?? options.sql;
     this.#listener = new ChannelListener(
       options.sql,
       TASKS_CHANNEL,
@@ -455,7 +446,7 @@ export class PgTasks implements TaskApi {
     this.#flushing++;
     const batch = this.#batch;
     this.#batch = [];
-    const sql = this.#submitSql;
+    const sql = this.#sql;
     const now = this.#options.now();
     const rows = batch.map(({ task }) => ({ ...columns(task), doc: toDoc(task) }));
     // One statement, one commit for the batch: the rows and their task_submitted (and, for a task nothing can run,
@@ -532,7 +523,7 @@ export class PgTasks implements TaskApi {
           }));
         }
         void this.#query(() =>
-          this.#submitSql`SELECT pg_notify(${TASKS_CHANNEL}, n) FROM unnest(${notices}::text[]) AS n
+          this.#sql`SELECT pg_notify(${TASKS_CHANNEL}, n) FROM unnest(${notices}::text[]) AS n
             UNION ALL SELECT pg_notify(${EVENTS_CHANNEL}, '')`
         ).catch((error) => this.#options.logger.warn("Cannot announce new tasks", { error }));
       }, ANNOUNCE_MS);
