@@ -70,7 +70,10 @@ export class PgEvents implements EventApi {
 
   /** Writes what is pending and stops listening. */
   async close(): Promise<void> {
-    await this.#flush();
+    // Bounded as PgTasks.close is: a statement that never settles must not keep the daemon from stopping.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#flush().catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+    clearTimeout(timer);
     await this.#listener.stop();
     this.#wake();
   }

@@ -81,6 +81,9 @@ type Notice = { task: TaskDoc } | { id: string } | { submitted: string[]; classe
  */
 const MAX_FLUSHES = 4;
 
+/** How long closing waits for the statements in flight. */
+const CLOSE_WAIT_MS = 5000;
+
 /** New tasks are announced to the other daemons this long after their commit, many commits in one notification. */
 const ANNOUNCE_MS = 5;
 
@@ -147,7 +150,12 @@ export class PgTasks implements TaskApi {
   /** Stops listening; later submits and cancels are refused. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#settled().catch(() => {});
+    // Bounded: a statement that never settles (a connection lost at an unlucky moment) must not keep the daemon from
+    // stopping. What it wrote is either committed or not; the submitter was not told it was.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+    await Promise.race([this.#settled().catch(() => {}), limit]);
+    clearTimeout(timer);
     await this.#listener.stop();
   }
 
