@@ -4,38 +4,13 @@
  * task ids; filters; paging; and bounded input answered INVALID_ARGUMENT naming the fix.
  * @module
  */
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
-import { Registry } from "prom-client";
-import { errorInterceptor } from "../src/api/mod.ts";
-import { workflowHandlers } from "../src/api/workflow_handlers.ts";
-import { OrchestratorService } from "../src/gen/orchestrator/v1/orchestrator_pb.ts";
-import { silentLogger } from "../src/log/mod.ts";
-import { openOrchestrator } from "../src/orchestrator/mod.ts";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./support/assert.ts";
+import { startWorkflowApi, type WorkflowClient } from "./support/workflow_api.ts";
 
-async function setUp() {
-  const home = await Deno.makeTempDir({ prefix: "wf-list-" });
-  const orchestrator = await openOrchestrator({
-    stateDir: home,
-    registry: new Registry(),
-    hardware: { cpuCores: 2, gpus: 0 },
-    slurm: false,
-    retryBaseMs: 20,
-  });
-  const transport = createRouterTransport(
-    (router) => router.service(OrchestratorService, workflowHandlers(orchestrator.workflows)),
-    { router: { interceptors: [errorInterceptor(silentLogger)] } },
-  );
-  return {
-    client: createClient(OrchestratorService, transport),
-    async [Symbol.asyncDispose]() {
-      await orchestrator[Symbol.asyncDispose]();
-      await Deno.remove(home, { recursive: true });
-    },
-  };
-}
+const setUp = () => startWorkflowApi("wf-list-");
 
-type Client = Awaited<ReturnType<typeof setUp>>["client"];
+type Client = WorkflowClient;
 
 const encode = (spec: unknown) => new TextEncoder().encode(JSON.stringify(spec));
 
